@@ -1,0 +1,277 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one vocabulary of handshake failure causes.
+
+Every part of the collection (probe, log reader, report, metrics) names a
+failure with a code from CAUSES and takes its nginx log text and its fix from
+here, so a cause's wording changes in exactly one place.
+
+Texts are templates: ``{host}``, ``{port}``, ``{server_name}`` and the other
+fields of a probe result are filled in by ``render``; a field that is not known
+is replaced by a neutral placeholder instead of failing.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+# Standard library only: this file runs on managed hosts.
+
+_HS = "SSL_do_handshake() failed (SSL: {openssl}) while SSL handshaking to upstream"
+_VERIFY = "upstream SSL certificate verify error: ({verify_code}:{verify_message}) while SSL handshaking to upstream"
+
+
+def _cause(code, title, layer, nginx_error, fix, verify=None):
+    return {
+        "code": code,
+        "title": title,
+        "layer": layer,
+        "nginx_error": nginx_error,
+        "fix": tuple(fix),
+        "verify": verify,  # canonical X509 verify code/message for certificate causes
+    }
+
+
+CAUSES = {c["code"]: c for c in (
+    _cause("ok", "handshake and verification succeeded", "none", "", []),
+    _cause(
+        "dns_failure", "the upstream name does not resolve", "network",
+        'host not found in upstream "{host}"',
+        ["Fix the name {host} or its DNS record; nginx resolves proxy_pass names at start/reload "
+         "(or through `resolver` when the name is in a variable)."]),
+    _cause(
+        "connection_refused", "nothing listens on the upstream port", "network",
+        "connect() failed (111: Connection refused) while connecting to upstream",
+        ["Start the upstream service on {host}:{port} or point proxy_pass at the port it listens on; "
+         "this is a network/service problem, not TLS."]),
+    _cause(
+        "connect_timeout", "the TCP connection is not answered (filtered or host down)", "network",
+        "upstream timed out (110: Connection timed out) while connecting to upstream",
+        ["Check routing and firewalls between this proxy and {host}:{port}; raise "
+         "proxy_connect_timeout only if the path is known to be slow."]),
+    _cause(
+        "handshake_timeout", "TCP connects but the upstream never answers the ClientHello", "network",
+        "upstream timed out (110: Connection timed out) while SSL handshaking to upstream",
+        ["The service on {host}:{port} accepts connections but does not speak: check that it is "
+         "healthy and that the port is its TLS port; look for a middlebox dropping large ClientHellos "
+         "(post-quantum key shares exceed one MTU)."]),
+    _cause(
+        "connection_reset", "the upstream closed or reset the connection during the handshake", "network",
+        "peer closed connection in SSL handshake while SSL handshaking to upstream",
+        ["Read the upstream's own log for why it dropped the handshake (overload, connection limits, "
+         "a TLS terminator that rejects this client); check for middleboxes resetting large ClientHellos."]),
+    _cause(
+        "not_tls", "the upstream port speaks a protocol that is not TLS", "service",
+        _HS.replace("{openssl}", "error:0A00010B:SSL routines::wrong version number"),
+        ["{host}:{port} answers with a non-TLS protocol ({sniff}): point proxy_pass at the service's TLS port."]),
+    _cause(
+        "plain_http", "the upstream port speaks plain HTTP, not TLS", "service",
+        _HS.replace("{openssl}", "error:0A00010B:SSL routines::wrong version number"),
+        ["proxy_pass https:// points at a plain-HTTP port: use the upstream's TLS port "
+         "(usually 443), or `proxy_pass http://{host}:{port};` if plaintext to this upstream is intended."]),
+    _cause(
+        "sni_required", "the upstream needs a server name (SNI) that the proxy does not send", "tls",
+        _HS.replace("{openssl}", "error:0A000458:SSL routines::tlsv1 unrecognized name:SSL alert number 112"),
+        ["proxy_ssl_server_name on;", "proxy_ssl_name {suggested_name};"]),
+    _cause(
+        "sni_unknown_name", "the upstream does not serve the server name the proxy sends", "tls",
+        _HS.replace("{openssl}", "error:0A000458:SSL routines::tlsv1 unrecognized name:SSL alert number 112"),
+        ["proxy_ssl_name <a name the upstream serves>;  # {server_name} is not configured on {host}:{port}",
+         "or add {server_name} as a server_name on the upstream."]),
+    _cause(
+        "protocol_mismatch", "the proxy and the upstream share no TLS version", "tls",
+        _HS.replace("{openssl}", "error:0A00042E:SSL routines::tlsv1 alert protocol version:SSL alert number 70"),
+        ["proxy_ssl_protocols {suggested_protocols};  # the upstream accepts {server_protocols}"]),
+    _cause(
+        "cipher_mismatch", "the proxy and the upstream share no cipher suite", "tls",
+        _HS.replace("{openssl}", "error:0A000410:SSL routines::sslv3 alert handshake failure:SSL alert number 40"),
+        ["proxy_ssl_ciphers {suggested_ciphers};  # include a suite the upstream accepts"]),
+    _cause(
+        "group_mismatch", "the proxy and the upstream share no key-exchange group", "tls",
+        _HS.replace("{openssl}", "error:0A000410:SSL routines::sslv3 alert handshake failure:SSL alert number 40"),
+        ["proxy_ssl_conf_command Groups {suggested_groups};  # the upstream accepts {server_groups}"]),
+    _cause(
+        "signature_algorithm_mismatch", "the proxy and the upstream share no signature algorithm", "tls",
+        _HS.replace("{openssl}", "error:0A000410:SSL routines::sslv3 alert handshake failure:SSL alert number 40"),
+        ["proxy_ssl_conf_command SignatureAlgorithms <list including the upstream certificate's algorithm>;",
+         "or give the upstream a certificate whose key type the proxy accepts (RSA or ECDSA P-256)."]),
+    _cause(
+        "key_share_violation", "a peer or middlebox broke the TLS 1.3 key_share rules", "tls",
+        _HS.replace("{openssl}", "error:0A00006C:SSL routines::bad key share"),
+        ["Something on the path to {host}:{port} rewrites or mangles the TLS 1.3 key exchange: "
+         "bypass or fix the middlebox, or upgrade the upstream's TLS stack.",
+         "Work-around: proxy_ssl_conf_command Groups {suggested_groups};"]),
+    _cause(
+        "client_cert_required", "the upstream requires a client certificate (mTLS)", "tls",
+        "SSL_read() failed (SSL: error:0A00045C:SSL routines::tlsv13 alert certificate required:"
+        "SSL alert number 116) while reading response header from upstream",
+        ["proxy_ssl_certificate /etc/nginx/tls/client.crt;",
+         "proxy_ssl_certificate_key /etc/nginx/tls/client.key;  # a certificate the upstream's CA issued"]),
+    _cause(
+        "legacy_renegotiation", "the upstream does not support secure renegotiation (RFC 5746)", "tls",
+        _HS.replace("{openssl}", "error:0A000152:SSL routines::unsafe legacy renegotiation disabled"),
+        ["Upgrade or reconfigure the upstream's TLS stack so it supports RFC 5746; as a last resort "
+         "only: proxy_ssl_conf_command Options UnsafeLegacyServerConnect;"]),
+    _cause(
+        "dh_too_small", "the upstream's Diffie-Hellman group is too small", "tls",
+        _HS.replace("{openssl}", "error:0A00018A:SSL routines::dh key too small"),
+        ["Give the upstream DH parameters of at least 2048 bits (or disable DHE there), or "
+         "prefer ECDHE: proxy_ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;"]),
+    _cause(
+        "local_config", "the probing side's own TLS settings can never work", "local",
+        _HS.replace("{openssl}", "{openssl_error}"),
+        ["Fix the proxy's own settings ({raw_error}): e.g. proxy_ssl_protocols must name a version "
+         "this OpenSSL supports and proxy_ssl_conf_command Groups a group it knows."]),
+    _cause(
+        "cert_untrusted", "the upstream's certificate is not issued by a trusted CA", "certificate",
+        _VERIFY,
+        ["proxy_ssl_trusted_certificate /etc/nginx/tls/upstream-ca.pem;  # the CA that issued {issuer}",
+         "or give the upstream a certificate from a CA the proxy trusts."],
+        verify=(20, "unable to get local issuer certificate")),
+    _cause(
+        "cert_chain_incomplete", "the upstream does not serve its intermediate certificate(s)", "certificate",
+        _VERIFY,
+        ["Serve the full chain on {host}:{port}: ssl_certificate must hold the leaf followed by its "
+         "intermediates (missing: {issuer})."],
+        verify=(20, "unable to get local issuer certificate")),
+    _cause(
+        "cert_expired", "the upstream's certificate has expired", "certificate",
+        _VERIFY,
+        ["Renew the certificate on {host}:{port} (expired {not_after}); automate renewal with ACME."],
+        verify=(10, "certificate has expired")),
+    _cause(
+        "cert_not_yet_valid", "the upstream's certificate is not valid yet", "certificate",
+        _VERIFY,
+        ["The certificate on {host}:{port} is valid only from {not_before}: check both clocks (NTP) "
+         "and the certificate's issue date."],
+        verify=(9, "certificate is not yet valid")),
+    _cause(
+        "hostname_mismatch", "the upstream's certificate does not cover the name the proxy checks", "certificate",
+        'upstream SSL certificate does not match "{server_name}" while SSL handshaking to upstream',
+        ["proxy_ssl_name <a name in the certificate: {sans}>;",
+         "or reissue the upstream certificate with {server_name} in its subjectAltName."]),
+    _cause(
+        "verify_depth_exceeded", "the upstream's chain is longer than the verify depth allows", "certificate",
+        _VERIFY,
+        ["proxy_ssl_verify_depth {suggested_depth};  # the chain holds {intermediates} intermediate(s)"],
+        verify=(22, "certificate chain too long")),
+    _cause(
+        "cert_too_weak", "the upstream's certificate key or signature is too weak for this OpenSSL", "certificate",
+        _VERIFY,
+        ["Reissue the upstream certificate with RSA >= 2048 bits or ECDSA P-256 and SHA-256."],
+        verify=(66, "EE certificate key too weak")),
+    _cause(
+        "unknown", "the handshake failed for a reason the probe could not name", "unknown",
+        "{raw_error}",
+        ["Raw error: {raw_error}. Compare with `openssl s_client -connect {host}:{port} -servername {server_name}`."]),
+)}
+
+CAUSE_CODES = tuple(CAUSES)
+
+# X509 verify codes as OpenSSL numbers them (x509_vfy.h) -> cause.  Codes 2, 20
+# and 21 mean "an issuer is missing"; whether the server failed to send an
+# intermediate or the root is unknown needs the served chain (see the probe).
+VERIFY_CODE_CAUSES = {
+    2: "cert_chain_incomplete",
+    9: "cert_not_yet_valid",
+    10: "cert_expired",
+    13: "cert_not_yet_valid",
+    14: "cert_expired",
+    18: "cert_untrusted",
+    19: "cert_untrusted",
+    20: "cert_chain_incomplete",
+    21: "cert_chain_incomplete",
+    22: "verify_depth_exceeded",
+    62: "hostname_mismatch",
+    66: "cert_too_weak",
+    67: "cert_too_weak",
+    68: "cert_too_weak",
+}
+
+# Alert 40 (handshake_failure) is all a client sees for several causes; only
+# follow-up handshakes tell them apart.
+HANDSHAKE_FAILURE_CANDIDATES = (
+    "cipher_mismatch", "group_mismatch", "signature_algorithm_mismatch", "client_cert_required",
+)
+
+# OpenSSL reason texts (1.1.1, 3.0 and 3.2+ spellings) -> cause.  Order matters:
+# the first pattern that matches wins.  ``candidates`` lists the causes an
+# ambiguous reason can stand for.
+_REASONS = (
+    (r"wrong version number|http request|https proxy request|packet length too long|record layer failure",
+     "not_tls"),
+    (r"unrecognized name|alert number 112\b", "sni_required"),
+    (r"bad key share|illegal parameter|alert number 47\b", "key_share_violation"),
+    (r"no suitable key share|no shared group", "group_mismatch"),
+    (r"no suitable groups|no protocols available|no ciphers available|no cipher match|"
+     r"null ssl method passed|unknown group|invalid command", "local_config"),
+    (r"unsupported protocol|alert protocol version|alert number 70\b|version too low|"
+     r"unknown protocol|tlsv1 alert inappropriate fallback", "protocol_mismatch"),
+    (r"no shared cipher", "cipher_mismatch"),
+    (r"no suitable signature algorithm|no shared signature algorithms|wrong signature type",
+     "signature_algorithm_mismatch"),
+    (r"certificate required|alert number 116\b|peer did not return a certificate|"
+     r"no required ssl certificate", "client_cert_required"),
+    (r"unsafe legacy renegotiation disabled", "legacy_renegotiation"),
+    (r"dh key too small|dh_key_too_small|bad dh value", "dh_too_small"),
+    (r"ee key too small|ca key too small|ca md too weak|key too weak|md too weak", "cert_too_weak"),
+    (r"alert handshake failure|alert number 40\b", "cipher_mismatch"),
+    (r"alert unknown ca|alert number 48\b|alert bad certificate|alert number 42\b|"
+     r"alert certificate unknown|alert number 46\b", "client_cert_required"),
+    (r"certificate verify failed", "cert_untrusted"),
+    (r"unexpected eof|peer closed connection|eof occurred|connection reset|errno 104|"
+     r"broken pipe|\(104:", "connection_reset"),
+)
+_REASON_RES = tuple((re.compile(p, re.IGNORECASE), c) for p, c in _REASONS)
+
+
+def cause_for_reason(text):
+    """Name the cause an OpenSSL/nginx error text stands for, or ``unknown``.
+
+    The answer for alert 40 (``cipher_mismatch``) is only the most common of
+    HANDSHAKE_FAILURE_CANDIDATES; callers that can run follow-up handshakes
+    should.
+    """
+    for regex, code in _REASON_RES:
+        if regex.search(text or ""):
+            return code
+    return "unknown"
+
+
+def is_ambiguous_handshake_failure(text):
+    return bool(re.search(r"alert handshake failure|alert number 40\b", text or "", re.IGNORECASE))
+
+
+class _Defaults(dict):
+    def __missing__(self, key):
+        return "<%s>" % key
+
+
+_FORMATTER = string.Formatter()
+
+
+def _render_text(template, fields):
+    return _FORMATTER.vformat(template, (), fields)
+
+
+def render(code, **fields):
+    """Return ``(nginx_error, fix_list)`` for a cause, filled from ``fields``.
+
+    Unknown codes raise KeyError: a typo must never pass silently.
+    """
+    cause = CAUSES[code]
+    values = _Defaults((k, v) for k, v in fields.items() if v is not None and v != "")
+    if cause["verify"]:
+        values.setdefault("verify_code", cause["verify"][0])
+        values.setdefault("verify_message", cause["verify"][1])
+    values.setdefault("suggested_name", values.get("server_name", "<upstream name>"))
+    values.setdefault("openssl_error", values.get("raw_error", "<error>"))
+    nginx_error = _render_text(cause["nginx_error"], values)
+    fix = [_render_text(f, values) for f in cause["fix"]]
+    return nginx_error, fix
+
+
+def title(code):
+    return CAUSES[code]["title"]

@@ -1,0 +1,303 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The probe engine: handshake with each upstream the way nginx would and name
+the cause of any failure.  Plain Python; the tls_probe module is a thin shell.
+
+Flow per target: resolve, one real handshake through ssl (nginx's settings),
+then, only when something failed and ``diagnose`` is on, a few follow-up
+handshakes that each change one variable (see _probe_diagnose).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
+from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_diagnose as diagnose
+from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_enumerate as enumerate_
+from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_handshake as hs
+from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import build_targets
+
+DEFAULT_CONCURRENCY = 32
+
+
+class ProbeRun(object):
+    """State of one target's probe: its settings, address and the evidence so far."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.address = None
+        self.handshakes = 0
+        self.evidence = []
+        self.fields = {"host": spec["host"], "port": spec["port"], "server_name": spec.get("server_name")}
+
+    def deadline(self):
+        return time.monotonic() + self.spec["timeout"]
+
+    def handshake(self, **kwargs):
+        self.handshakes += 1
+        return hs.handshake(self.spec, self.address, self.deadline(), **kwargs)
+
+    def hello(self, sni=None, **kwargs):
+        """A raw ClientHello/ServerHello exchange (counts as a handshake)."""
+        from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
+        self.handshakes += 1
+        sni = self.spec["sni"] if sni is None else sni
+        name = self.spec.get("server_name") if sni else None
+        return wire.hello(self.address[0], self.address[1], server_name=name, timeout=self.spec["timeout"], **kwargs)
+
+    def note(self, text):
+        self.evidence.append(text)
+
+
+def _parse(der):
+    try:
+        return x509.parse_certificate(der)
+    except ValueError:
+        return None
+
+
+def _resolve(run):
+    spec = run.spec
+    try:
+        infos = socket.getaddrinfo(spec["host"], spec["port"], 0, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        return "could not resolve %s: %s" % (spec["host"], exc)
+    run.address = infos[0][4]
+    return None
+
+
+def _base_result(spec):
+    return {
+        "target": spec["label"],
+        "host": spec["host"],
+        "port": spec["port"],
+        "server_name": spec.get("server_name"),
+        "sni": bool(spec["sni"] and spec.get("server_name")),
+        "ok": False,
+        "handshake_ok": False,
+        "cause": "unknown",
+        "detail": "",
+        "nginx_error": "",
+        "fix": [],
+        "raw_error": None,
+        "tls": {"version": None, "cipher": None, "group": None, "alpn": None},
+        "timing": {"connect_ms": None, "handshake_ms": None},
+        "certificate": None,
+        "chain": [],
+        "verification": {"ok": None, "code": None, "message": None},
+        "hostname_match": None,
+        "http_status": None,
+        "capabilities": None,
+        "evidence": [],
+        "handshakes": 0,
+    }
+
+
+def _network_cause(out):
+    return {
+        "refused": "connection_refused",
+        "connect_timeout": "connect_timeout",
+        "unreachable": "connect_timeout",
+        "timeout": "handshake_timeout",
+        "eof": "connection_reset",
+        "reset": "connection_reset",
+    }.get(out.error_kind)
+
+
+def _client_cert_refused(out):
+    if out.post_error and causes.cause_for_reason(out.post_error) == "client_cert_required":
+        return out.post_error
+    body = out.http_body or b""
+    if out.http_status == 400 and (b"No required SSL certificate was sent" in body
+                                   or b"The SSL certificate error" in body):
+        return "HTTP 400 from the upstream: %s" % ("No required SSL certificate was sent"
+                                                    if b"No required" in body else "The SSL certificate error")
+    return None
+
+
+def _fill_details(result, run, out):
+    result["tls"].update(version=out.version, cipher=out.cipher, alpn=out.alpn)
+    result["http_status"] = out.http_status
+    leaf = _parse(out.peer_der) if out.peer_der else None
+    chain = [c for c in (_parse(d) for d in (out.chain_der or [])) if c]
+    group, served = diagnose.negotiated_details(run, out, need_chain=not chain)
+    result["tls"]["group"] = group
+    if not chain:
+        chain = [c for c in (_parse(d) for d in served) if c]
+    if not chain and leaf:
+        chain = [leaf]
+        run.note("served chain not readable on this Python without TLS 1.2: reporting the leaf only")
+    if leaf is None and chain:
+        leaf = chain[0]
+    return leaf, chain
+
+
+def _verification_cause(result, run, out, leaf, chain):
+    """Name the cause of a certificate verification failure like nginx reports it."""
+    code, message = out.verify_code, out.verify_message
+    result["verification"] = {"ok": False, "code": code, "message": message}
+    cause = causes.VERIFY_CODE_CAUSES.get(code, "unknown")
+    fields = run.fields
+    fields.update(verify_code=code, verify_message=message)
+    ordered = x509.order_chain(chain) if chain else []
+    top = ordered[-1] if ordered else None
+    if top is not None:
+        fields["issuer"] = top["issuer"]
+    if cause == "cert_chain_incomplete" and top is not None and len(ordered) > 1 and not top["self_issued"]:
+        cause = "cert_untrusted"
+        detail = ("the served chain ends at %s, issued by %s, which is not a trusted CA (or the upstream also "
+                  "omits another intermediate)" % (top["subject"], top["issuer"]))
+    elif cause == "cert_chain_incomplete" and top is not None:
+        aia = ", ".join(top.get("aia_ca_issuers") or []) or "no AIA URL"
+        detail = "the upstream serves %s without its issuer %s (%s)" % (top["subject"], top["issuer"], aia)
+    elif cause in ("cert_expired", "cert_not_yet_valid"):
+        bad = [c for c in ordered or ([leaf] if leaf else []) if (c["days_left"] < 0 if cause == "cert_expired"
+                                                                   else c["not_before"] > _now_iso())]
+        cert = bad[0] if bad else leaf
+        if cert:
+            fields.update(not_after=cert["not_after"], not_before=cert["not_before"])
+            detail = "%s is valid from %s to %s" % (cert["subject"], cert["not_before"], cert["not_after"])
+        else:
+            detail = message
+    elif cause == "cert_untrusted" and leaf is not None:
+        detail = "%s is issued by %s, which is not in the trust store%s" % (
+            leaf["subject"], leaf["issuer"], " (self-signed)" if leaf["self_issued"] else "")
+    else:
+        detail = message or ""
+    return cause, "certificate verification failed (%s:%s): %s" % (code, message, detail)
+
+
+def _now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _count_intermediates(chain):
+    ordered = x509.order_chain(chain) if chain else []
+    inner = [c for c in ordered[1:] if not c["self_issued"]]
+    return len(inner)
+
+
+def _finish(result, run, cause, detail, raw=None):
+    result["cause"] = cause
+    result["detail"] = detail
+    if raw:
+        result["raw_error"] = raw
+        run.fields.setdefault("raw_error", raw)
+    result["nginx_error"], result["fix"] = causes.render(cause, **run.fields)
+    if cause == "ok":
+        result["fix"] = []
+    result["evidence"] = run.evidence
+    result["handshakes"] = run.handshakes
+    return result
+
+
+def probe_one(spec):
+    run = ProbeRun(spec)
+    result = _base_result(spec)
+    problem = _resolve(run)
+    if problem:
+        return _finish(result, run, "dns_failure", problem, raw=problem)
+    out = run.handshake()
+    result["timing"] = {"connect_ms": out.connect_ms, "handshake_ms": out.handshake_ms}
+    if out.error_kind == "verify":
+        result["verification"] = {"ok": False, "code": out.verify_code, "message": out.verify_message}
+        details = run.handshake(verify=False)
+        if details.handshake_ok:
+            result["handshake_ok"] = True
+            leaf, chain = _fill_details(result, run, details)
+            _set_certs(result, leaf, chain, spec)
+            refused = _client_cert_refused(details)
+            if refused and spec["diagnose"]:
+                run.note("with verification off the upstream then refused: %s" % refused)
+        else:
+            leaf, chain = None, []
+        cause, detail = _verification_cause(result, run, out, leaf, chain)
+        if cause == "hostname_mismatch" or (cause == "cert_untrusted" and spec["diagnose"]):
+            cause, detail = diagnose.sni_changes_things(run, out, cause, detail)
+        return _finish(result, run, cause, detail, raw=out.error)
+    if not out.handshake_ok:
+        cause = _network_cause(out) or causes.cause_for_reason(out.error)
+        detail = out.error
+        if out.error_kind in ("refused", "connect_timeout", "unreachable"):
+            return _finish(result, run, cause, "%s:%d: %s" % (spec["host"], spec["port"], out.error), raw=out.error)
+        if spec["diagnose"]:
+            cause, detail = diagnose.after_failure(run, out, cause)
+        return _finish(result, run, cause, detail, raw=out.error)
+
+    result["handshake_ok"] = True
+    leaf, chain = _fill_details(result, run, out)
+    _set_certs(result, leaf, chain, spec)
+    if spec["verify"]:
+        result["verification"] = {"ok": True, "code": 0, "message": "ok"}
+    refused = _client_cert_refused(out)
+    if refused:
+        return _finish(result, run, "client_cert_required",
+                       "the handshake completed but the upstream then refused the connection: %s" % refused,
+                       raw=refused)
+    if spec["verify"]:
+        depth = spec.get("verify_depth")
+        intermediates = _count_intermediates(chain)
+        if depth is not None and intermediates > depth:
+            result["verification"] = {"ok": False, "code": 22, "message": "certificate chain too long"}
+            run.fields.update(intermediates=intermediates, suggested_depth=intermediates)
+            return _finish(result, run, "verify_depth_exceeded",
+                           "the chain holds %d intermediate certificate(s) but verify_depth is %d (OpenSSL and nginx "
+                           "count intermediates)" % (intermediates, depth),
+                           raw="certificate verify failed (22:certificate chain too long)")
+        if result["hostname_match"] is False:
+            run.fields["sans"] = ", ".join((leaf or {}).get("san_dns") or []) or "none"
+            cause, detail = diagnose.sni_changes_things(
+                run, out, "hostname_mismatch",
+                "the certificate (%s) does not cover %s" % (run.fields["sans"], _check_name(spec)))
+            return _finish(result, run, cause, detail)
+    result["ok"] = True
+    if spec["enumerate"]:
+        result["capabilities"] = enumerate_.capabilities(run, spec["enumerate"])
+    detail = "%s %s%s" % (out.version, out.cipher, (", ALPN " + out.alpn) if out.alpn else "")
+    return _finish(result, run, "ok", detail)
+
+
+def _check_name(spec):
+    return spec.get("server_name") or spec["host"]
+
+
+def _set_certs(result, leaf, chain, spec):
+    if leaf:
+        result["certificate"] = x509.public_view(leaf)
+        result["hostname_match"] = x509.hostname_matches(leaf, _check_name(spec), allow_trailing_dot=False)
+    result["chain"] = [x509.public_view(c) for c in chain]
+
+
+def summarize(results):
+    by_cause = {}
+    for r in results:
+        by_cause[r["cause"]] = by_cause.get(r["cause"], 0) + 1
+    ok = sum(1 for r in results if r["ok"])
+    return {"total": len(results), "ok": ok, "failed": len(results) - ok, "by_cause": by_cause}
+
+
+def _safe_probe(spec):
+    try:
+        return probe_one(spec)
+    except Exception as exc:  # pylint: disable=broad-except
+        # One odd target must never sink the other 499: report it as unknown.
+        result = _base_result(spec)
+        run = ProbeRun(spec)
+        return _finish(result, run, "unknown", "internal probe error: %r" % exc, raw=repr(exc))
+
+
+def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY):
+    """Probe every target; returns ``(results, summary)`` with results in input order.
+
+    Raises ProbeConfigError for parameters that can never work.
+    """
+    specs = build_targets(targets, defaults or {})
+    workers = max(1, min(int(concurrency or DEFAULT_CONCURRENCY), len(specs), 256))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(_safe_probe, specs))
+    return results, summarize(results)

@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One real TLS handshake through Python's ssl module, set up the way nginx's
+proxy module sets up its upstream connection.
+
+Python's ssl links the host's libssl, the same library nginx uses there, so a
+handshake that fails here fails for nginx too.  What ssl cannot express (a list
+of groups, TLS 1.3 suites, signature algorithms) is left to the wire codec.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+
+_VERSIONS = {
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+_NO_FLAGS = {
+    "TLSv1": "OP_NO_TLSv1",
+    "TLSv1.1": "OP_NO_TLSv1_1",
+    "TLSv1.2": "OP_NO_TLSv1_2",
+    "TLSv1.3": "OP_NO_TLSv1_3",
+}
+
+# nginx's proxy_ssl_ciphers default.
+NGINX_DEFAULT_CIPHERS = "DEFAULT"
+
+
+class Outcome(object):
+    """What one connection attempt got to, and what it saw."""
+
+    def __init__(self):
+        self.stage = "resolve"       # resolve, connect, handshake, post_handshake, done
+        self.error = None            # exception text, OpenSSL style where possible
+        self.error_kind = None       # refused, connect_timeout, unreachable, timeout, eof, reset, ssl, verify, os
+        self.verify_code = None
+        self.verify_message = None
+        self.connect_ms = None
+        self.handshake_ms = None
+        self.version = None
+        self.cipher = None
+        self.alpn = None
+        self.peer_der = None
+        self.chain_der = None        # served chain when this Python can read it (3.13+)
+        self.post_error = None       # alert or error read after the handshake
+        self.http_status = None
+        self.http_line = None
+        self.http_body = b""
+
+    @property
+    def handshake_ok(self):
+        return self.stage in ("post_handshake", "done")
+
+
+def make_context(spec, verify=None, sni=None):
+    """An SSLContext with nginx's defaults plus the target's settings."""
+    verify = spec["verify"] if verify is None else verify
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False  # nginx checks the name itself, after the chain (see the probe)
+    if verify:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        if spec.get("ca_file"):
+            ctx.load_verify_locations(cafile=spec["ca_file"])
+        else:
+            ctx.load_default_certs()
+    else:
+        ctx.verify_mode = ssl.CERT_NONE
+    protocols = spec["protocols"]
+    ctx.minimum_version = _VERSIONS[protocols[0]]
+    ctx.maximum_version = _VERSIONS[protocols[-1]]
+    for name in _ORDER[_ORDER.index(protocols[0]):_ORDER.index(protocols[-1]) + 1]:
+        if name not in protocols:
+            ctx.options |= getattr(ssl, _NO_FLAGS[name])
+    ctx.set_ciphers(spec.get("ciphers") or NGINX_DEFAULT_CIPHERS)
+    groups = spec.get("groups") or []
+    if len(groups) == 1:
+        # OpenSSL 3 turns a single ECDH curve into the whole group list.
+        ctx.set_ecdh_curve(_openssl_curve_name(groups[0]))
+    if spec.get("alpn"):
+        ctx.set_alpn_protocols(spec["alpn"])
+    if spec.get("client_cert"):
+        ctx.load_cert_chain(spec["client_cert"], spec["client_key"])
+    return ctx
+
+
+def _openssl_curve_name(group):
+    aliases = {"p-256": "prime256v1", "secp256r1": "prime256v1", "p-384": "secp384r1", "p-521": "secp521r1",
+               "x25519": "X25519", "x448": "X448"}
+    return aliases.get(group.lower(), group)
+
+
+def openssl_style(exc):
+    """Render an ssl exception roughly as nginx prints OpenSSL's error."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "certificate verify failed (%s:%s)" % (exc.verify_code, exc.verify_message)
+    if isinstance(exc, ssl.SSLError):
+        text = str(exc.args[1] if len(exc.args) > 1 else exc)
+        # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)" -> "wrong version number"
+        if "]" in text:
+            text = text.split("]", 1)[1]
+        return text.split(" (_ssl.c")[0].strip()
+    return str(exc) or exc.__class__.__name__
+
+
+def handshake(spec, address, deadline, verify=None, sni=None, http_request=None, post_read=0.3):
+    """Connect to ``address`` and complete one handshake before ``deadline``.
+
+    ``sni`` True sends ``spec['server_name']`` (never for IP literals: ssl
+    refuses them, as nginx does).  Returns an Outcome; never raises for
+    network or TLS failures.
+    """
+    out = Outcome()
+    sni = spec["sni"] if sni is None else sni
+    http_request = spec["http_request"] if http_request is None else http_request
+    try:
+        ctx = make_context(spec, verify=verify)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        out.stage, out.error_kind, out.error = "handshake", "ssl", openssl_style(exc)
+        return out
+    out.stage = "connect"
+    started = time.monotonic()
+    try:
+        sock = socket.create_connection(address[:2], timeout=max(deadline - started, 0.01))
+    except ConnectionRefusedError as exc:
+        out.error_kind, out.error = "refused", str(exc)
+        return out
+    except socket.timeout:
+        out.error_kind, out.error = "connect_timeout", "connect timed out"
+        return out
+    except OSError as exc:
+        out.error_kind, out.error = "unreachable", str(exc)
+        return out
+    out.connect_ms = round((time.monotonic() - started) * 1000, 2)
+    out.stage = "handshake"
+    name = spec.get("server_name") if sni else None
+    hs_started = time.monotonic()
+    ssock = None
+    try:
+        ssock = ctx.wrap_socket(sock, server_hostname=name, do_handshake_on_connect=False)
+        ssock.settimeout(max(deadline - time.monotonic(), 0.01))
+        ssock.do_handshake()
+        out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
+        out.stage = "post_handshake"
+        out.version = ssock.version()
+        out.cipher = (ssock.cipher() or (None,))[0]
+        out.alpn = ssock.selected_alpn_protocol()
+        out.peer_der = ssock.getpeercert(binary_form=True)
+        chain = getattr(ssock, "get_unverified_chain", None)
+        if chain is not None:  # Python 3.13+
+            out.chain_der = [c.public_bytes(ssl._ssl.ENCODING_DER) if hasattr(c, "public_bytes") else c
+                             for c in (chain() or [])]
+        _after_handshake(ssock, spec, name, out, deadline, http_request, post_read)
+        out.stage = "done" if out.post_error is None else "post_handshake"
+    except ssl.SSLCertVerificationError as exc:
+        out.error_kind, out.error = "verify", openssl_style(exc)
+        out.verify_code, out.verify_message = exc.verify_code, exc.verify_message
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+        out.error_kind, out.error = "eof", "peer closed connection in SSL handshake (%s)" % openssl_style(exc)
+    except ssl.SSLError as exc:
+        out.error_kind, out.error = "ssl", openssl_style(exc)
+    except socket.timeout:
+        out.error_kind, out.error = "timeout", "timed out while SSL handshaking"
+    except ConnectionResetError as exc:
+        out.error_kind, out.error = "reset", "peer closed connection in SSL handshake (104: %s)" % exc.strerror
+    except OSError as exc:
+        out.error_kind, out.error = "os", str(exc)
+    finally:
+        _close(ssock or sock)
+    if out.handshake_ms is None and out.stage == "handshake":
+        out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
+    return out
+
+
+def _after_handshake(ssock, spec, name, out, deadline, http_request, post_read):
+    """Read briefly after the handshake, as nginx's first read would.
+
+    A TLS 1.3 server that wants a client certificate sends alert 116 only
+    now; an nginx upstream with ssl_verify_client answers the request with 400.
+    """
+    try:
+        if http_request:
+            host = name or spec["host"]
+            request = ("GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsops-handshake-probe\r\n"
+                       "Connection: close\r\n\r\n" % host).encode("ascii", "replace")
+            ssock.settimeout(max(min(deadline - time.monotonic(), 2.0), 0.05))
+            ssock.sendall(request)
+            data = b""
+            while len(data) < 4096 and b"\r\n\r\n" not in data:
+                chunk = ssock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            if len(data) < 4096:  # the body carries nginx's "No required SSL certificate was sent"
+                try:
+                    ssock.settimeout(0.2)
+                    data += ssock.recv(4096 - len(data))
+                except (socket.timeout, ssl.SSLError, OSError):
+                    pass
+            line = data.split(b"\r\n", 1)[0]
+            if line.startswith(b"HTTP/"):
+                out.http_line = line.decode("latin-1")[:200]
+                parts = line.split()
+                if len(parts) > 1 and parts[1].isdigit():
+                    out.http_status = int(parts[1])
+                out.http_body = data[:4096]
+        else:
+            ssock.settimeout(max(min(deadline - time.monotonic(), post_read), 0.01))
+            ssock.recv(1)
+    except socket.timeout:
+        pass
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+        pass
+    except ssl.SSLError as exc:
+        out.post_error = openssl_style(exc)
+    except OSError as exc:
+        out.post_error = str(exc)
+
+
+def _close(sock):
+    if sock is None:
+        return
+    try:
+        sock.close()
+    except OSError:
+        pass

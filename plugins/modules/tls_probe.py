@@ -1,0 +1,314 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: tls_probe
+short_description: Probe upstream TLS handshakes the way nginx does and name the cause of failures
+version_added: 0.1.0
+description:
+  - Runs on the managed host (the proxy), so each probe goes out on the path that fails for nginx.
+  - Makes one real handshake per target through Python's C(ssl) module, which links the same libssl
+    as nginx on that host, set up like nginx's C(proxy_ssl_*) directives.
+  - When a handshake fails and O(diagnose=true), runs a few targeted follow-up handshakes (raw ClientHellos
+    that change one variable each) to tell apart causes that look the same to nginx, such as a cipher,
+    group, signature algorithm or TLS 1.2 client-certificate mismatch (all alert 40).
+  - Returns for each target one cause code from the collection's shared vocabulary, a one-sentence detail,
+    the error line nginx would log, and the fix with nginx directives.
+  - Uses only the Python standard library on the managed host.
+  - Module-level settings are defaults; every target given as a dict may override any of them.
+author:
+  - tlsops.handshake contributors
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  targets:
+    description:
+      - Upstreams to probe, as V(host), V(host:port), V([v6addr]:port) strings, or dicts with the keys
+        C(host), C(port) (default V(443)), C(server_name) (SNI and verification name; defaults to the host
+        unless the host is an IP literal), C(sni) (send SNI, default true), C(name) (a label),
+        and any of this module's other settings except O(concurrency).
+    type: list
+    elements: raw
+    required: true
+  protocols:
+    description:
+      - TLS versions to offer, like C(proxy_ssl_protocols).
+      - nginx 1.22 defaults to C(TLSv1 TLSv1.1 TLSv1.2) for upstreams; this module defaults to the modern pair.
+    type: list
+    elements: str
+    choices: [TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
+    default: [TLSv1.2, TLSv1.3]
+  ciphers:
+    description:
+      - OpenSSL cipher string for TLS 1.2 and below, like C(proxy_ssl_ciphers). Default C(DEFAULT), as nginx.
+    type: str
+  ciphersuites:
+    description:
+      - TLS 1.3 cipher suites to offer in follow-up handshakes (C(proxy_ssl_conf_command Ciphersuites)).
+    type: list
+    elements: str
+  groups:
+    description:
+      - Key-exchange groups to offer (C(proxy_ssl_conf_command Groups)), for example V(x25519), V(secp256r1).
+      - One group is set on the real handshake; a longer list is checked with a raw ClientHello.
+    type: list
+    elements: str
+  sigalgs:
+    description:
+      - Signature algorithms to offer (C(proxy_ssl_conf_command SignatureAlgorithms)), in IANA/OpenSSL TLS 1.3
+        names such as V(rsa_pss_rsae_sha256) or V(ecdsa_secp256r1_sha256). Checked with a raw ClientHello.
+    type: list
+    elements: str
+  alpn:
+    description:
+      - ALPN protocols to offer, for example V(h2) and V(http/1.1). nginx sends none to upstreams.
+    type: list
+    elements: str
+  verify:
+    description:
+      - Verify the certificate chain and the name, like C(proxy_ssl_verify on).
+    type: bool
+    default: true
+  ca_file:
+    description:
+      - PEM bundle of trusted CAs, like C(proxy_ssl_trusted_certificate). Default is the system store.
+    type: path
+  verify_depth:
+    description:
+      - Maximum number of intermediate certificates, counted as OpenSSL and nginx count
+        C(proxy_ssl_verify_depth) (nginx's default is V(1)). Unset means no limit.
+    type: int
+  client_cert:
+    description:
+      - Client certificate (PEM) to present, like C(proxy_ssl_certificate). Requires O(client_key).
+    type: path
+  client_key:
+    description:
+      - Private key of O(client_cert), like C(proxy_ssl_certificate_key).
+    type: path
+  timeout:
+    description:
+      - Seconds allowed for each connection (connect and handshake) and each follow-up.
+    type: float
+    default: 5.0
+  concurrency:
+    description:
+      - How many targets are probed at once. A silent server only ever holds its own slot.
+    type: int
+    default: 32
+  diagnose:
+    description:
+      - After a failure, run follow-up handshakes that change one variable each (SNI, versions, ciphers,
+        groups, signature algorithms, verification off, a plaintext sniff) to name the cause.
+    type: bool
+    default: true
+  enumerate:
+    description:
+      - Capability scan of each healthy server, by elimination (offer many, remove what the server picks).
+    type: list
+    elements: str
+    choices: [protocols, ciphers, groups, sni]
+  http_request:
+    description:
+      - After a successful handshake send C(GET /) with the C(Host) header, as nginx forwards a request, and read
+        the status line. This catches upstreams that refuse a missing client certificate only at the HTTP layer
+        (nginx C(ssl_verify_client on) answers 400). Set to V(false) for non-HTTP upstreams.
+    type: bool
+    default: true
+notes:
+  - Certificate problems are not handshake errors in nginx's log. nginx logs
+    C(upstream SSL certificate verify error) or C(upstream SSL certificate does not match) after the handshake;
+    RV(results[].nginx_error) follows that.
+  - The negotiated group and, on Python older than 3.13, the served chain are read with one extra raw ClientHello
+    (TLS 1.2 when the server allows it, since the TLS 1.3 Certificate message is encrypted).
+seealso:
+  - name: nginx ngx_http_proxy_module
+    description: The C(proxy_ssl_*) directives this module reproduces.
+    link: https://nginx.org/en/docs/http/ngx_http_proxy_module.html
+"""
+
+EXAMPLES = r"""
+- name: Probe two upstreams the way nginx would
+  tlsops.handshake.tls_probe:
+    targets:
+      - api.internal.example:8443
+      - host: 10.0.0.7
+        port: 443
+        server_name: billing.internal.example
+    ca_file: /etc/nginx/tls/upstream-ca.pem
+    verify_depth: 1
+  register: probe
+
+- name: Show one line per upstream
+  ansible.builtin.debug:
+    msg: "{{ item.target }}: {{ item.cause }} - {{ item.fix | join(' ') }}"
+  loop: "{{ probe.results }}"
+  loop_control:
+    label: "{{ item.target }}"
+
+- name: Reproduce nginx 1.22's defaults (no SNI, TLSv1-TLSv1.2, no verification)
+  tlsops.handshake.tls_probe:
+    targets: [backend.example:443]
+    sni: false
+    protocols: [TLSv1, TLSv1.1, TLSv1.2]
+    verify: false
+
+- name: Scan what an upstream accepts
+  tlsops.handshake.tls_probe:
+    targets: [backend.example:443]
+    enumerate: [protocols, ciphers, groups, sni]
+"""
+
+RETURN = r"""
+results:
+  description: One entry per target, in input order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: The target's label (its O(targets[].name) or V(host:port)).
+      type: str
+      sample: backend.example:443
+    server_name:
+      description: SNI and verification name used.
+      type: str
+      sample: backend.example
+    ok:
+      description: The handshake and, when O(verify=true), the verification succeeded.
+      type: bool
+    handshake_ok:
+      description: The TLS handshake itself completed (it does for certificate problems, as in nginx).
+      type: bool
+    cause:
+      description:
+        - One code of the shared vocabulary, for example V(ok), V(plain_http), V(sni_required),
+          V(cert_chain_incomplete), V(protocol_mismatch), V(key_share_violation), V(unknown).
+      type: str
+      sample: sni_required
+    detail:
+      description: One human sentence explaining the cause.
+      type: str
+    nginx_error:
+      description: The error text nginx logs for this cause.
+      type: str
+      sample: SSL_do_handshake() failed (SSL... tlsv1 unrecognized name:SSL alert number 112) while SSL handshaking to upstream
+    fix:
+      description: Concrete actions, with nginx directives where they apply.
+      type: list
+      elements: str
+      sample: ["proxy_ssl_server_name on;", "proxy_ssl_name backend.example;"]
+    raw_error:
+      description: The raw error of the failing step; always set when RV(results[].cause=unknown).
+      type: str
+    tls:
+      description: Negotiated C(version), C(cipher), C(group) and C(alpn).
+      type: dict
+      sample: {"version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384", "group": "x25519", "alpn": "h2"}
+    timing:
+      description: C(connect_ms) and C(handshake_ms) of the first connection.
+      type: dict
+    certificate:
+      description:
+        - The leaf certificate - subject, issuer, not_before, not_after, days_left, sans, sha256, key_type,
+          key_bits, signature_algorithm and more. Null when no certificate was received.
+      type: dict
+    chain:
+      description: Every served certificate, with the same keys as RV(results[].certificate).
+      type: list
+      elements: dict
+    verification:
+      description: C(ok), C(code) (OpenSSL X509 verify code) and C(message); C(ok) is null when not verified.
+      type: dict
+    hostname_match:
+      description: Whether the leaf covers the verification name, as nginx checks it (X509_check_host).
+      type: bool
+    http_status:
+      description: Status code of the request sent when O(http_request=true).
+      type: int
+    capabilities:
+      description:
+        - With O(enumerate), C(protocols), C(ciphers) (per version), C(groups), C(requires_sni),
+          C(sni_changes_certificate).
+      type: dict
+    evidence:
+      description: What each follow-up handshake showed.
+      type: list
+      elements: str
+    handshakes:
+      description: Connections this target cost.
+      type: int
+summary:
+  description: Counts over all targets.
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: Number of targets.
+      type: int
+    ok:
+      description: Targets with RV(results[].ok=true).
+      type: int
+    failed:
+      description: Targets that are not ok.
+      type: int
+    by_cause:
+      description: Number of targets per cause code.
+      type: dict
+      sample: {"ok": 3, "plain_http": 1}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import probe_targets
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import ProbeConfigError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            targets=dict(type="list", elements="raw", required=True),
+            protocols=dict(type="list", elements="str", default=["TLSv1.2", "TLSv1.3"],
+                           choices=["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
+            ciphers=dict(type="str"),
+            ciphersuites=dict(type="list", elements="str"),
+            groups=dict(type="list", elements="str"),
+            sigalgs=dict(type="list", elements="str"),
+            alpn=dict(type="list", elements="str"),
+            verify=dict(type="bool", default=True),
+            ca_file=dict(type="path"),
+            verify_depth=dict(type="int"),
+            client_cert=dict(type="path"),
+            client_key=dict(type="path", no_log=False),
+            timeout=dict(type="float", default=5.0),
+            concurrency=dict(type="int", default=32),
+            diagnose=dict(type="bool", default=True),
+            enumerate=dict(type="list", elements="str", choices=["protocols", "ciphers", "groups", "sni"]),
+            http_request=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = dict(module.params)
+    targets = params.pop("targets")
+    concurrency = params.pop("concurrency")
+    if not 1 <= concurrency <= 256:
+        module.fail_json(msg="concurrency: %d is out of range; use 1-256" % concurrency)
+    try:
+        results, summary = probe_targets(targets, params, concurrency=concurrency)
+    except ProbeConfigError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, results=results, summary=summary)
+
+
+if __name__ == "__main__":
+    main()
