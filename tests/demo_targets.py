@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import sys
 
-from tests.integration.helpers import probe_args
+from tests.integration.helpers import probe_args, scenarios
 from tests.lab import Lab
 
 
 def main(argv):
     lab = Lab.load(argv[1])
     # dns_failure is left out: resolving its name would send a DNS query off this machine.
-    scenarios = [s for s in lab.scenarios.values() if not s.get("isolated_dns")]
-    json.dump({"probe_targets": [probe_args(lab, s) for s in scenarios],
+    json.dump({"probe_targets": [probe_args(lab, name) for name, _ in scenarios(lab)],
                "probe_settings": {"timeout": 3}}, sys.stdout, indent=1)
     sys.stdout.write("\n")
 

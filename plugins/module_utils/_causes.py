@@ -34,6 +34,10 @@ def _cause(code, title, layer, nginx_error, fix, verify=None):
     }
 
 
+# Fields a template may leave out: they render as "" rather than "<field>".
+_OPTIONAL_FIELDS = {"reset_errno": ""}
+
+
 CAUSES = {c["code"]: c for c in (
     _cause("ok", "handshake and verification succeeded", "none", "", []),
     _cause(
@@ -59,7 +63,7 @@ CAUSES = {c["code"]: c for c in (
          "(post-quantum key shares exceed one MTU)."]),
     _cause(
         "connection_reset", "the upstream closed or reset the connection during the handshake", "network",
-        "peer closed connection in SSL handshake while SSL handshaking to upstream",
+        "peer closed connection in SSL handshake{reset_errno} while SSL handshaking to upstream",
         ["Read the upstream's own log for why it dropped the handshake (overload, connection limits, "
          "a TLS terminator that rejects this client); check for middleboxes resetting large ClientHellos."]),
     _cause(
@@ -156,7 +160,8 @@ CAUSES = {c["code"]: c for c in (
         "verify_depth_exceeded", "the upstream's chain is longer than the verify depth allows", "certificate",
         _VERIFY,
         ["proxy_ssl_verify_depth {suggested_depth};  # the chain holds {intermediates} intermediate(s)"],
-        verify=(22, "certificate chain too long")),
+        # OpenSSL stops building at the depth limit, so nginx 1.22 logs the missing issuer (20), not 22.
+        verify=(20, "unable to get local issuer certificate")),
     _cause(
         "cert_too_weak", "the upstream's certificate key or signature is too weak for this OpenSSL", "certificate",
         _VERIFY,
@@ -227,6 +232,82 @@ _REASONS = (
 _REASON_RES = tuple((re.compile(p, re.IGNORECASE), c) for p, c in _REASONS)
 
 
+# TLS alert numbers as OpenSSL 3.0 spells them when it receives one, so a raw
+# ClientHello's alert reads like the error nginx would log.
+OPENSSL_ALERT_TEXTS = {
+    10: "sslv3 alert unexpected message",
+    20: "sslv3 alert bad record mac",
+    40: "sslv3 alert handshake failure",
+    42: "sslv3 alert bad certificate",
+    47: "sslv3 alert illegal parameter",
+    48: "tlsv1 alert unknown ca",
+    50: "tlsv1 alert decode error",
+    51: "tlsv1 alert decrypt error",
+    70: "tlsv1 alert protocol version",
+    71: "tlsv1 alert insufficient security",
+    80: "tlsv1 alert internal error",
+    86: "tlsv1 alert inappropriate fallback",
+    109: "tlsv1 alert missing extension",
+    110: "tlsv1 unsupported extension",
+    112: "tlsv1 unrecognized name",
+    116: "tlsv13 alert certificate required",
+    120: "tlsv1 alert no application protocol",
+}
+
+
+# OpenSSL 3 reason numbers (ssl/sslerr.h) of the errors a proxy meets; an alert's
+# reason is 1000 + its number.  Used to print errors exactly as nginx does.
+OPENSSL_REASON_CODES = {
+    "bad key share": 0x6C,
+    "certificate verify failed": 0x86,
+    "dh key too small": 0x18A,
+    "ee key too small": 0x18F,
+    "no ciphers available": 0xB5,
+    "no protocols available": 0xBF,
+    "no shared cipher": 0xC1,
+    "no suitable groups": 0x127,
+    "no suitable key share": 0x65,
+    "no suitable signature algorithm": 0x76,
+    "packet length too long": 0xC6,
+    "record layer failure": 0x13A,
+    "unexpected eof while reading": 0x126,
+    "unsafe legacy renegotiation disabled": 0x152,
+    "unsupported protocol": 0x102,
+    "wrong version number": 0x10B,
+    "http request": 0x9C,
+    "record length mismatch": 0xD5,
+    "unknown protocol": 0xFC,
+    "wrong curve": 0x17A,
+}
+_ALERT_BY_TEXT = {text: number for number, text in OPENSSL_ALERT_TEXTS.items()}
+
+
+def alert_text(number):
+    """OpenSSL 3's error for a received alert, e.g. 'error:0A000410:SSL routines::sslv3 alert
+    handshake failure:SSL alert number 40'."""
+    return openssl_error(OPENSSL_ALERT_TEXTS.get(number, "alert %d" % number), alert=number)
+
+
+def openssl_error(reason, alert=None):
+    """Spell an OpenSSL reason ('wrong version number') the way nginx logs it
+    ('error:0A00010B:SSL routines::wrong version number'); unknown texts pass through."""
+    reason = (reason or "").strip()
+    if reason.startswith("error:"):
+        return reason
+    if alert is None:
+        alert = _ALERT_BY_TEXT.get(reason)
+    if alert is not None:
+        return "error:0A%06X:SSL routines::%s:SSL alert number %d" % (1000 + alert, reason, alert)
+    if reason in OPENSSL_REASON_CODES:
+        return "error:0A%06X:SSL routines::%s" % (OPENSSL_REASON_CODES[reason], reason)
+    return reason
+
+
+def handshake_line(openssl_text):
+    """The line nginx logs when SSL_do_handshake() fails with ``openssl_text``."""
+    return _HS.replace("{openssl}", openssl_error(openssl_text))
+
+
 def cause_for_reason(text):
     """Name the cause an OpenSSL/nginx error text stands for, or ``unknown``.
 
@@ -256,19 +337,26 @@ def _render_text(template, fields):
     return _FORMATTER.vformat(template, (), fields)
 
 
-def render(code, **fields):
+def render(code, observed=None, **fields):
     """Return ``(nginx_error, fix_list)`` for a cause, filled from ``fields``.
 
+    ``observed`` is the OpenSSL error a real handshake failed with: nginx logs
+    what OpenSSL said, so for handshake-level causes it replaces the canonical
+    text (the TLS 1.2 form of client_cert_required is alert 40, not 116).
     Unknown codes raise KeyError: a typo must never pass silently.
     """
     cause = CAUSES[code]
-    values = _Defaults((k, v) for k, v in fields.items() if v is not None and v != "")
+    values = _Defaults(_OPTIONAL_FIELDS)
+    values.update((k, v) for k, v in fields.items() if v is not None and v != "")
     if cause["verify"]:
         values.setdefault("verify_code", cause["verify"][0])
         values.setdefault("verify_message", cause["verify"][1])
     values.setdefault("suggested_name", values.get("server_name", "<upstream name>"))
     values.setdefault("openssl_error", values.get("raw_error", "<error>"))
-    nginx_error = _render_text(cause["nginx_error"], values)
+    if observed and cause["layer"] in ("tls", "service", "local", "unknown"):
+        nginx_error = handshake_line(observed)
+    else:
+        nginx_error = _render_text(cause["nginx_error"], values)
     fix = [_render_text(f, values) for f in cause["fix"]]
     return nginx_error, fix
 

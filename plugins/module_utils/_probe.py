@@ -33,6 +33,7 @@ class ProbeRun(object):
         self.address = None
         self.handshakes = 0
         self.evidence = []
+        self.observed = None  # the OpenSSL error the failing handshake ended with, as nginx would log it
         self.fields = {"host": spec["host"], "port": spec["port"], "server_name": spec.get("server_name")}
 
     def deadline(self):
@@ -153,6 +154,11 @@ def _verification_cause(result, run, out, leaf, chain):
         detail = ("the served chain ends at %s, issued by %s, which is not a trusted CA (or the upstream also "
                   "omits another intermediate)" % (top["subject"], top["issuer"]))
     elif cause == "cert_chain_incomplete" and top is not None:
+        if len(ordered) == 1:
+            # nginx's verify callback lets OpenSSL go on, so it ends at 21 for a leaf served alone
+            code, message = 21, "unable to verify the first certificate"
+            result["verification"] = {"ok": False, "code": code, "message": message}
+            fields.update(verify_code=code, verify_message=message)
         aia = ", ".join(top.get("aia_ca_issuers") or []) or "no AIA URL"
         detail = "the upstream serves %s without its issuer %s (%s)" % (top["subject"], top["issuer"], aia)
     elif cause in ("cert_expired", "cert_not_yet_valid"):
@@ -188,7 +194,7 @@ def _finish(result, run, cause, detail, raw=None):
     if raw:
         result["raw_error"] = raw
         run.fields.setdefault("raw_error", raw)
-    result["nginx_error"], result["fix"] = causes.render(cause, **run.fields)
+    result["nginx_error"], result["fix"] = causes.render(cause, observed=run.observed, **run.fields)
     if cause == "ok":
         result["fix"] = []
     result["evidence"] = run.evidence
@@ -222,12 +228,22 @@ def probe_one(spec):
         return _finish(result, run, cause, detail, raw=out.error)
     if not out.handshake_ok:
         cause = _network_cause(out) or causes.cause_for_reason(out.error)
+        if out.error_kind == "ssl":
+            run.observed = out.error
+        elif out.error_kind == "reset":
+            run.fields["reset_errno"] = " (104: Connection reset by peer)"
         detail = out.error
         if out.error_kind in ("refused", "connect_timeout", "unreachable"):
             return _finish(result, run, cause, "%s:%d: %s" % (spec["host"], spec["port"], out.error), raw=out.error)
         if spec["diagnose"]:
             cause, detail = diagnose.after_failure(run, out, cause)
         return _finish(result, run, cause, detail, raw=out.error)
+
+    refused = _wire_only_refusal(run)
+    if refused is not None:
+        run.observed = refused.error
+        cause, detail = diagnose.after_failure(run, refused, causes.cause_for_reason(refused.error))
+        return _finish(result, run, cause, detail, raw=refused.error)
 
     result["handshake_ok"] = True
     leaf, chain = _fill_details(result, run, out)
@@ -243,12 +259,13 @@ def probe_one(spec):
         depth = spec.get("verify_depth")
         intermediates = _count_intermediates(chain)
         if depth is not None and intermediates > depth:
-            result["verification"] = {"ok": False, "code": 22, "message": "certificate chain too long"}
+            # what nginx 1.22 / OpenSSL 3.0 report when the depth cuts the chain short
+            result["verification"] = {"ok": False, "code": 20, "message": "unable to get local issuer certificate"}
             run.fields.update(intermediates=intermediates, suggested_depth=intermediates)
             return _finish(result, run, "verify_depth_exceeded",
                            "the chain holds %d intermediate certificate(s) but verify_depth is %d (OpenSSL and nginx "
                            "count intermediates)" % (intermediates, depth),
-                           raw="certificate verify failed (22:certificate chain too long)")
+                           raw="certificate verify failed (20:unable to get local issuer certificate)")
         if result["hostname_match"] is False:
             run.fields["sans"] = ", ".join((leaf or {}).get("san_dns") or []) or "none"
             cause, detail = diagnose.sni_changes_things(
@@ -260,6 +277,27 @@ def probe_one(spec):
         result["capabilities"] = enumerate_.capabilities(run, spec["enumerate"])
     detail = "%s %s%s" % (out.version, out.cipher, (", ALPN " + out.alpn) if out.alpn else "")
     return _finish(result, run, "ok", detail)
+
+
+def _needs_wire_check(spec):
+    """Settings Python's ssl cannot put on the real handshake: check them with a raw ClientHello."""
+    return bool(spec.get("sigalgs") or spec.get("ciphersuites") or len(spec.get("groups") or ()) > 1)
+
+
+def _wire_only_refusal(run):
+    """Offer exactly the target's settings in a raw ClientHello; an Outcome when the server refuses."""
+    if not _needs_wire_check(run.spec):
+        return None
+    flight = run.hello(**diagnose.offer(run.spec))
+    if diagnose.accepted(flight):
+        return None
+    refused = hs.Outcome()
+    number = getattr(flight, "alert_description", None)
+    refused.error_kind = "ssl"
+    refused.error = causes.alert_text(number) if number is not None else (flight.error or flight.kind)
+    run.note("the settings ssl cannot express (groups/sigalgs/ciphersuites), offered in a raw ClientHello: %s"
+             % refused.error)
+    return refused
 
 
 def _check_name(spec):

@@ -90,7 +90,7 @@ def negotiated_details(run, out, need_chain):
             flight = run.hello(**offer(spec, versions=["TLSv1.3"]))
             group = flight.group_name if accepted(flight) else None
             if need_chain:
-                flight12 = run.hello(**offer(spec, versions=["TLSv1.2"], open_ciphers=True))
+                flight12 = run.hello(**offer(spec, versions=["TLSv1.2"], open_ciphers=True, open_sigalgs=True))
                 chain = list(getattr(flight12, "certificates", None) or [])
         elif out.version:
             codes = wire.cipher_codes(out.cipher) if out.cipher else None
@@ -99,14 +99,20 @@ def negotiated_details(run, out, need_chain):
                 kwargs["ciphers"] = codes
             flight = run.hello(**kwargs)
             chain = list(getattr(flight, "certificates", None) or [])
-            ske = getattr(flight, "server_key_exchange", None) or {}
-            if ske.get("group_name"):
-                group = ske["group_name"]
-            elif ske.get("dh_bits"):
-                group = "DH-%d" % ske["dh_bits"]
+            group = _ske_group(flight)
     except (ValueError, OSError) as exc:
         run.note("could not read the negotiated group/chain: %s" % exc)
     return group, chain
+
+
+def _ske_group(flight):
+    """The TLS 1.2 key exchange as a group name: the ECDHE curve, DH-<bits>, or None (RSA)."""
+    ske = getattr(flight, "server_key_exchange", None) or {}
+    if ske.get("group") is not None:
+        return wire.group_name(ske["group"])
+    if ske.get("dh_bits"):
+        return "DH-%d" % ske["dh_bits"]
+    return None
 
 
 def after_failure(run, out, cause):
@@ -189,11 +195,12 @@ def _explain(run, code, flight):
         return ("no cipher suite in common: offered every suite, the upstream chose %s (%s)"
                 % (flight.cipher_name, flight.version))
     if code == "group_mismatch":
-        name = flight.group_name or (getattr(flight, "server_key_exchange", None) or {}).get("group_name")
+        name = flight.group_name or _ske_group(flight)
         run.fields["suggested_groups"] = name
         run.fields["server_groups"] = name
         return "no key-exchange group in common: offered every group, the upstream chose %s" % name
-    return "no signature algorithm in common: with every algorithm offered the upstream accepts the handshake"
+    return ("no signature algorithm in common: the upstream refuses %s but accepts the handshake when every "
+            "algorithm is offered (its certificate needs another one)" % ", ".join(run.spec.get("sigalgs") or []))
 
 
 def _protocols(run, out, cause, detail):

@@ -185,7 +185,7 @@ def _after_handshake(ssock, spec, name, out, deadline, http_request, post_read):
     now; an nginx upstream with ssl_verify_client answers the request with 400.
     """
     try:
-        if http_request:
+        if http_request and out.alpn not in ("h2", "h3"):  # an HTTP/1.1 request means nothing to h2
             host = name or spec["host"]
             request = ("GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsops-handshake-probe\r\n"
                        "Connection: close\r\n\r\n" % host).encode("ascii", "replace")

@@ -18,8 +18,8 @@ def ansible_env(extra=None):
     env = dict(os.environ)
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-        "ANSIBLE_STDOUT_CALLBACK": "json",
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
@@ -38,17 +38,27 @@ def run_module(module, args, check=False, prefix=(), timeout=600):
         cmd.append("--check")
     proc = subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, check=False)
+    # The default callback prints "localhost | SUCCESS => {json}" (or FAILED!).
+    status, _, payload = proc.stdout.partition(" => ")
     try:
-        doc = json.loads(proc.stdout)
+        result = json.loads(payload)
     except ValueError:
-        raise AssertionError("ansible printed no JSON (rc=%s)\nstdout:\n%s\nstderr:\n%s"
+        raise AssertionError("ansible printed no JSON result (rc=%s)\nstdout:\n%s\nstderr:\n%s"
                              % (proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
-    return doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    result["failed"] = "FAILED" in status
+    return result
 
 
-def probe_args(lab, scenario, **extra):
-    """tls_probe target dict for a lab scenario (its overrides included)."""
-    target = {"host": scenario["host"], "port": scenario["port"], "name": scenario["name"]}
+def scenarios(lab, names=None):
+    """``[(name, scenario)]`` of the lab, optionally only ``names``; dns_failure needs `unshare -n`."""
+    return [(n, s) for n, s in lab.scenarios.items()
+            if (names is None and not s.get("isolated_dns")) or (names is not None and n in names)]
+
+
+def probe_args(lab, scenario_name, **extra):
+    """tls_probe target dict for the lab scenario ``scenario_name`` (its overrides included)."""
+    scenario = lab.scenarios[scenario_name]
+    target = {"host": scenario["host"], "port": scenario["port"], "name": scenario_name}
     if scenario.get("server_name"):
         target["server_name"] = scenario["server_name"]
     target.update(scenario.get("probe") or {})

@@ -17,15 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.helpers import REPO_ROOT, probe_args, run_module
+from tests.integration.helpers import REPO_ROOT, probe_args, run_module, scenarios as lab_scenarios
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 pytestmark = pytest.mark.skipif(not os.path.exists(NGINX), reason="nginx is not installed")
 
 
-def proxy_directives(lab, scenario):
+def proxy_directives(lab, name):
     """nginx directives equivalent to the probe parameters tls_probe uses."""
-    p = probe_args(lab, scenario)
+    p = probe_args(lab, name)
     lines = ["proxy_ssl_protocols %s;" % " ".join(p.get("protocols") or ["TLSv1.2", "TLSv1.3"])]
     if p.get("ciphers"):
         lines.append("proxy_ssl_ciphers %s;" % p["ciphers"])
@@ -54,14 +54,14 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def proxy(lab):
-    scenarios = [s for s in lab.scenarios.values() if s.get("nginx_reproducible") and not s.get("isolated_dns")]
+    scenarios = [dict(s, name=n) for n, s in lab_scenarios(lab) if s.get("nginx_reproducible")]
     workdir = os.path.join(REPO_ROOT, "build", "proxy-pytest-%d" % os.getpid())
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(os.path.join(workdir, "logs"))
     port = _free_port()
     locations = []
     for s in scenarios:
-        body = "\n            ".join(proxy_directives(lab, s))
+        body = "\n            ".join(proxy_directives(lab, s["name"]))
         locations.append("        location = /s/%s {\n            proxy_pass https://%s:%d;\n            %s\n        }"
                          % (s["name"], s["host"], s["port"], body))
     conf = """
@@ -116,13 +116,21 @@ http {
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _substance(text):
+    """The part that says what failed: OpenSSL's extra data after the reason
+    (":No ciphers enabled for max supported SSL/TLS version") is not exposed by
+    Python's ssl, and the prefix/suffix of the log line is context."""
+    text = re.sub(r"^.*?\*\d+ ", "", text).split(", client:")[0]
+    return re.sub(r"(SSL routines::[a-z0-9 ,/_.-]+):[A-Z][^)]*\)", r"\1)", text)
+
+
 def _lines_for(log, name):
     return [line for line in log.splitlines() if 'request: "GET /s/%s HTTP' % name in line]
 
 
 def test_nginx_logs_what_the_probe_predicts(lab, proxy):
     scenarios, responses, log = proxy
-    res = run_module("tls_probe", {"targets": [probe_args(lab, s) for s in scenarios]})
+    res = run_module("tls_probe", {"targets": [probe_args(lab, s["name"]) for s in scenarios]})
     mismatches = {}
     for s, r in zip(scenarios, res["results"]):
         lines = _lines_for(log, s["name"])
@@ -133,7 +141,7 @@ def test_nginx_logs_what_the_probe_predicts(lab, proxy):
                 continue
             mismatches[s["name"]] = ("no nginx error line (HTTP %s)" % status, r["nginx_error"])
             continue
-        if not any(r["nginx_error"] in line for line in lines):
+        if not any(_substance(r["nginx_error"]) == _substance(line) for line in lines):
             mismatches[s["name"]] = (lines, r["nginx_error"])
     assert not mismatches, "\n".join("%s:\n  nginx: %s\n  probe: %s" % (k, v[0], v[1]) for k, v in mismatches.items())
 
@@ -150,8 +158,7 @@ def test_nginx_returns_502_for_handshake_failures(proxy):
 
 def test_probe_agrees_with_nginx_1_22_default_protocols(lab):
     """nginx 1.22 offers TLSv1-TLSv1.2 upstream by default: a TLS1.3-only upstream fails."""
-    s = lab.scenarios["tls13_only"]
-    res = run_module("tls_probe", {"targets": [probe_args(lab, s, protocols=["TLSv1", "TLSv1.1", "TLSv1.2"])]})
+    res = run_module("tls_probe", {"targets": [probe_args(lab, "tls13_only", protocols=["TLSv1", "TLSv1.1", "TLSv1.2"])]})
     r = res["results"][0]
     assert r["cause"] == "protocol_mismatch", r
     assert re.search(r"alert protocol version|unsupported protocol", r["nginx_error"])

@@ -10,17 +10,13 @@ import time
 
 import pytest
 
-from tests.integration.helpers import probe_args, run_module
-
-
-def _scenarios(lab):
-    return [s for s in lab.scenarios.values() if not s.get("isolated_dns")]
+from tests.integration.helpers import probe_args, run_module, scenarios as lab_scenarios
 
 
 @pytest.fixture(scope="module")
 def all_results(lab):
-    scenarios = _scenarios(lab)
-    res = run_module("tls_probe", {"targets": [probe_args(lab, s) for s in scenarios]})
+    scenarios = [dict(s, name=n) for n, s in lab_scenarios(lab)]
+    res = run_module("tls_probe", {"targets": [probe_args(lab, s["name"]) for s in scenarios]})
     assert not res.get("failed"), res.get("msg")
     return scenarios, res
 
@@ -71,7 +67,7 @@ def test_healthy_reports_version_cipher_group_alpn_and_chain(all_results):
     assert healthy["tls"]["alpn"] == "h2"
     assert healthy["verification"] == {"ok": True, "code": 0, "message": "ok"}
     assert healthy["hostname_match"] is True
-    assert healthy["http_status"] == 200
+    assert healthy["http_status"] is None  # ALPN h2: no HTTP/1.1 request is sent
     assert len(healthy["chain"]) == 2
     leaf, inter = healthy["chain"]
     assert leaf["issuer"] == inter["subject"]
@@ -88,6 +84,7 @@ def test_tls12_healthy_reports_ecdhe_group(all_results):
     assert r["ok"] and r["tls"]["version"] == "TLSv1.2"
     assert r["tls"]["group"] == "x25519"
     assert len(r["chain"]) == 2
+    assert r["http_status"] == 200
 
 
 def test_fix_names_the_directive(all_results):
@@ -103,24 +100,24 @@ def test_fix_names_the_directive(all_results):
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1) to keep DNS off the network")
 def test_dns_failure_without_any_dns_traffic(lab):
-    scenario = next(s for s in lab.scenarios.values() if s.get("isolated_dns"))
+    name, scenario = next((n, s) for n, s in lab.scenarios.items() if s.get("isolated_dns"))
     # An empty network namespace: the resolver is unreachable, so no query leaves the machine.
-    res = run_module("tls_probe", {"targets": [probe_args(lab, scenario)]}, prefix=["unshare", "-n"])
+    res = run_module("tls_probe", {"targets": [probe_args(lab, name)]}, prefix=["unshare", "-n"])
     r = res["results"][0]
     assert r["cause"] == "dns_failure", r
     assert scenario["host"] in r["nginx_error"]
 
 
 def test_check_mode_probes_the_same(lab):
-    s = lab.scenarios["plain_http"]
-    res = run_module("tls_probe", {"targets": [probe_args(lab, s)]}, check=True)
+    res = run_module("tls_probe", {"targets": [probe_args(lab, "plain_http")]}, check=True)
     assert res["changed"] is False
     assert res["results"][0]["cause"] == "plain_http"
 
 
 def test_enumerate_returns_exactly_the_configured_set(lab):
     s = lab.scenarios["enumerate"]
-    res = run_module("tls_probe", {"targets": [probe_args(lab, s, enumerate=["protocols", "ciphers", "groups", "sni"])]})
+    res = run_module("tls_probe", {"targets": [probe_args(lab, "enumerate",
+                                                          enumerate=["protocols", "ciphers", "groups", "sni"])]})
     r = res["results"][0]
     caps, known = r["capabilities"], s["known"]
     assert caps["protocols"] == known["protocols"]
@@ -134,8 +131,7 @@ def test_enumerate_returns_exactly_the_configured_set(lab):
 
 
 def test_enumerate_sni_on_sni_gate(lab):
-    s = lab.scenarios["sni_required"]
-    res = run_module("tls_probe", {"targets": [probe_args(lab, s, sni=True, enumerate=["sni"])]})
+    res = run_module("tls_probe", {"targets": [probe_args(lab, "sni_required", sni=True, enumerate=["sni"])]})
     caps = res["results"][0]["capabilities"]
     assert caps["requires_sni"] is True
 
@@ -159,11 +155,9 @@ def test_bad_parameters_name_the_parameter(args, needle):
 
 
 def test_500_targets_with_silent_servers_stay_bounded(lab):
-    healthy, silent = lab.scenarios["healthy"], lab.scenarios["silent"]
     targets = []
     for i in range(500):
-        s = silent if i % 25 == 0 else healthy
-        targets.append(probe_args(lab, s, name="t%03d" % i, timeout=2))
+        targets.append(probe_args(lab, "silent" if i % 25 == 0 else "healthy", name="t%03d" % i, timeout=2))
     started = time.monotonic()
     res = run_module("tls_probe", {"targets": targets, "concurrency": 64, "diagnose": False})
     elapsed = time.monotonic() - started

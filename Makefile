@@ -1,0 +1,171 @@
+# tlsops.handshake: build and test entry points.
+#
+#   make demo    everything needed, then the demo (tests/demo.sh)
+#   make test    unit, integration, sanity, lint, changelog-lint, molecule
+#
+# Works from a fresh clone as root on Debian/Ubuntu: `venv` installs the Python
+# tools, `deps` installs nginx/openssl from apt. Everything generated goes to
+# .venv/ and build/ (both git-ignored); `make clean` / `make distclean` remove it.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(REPO)/build
+VENV := $(REPO)/.venv
+VBIN := $(VENV)/bin
+VENV_STAMP := $(VENV)/.installed-controller
+REQUIREMENTS := $(REPO)/requirements/controller.txt
+
+# The Python that makes the venv: the first python3 on PATH (pyenv's where it is
+# installed), else Debian's.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(or $(shell command -v python3 2>/dev/null),/usr/bin/python3)
+endif
+# Python version ansible-test runs the sanity tests with.
+SANITY_PYTHON ?= 3.11
+
+COLLECTIONS_ROOT := $(BUILD)/collections
+COLLECTION_DIR := $(COLLECTIONS_ROOT)/ansible_collections/tlsops/handshake
+# HOME for ansible-test / ansible-lint / molecule / pytest: never the real one
+# (CI's HOME may be read-only or shared). ansible-test's caches (get-pip, its
+# sanity venvs) live under it.
+TOOL_HOME := $(BUILD)/home
+
+PYTEST_TIMEOUT ?= 300
+PYTEST := $(VBIN)/python -m pytest -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT)
+
+export PATH := $(VBIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_ROOT)
+export ANSIBLE_LOCAL_TEMP := $(BUILD)/ansible-tmp
+export PYTHONDONTWRITEBYTECODE := 1
+ifneq ($(CI),)
+export ANSIBLE_NOCOLOR := 1
+export ANSIBLE_FORCE_COLOR := 0
+export NO_COLOR := 1
+export PY_COLORS := 0
+endif
+
+WITH_HOME := HOME=$(TOOL_HOME) XDG_CACHE_HOME=$(TOOL_HOME)/.cache XDG_CONFIG_HOME=$(TOOL_HOME)/.config
+
+.PHONY: help venv deps collection unit integration sanity lint changelog-lint molecule test demo clean distclean
+
+help:
+	@echo "make demo            install what is needed, then run the demo (tests/demo.sh)"
+	@echo "make test            unit integration sanity lint changelog-lint molecule, in that order"
+	@echo "make venv            .venv with requirements/controller.txt"
+	@echo "make deps            nginx, openssl, ca-certificates from apt (only what is missing)"
+	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
+	@echo "make unit | integration | sanity | lint | changelog-lint | molecule"
+	@echo "make clean           remove build/ and test output (keeps .venv)"
+	@echo "make distclean       clean, and remove .venv"
+
+# ---------------------------------------------------------------- set-up
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): $(REQUIREMENTS)
+	@if ! "$(VBIN)/python" -c 'import sys' >/dev/null 2>&1; then \
+	  if ! "$(PYTHON)" -c 'import ensurepip, venv' >/dev/null 2>&1; then \
+	    echo "== $(PYTHON) has no venv/ensurepip: installing Debian's python3-venv"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; \
+	  fi; \
+	  echo "== creating $(VENV) with $(PYTHON) ($$("$(PYTHON)" -V 2>&1))"; \
+	  rm -rf "$(VENV)"; \
+	  "$(PYTHON)" -m venv "$(VENV)"; \
+	fi
+	"$(VBIN)/python" -m pip install --disable-pip-version-check -q -r "$(REQUIREMENTS)"
+	@touch "$@"
+
+deps:
+	@missing=""; \
+	{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || missing="$$missing nginx"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
+	dpkg -s ca-certificates >/dev/null 2>&1 || missing="$$missing ca-certificates"; \
+	if [ -z "$$missing" ]; then echo "== deps: nginx, openssl, ca-certificates already installed"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "== deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
+	echo "== deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -q; \
+	apt-get install -y -q --no-install-recommends $$missing; \
+	case " $$missing " in *" nginx "*) \
+	  echo "== deps: stopping the nginx service the package started (tests run their own on loopback)"; \
+	  service nginx stop >/dev/null 2>&1 || true; \
+	  if [ -s /run/nginx.pid ]; then /usr/sbin/nginx -s quit >/dev/null 2>&1 || true; fi; \
+	  ;; esac
+
+collection:
+	@mkdir -p "$(dir $(COLLECTION_DIR))"
+	@if [ "$$(readlink "$(COLLECTION_DIR)" 2>/dev/null)" != "../../../.." ]; then \
+	  rm -f "$(COLLECTION_DIR)"; ln -s ../../../.. "$(COLLECTION_DIR)"; fi
+	@mkdir -p "$(TOOL_HOME)" "$(ANSIBLE_LOCAL_TEMP)"
+
+# ---------------------------------------------------------------- tests
+
+# $(call run-pytest,DIR): pytest on DIR, its tmp_path dirs (lab run dirs too) under
+# build/pytest/<suite>/. pytest exits 5 when it collects nothing: that passes only
+# while DIR holds no test file at all.
+define run-pytest
+@if [ -z "$$(find $(1) \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit 2>/dev/null)" ]; then \
+  echo "== $(1): no tests yet"; exit 0; fi; \
+mkdir -p $(BUILD)/pytest; \
+$(WITH_HOME) $(PYTEST) --basetemp=$(BUILD)/pytest/$(notdir $(1)) $(1)
+endef
+
+unit: venv collection
+	$(call run-pytest,tests/unit)
+
+integration: venv deps collection
+	$(call run-pytest,tests/integration)
+
+# ansible-test must run from inside ansible_collections/tlsops/handshake. Through
+# the symlink the kernel's cwd is the repo itself, so ANSIBLE_TEST_CONTENT_ROOT
+# names the collection path. --requirements makes a venv per sanity test; pip is
+# bootstrapped into each by a get-pip script normally downloaded from a host that
+# is not reachable here: tests/sanity/get_pip_standin.py replaces it, under the
+# file name this ansible-test looks for.
+sanity: venv collection
+	@pip_version=$$("$(VBIN)/python" -c 'import types; from ansible_test._internal.python_requirements import get_venv_packages as g; print(g(types.SimpleNamespace(version="$(SANITY_PYTHON)"))["pip"])'); \
+	cache="$(TOOL_HOME)/.ansible/test/cache"; mkdir -p "$$cache"; \
+	install -m 0644 tests/sanity/get_pip_standin.py "$$cache/get_pip_$${pip_version//./_}.py"; \
+	cd "$(COLLECTION_DIR)" && $(WITH_HOME) ANSIBLE_TEST_CONTENT_ROOT="$(COLLECTION_DIR)" \
+	  "$(VBIN)/ansible-test" sanity --requirements --python $(SANITY_PYTHON) --color $(if $(CI),no,auto) $(SANITY_ARGS)
+
+lint: venv collection
+	$(WITH_HOME) "$(VBIN)/ansible-lint" --offline $(LINT_ARGS)
+
+changelog-lint: venv
+	"$(VBIN)/antsibull-changelog" lint
+
+# Scenarios live in roles/<role>/molecule/<scenario>/; none yet.
+molecule: venv collection
+	@roles=$$(for d in roles/*/molecule; do [ -d "$$d" ] && dirname "$$d"; done 2>/dev/null || true); \
+	if [ -z "$$roles" ]; then echo "no molecule scenarios yet"; exit 0; fi; \
+	if [ ! -x "$(VBIN)/molecule" ]; then echo "== molecule: scenarios exist but molecule is not in requirements/controller.txt" >&2; exit 1; fi; \
+	for role in $$roles; do \
+	  echo "== molecule: $$role"; \
+	  (cd "$$role" && $(WITH_HOME) "$(VBIN)/molecule" test --all) || exit 1; \
+	done
+
+test:
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory changelog-lint
+	$(MAKE) --no-print-directory molecule
+
+demo: venv deps collection
+	bash tests/demo.sh
+
+# ---------------------------------------------------------------- clean
+
+clean:
+	rm -rf "$(BUILD)" tests/output .pytest_cache
+	find . -path ./.venv -prune -o -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf "$(VENV)"
