@@ -17,7 +17,7 @@ from tests.lab import Lab
 def main(argv):
     lab = Lab.load(argv[1])
     # dns_failure is left out: resolving its name would send a DNS query off this machine.
-    json.dump({"probe_targets": [probe_args(lab, name) for name, _ in scenarios(lab)],
+    json.dump({"probe_targets": [probe_args(lab, name) for name, _scenario in scenarios(lab)],
                "probe_settings": {"timeout": 3}}, sys.stdout, indent=1)
     sys.stdout.write("\n")
 

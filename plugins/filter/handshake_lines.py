@@ -12,7 +12,7 @@ description:
   - Turns the RV(tlsops.handshake.tls_probe#module:results) of M(tlsops.handshake.tls_probe) into one
     readable line per upstream - target, cause and the fix (or the negotiated version and cipher when healthy).
 author:
-  - tlsops.handshake contributors
+  - tlsops.handshake contributors (@tlsops)
 options:
   _input:
     description: The C(results) list returned by M(tlsops.handshake.tls_probe).

@@ -116,8 +116,8 @@ def _client_cert_refused(out):
     body = out.http_body or b""
     if out.http_status == 400 and (b"No required SSL certificate was sent" in body
                                    or b"The SSL certificate error" in body):
-        return "HTTP 400 from the upstream: %s" % ("No required SSL certificate was sent"
-                                                    if b"No required" in body else "The SSL certificate error")
+        said = "No required SSL certificate was sent" if b"No required" in body else "The SSL certificate error"
+        return "HTTP 400 from the upstream: %s" % said
     return None
 
 
@@ -162,8 +162,12 @@ def _verification_cause(result, run, out, leaf, chain):
         aia = ", ".join(top.get("aia_ca_issuers") or []) or "no AIA URL"
         detail = "the upstream serves %s without its issuer %s (%s)" % (top["subject"], top["issuer"], aia)
     elif cause in ("cert_expired", "cert_not_yet_valid"):
-        bad = [c for c in ordered or ([leaf] if leaf else []) if (c["days_left"] < 0 if cause == "cert_expired"
-                                                                   else c["not_before"] > _now_iso())]
+        now = _now_iso()
+
+        def out_of_validity(cert):
+            return cert["not_after"] < now if cause == "cert_expired" else cert["not_before"] > now
+
+        bad = [c for c in ordered or ([leaf] if leaf else []) if out_of_validity(c)]
         cert = bad[0] if bad else leaf
         if cert:
             fields.update(not_after=cert["not_after"], not_before=cert["not_before"])

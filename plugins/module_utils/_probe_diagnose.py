@@ -132,14 +132,14 @@ def _sniff(run, out, cause, detail):
     flight = run.hello(**offer(run.spec))
     first = bytes(getattr(flight, "first_bytes", b"") or b"")
     shown = first[:40].decode("latin-1").encode("unicode_escape").decode("ascii")
-    run.fields["sniff"] = repr(shown)
-    run.note("plaintext sniff of the first bytes: %r" % shown)
+    run.fields["sniff"] = '"%s"' % shown
+    run.note('plaintext sniff of the first bytes: "%s"' % shown)
     if first.startswith(b"HTTP/") or b"<html" in first.lower():
-        return "plain_http", "the upstream answered the ClientHello in plain HTTP (%r)" % shown
+        return "plain_http", 'the upstream answered the ClientHello in plain HTTP ("%s")' % shown
     if flight.kind == "malformed":
         return "not_tls", "the upstream sent a malformed TLS record (%s)" % (getattr(flight, "error", "") or shown)
     if first:
-        return "not_tls", "the upstream speaks another protocol; its first bytes: %r" % shown
+        return "not_tls", 'the upstream speaks another protocol; its first bytes: "%s"' % shown
     return cause, detail
 
 
@@ -214,9 +214,9 @@ def _protocols(run, out, cause, detail):
             server.append(version)
     run.fields["server_protocols"] = " ".join(server) or "none of TLSv1-TLSv1.3"
     modern = [v for v in server if v in ("TLSv1.2", "TLSv1.3")]
-    run.fields["suggested_protocols"] = " ".join(sorted(set(modern + [p for p in spec["protocols"]
-                                                                      if p in ("TLSv1.2", "TLSv1.3")]),
-                                                       key=ALL_VERSIONS.index)) or "TLSv1.2 TLSv1.3"
+    ours = [p for p in spec["protocols"] if p in ("TLSv1.2", "TLSv1.3")]
+    suggested = sorted(set(modern + ours), key=ALL_VERSIONS.index)
+    run.fields["suggested_protocols"] = " ".join(suggested) or "TLSv1.2 TLSv1.3"
     return cause, "no TLS version in common: the probe offers %s, the upstream accepts %s" % (
         " ".join(spec["protocols"]), run.fields["server_protocols"])
 

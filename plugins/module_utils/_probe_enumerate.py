@@ -24,7 +24,7 @@ def _eliminate(run, candidates, pick, **hello_kwargs):
     """Offer ``candidates``; drop whatever the server picks until it refuses."""
     remaining = list(candidates)
     found = []
-    for _ in range(_MAX_ROUNDS):
+    for _round in range(_MAX_ROUNDS):
         if not remaining:
             break
         flight = run.hello(**dict(hello_kwargs, **pick(remaining)))
@@ -78,7 +78,7 @@ def _groups(run, versions):
         ecdhe = [c for c, n in wire.tls12_cipher_suites().items() if n.startswith("ECDHE-")]
         found = []
         remaining = [g for g in _all_groups() if g < 256 or g > 511]  # FFDHE is not negotiated in TLS 1.2
-        for _ in range(_MAX_ROUNDS):
+        for _round in range(_MAX_ROUNDS):
             if not remaining:
                 break
             flight = run.hello(versions=("TLSv1.2",), ciphers=ecdhe, groups=remaining)

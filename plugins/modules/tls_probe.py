@@ -21,15 +21,17 @@ description:
   - Uses only the Python standard library on the managed host.
   - Module-level settings are defaults; every target given as a dict may override any of them.
 author:
-  - tlsops.handshake contributors
+  - tlsops.handshake contributors (@tlsops)
 attributes:
   check_mode:
     support: full
     description: The module only reads; it behaves the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   idempotent:
     support: full
+    description: Probing changes nothing on the host or the upstreams.
 options:
   targets:
     description:
@@ -177,7 +179,7 @@ results:
   elements: dict
   contains:
     target:
-      description: The target's label (its O(targets[].name) or V(host:port)).
+      description: The target's label (the C(name) key of its O(targets) entry, or V(host:port)).
       type: str
       sample: backend.example:443
     server_name:

@@ -39,7 +39,7 @@ def run_module(module, args, check=False, prefix=(), timeout=600):
     proc = subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, check=False)
     # The default callback prints "localhost | SUCCESS => {json}" (or FAILED!).
-    status, _, payload = proc.stdout.partition(" => ")
+    status, _sep, payload = proc.stdout.partition(" => ")
     try:
         result = json.loads(payload)
     except ValueError:

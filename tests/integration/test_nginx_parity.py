@@ -85,7 +85,7 @@ http {
     subprocess.run([NGINX, "-p", workdir, "-c", conf_path, "-t", "-q"], check=True, capture_output=True)
     subprocess.run([NGINX, "-p", workdir, "-c", conf_path], check=True, capture_output=True)
     try:
-        for _ in range(50):
+        for _attempt in range(50):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
@@ -108,8 +108,8 @@ http {
             log = fh.read()
         yield scenarios, responses, log
     finally:
-        subprocess.run([NGINX, "-p", workdir, "-c", conf_path, "-s", "stop"], capture_output=True)
-        for _ in range(50):
+        subprocess.run([NGINX, "-p", workdir, "-c", conf_path, "-s", "stop"], capture_output=True, check=False)
+        for _attempt in range(50):
             if not os.path.exists(os.path.join(workdir, "nginx.pid")):
                 break
             time.sleep(0.1)
@@ -147,9 +147,9 @@ def test_nginx_logs_what_the_probe_predicts(lab, proxy):
 
 
 def test_nginx_returns_502_for_handshake_failures(proxy):
-    scenarios, responses, _ = proxy
+    scenarios, responses, _log = proxy
     for s in scenarios:
-        status, _ = responses[s["name"]]
+        status = responses[s["name"]][0]
         if s["expected_cause"] in ("connect_timeout", "handshake_timeout"):
             assert status == 504, (s["name"], status)
         elif s["expected_cause"] != "client_cert_required":

@@ -43,7 +43,7 @@ def test_results_keep_input_order_and_summary_counts(all_results):
 
 
 def test_every_failure_carries_nginx_text_and_fix(all_results):
-    _, res = all_results
+    res = all_results[1]
     for r in res["results"]:
         if r["cause"] == "ok":
             assert r["ok"] and r["fix"] == []
@@ -58,7 +58,7 @@ def test_every_failure_carries_nginx_text_and_fix(all_results):
 
 
 def test_healthy_reports_version_cipher_group_alpn_and_chain(all_results):
-    _, res = all_results
+    res = all_results[1]
     healthy = next(r for r in res["results"] if r["target"] == "healthy")
     assert healthy["ok"] and healthy["handshake_ok"]
     assert healthy["tls"]["version"] == "TLSv1.3"
@@ -79,7 +79,7 @@ def test_healthy_reports_version_cipher_group_alpn_and_chain(all_results):
 
 
 def test_tls12_healthy_reports_ecdhe_group(all_results):
-    _, res = all_results
+    res = all_results[1]
     r = next(r for r in res["results"] if r["target"] == "healthy_tls12")
     assert r["ok"] and r["tls"]["version"] == "TLSv1.2"
     assert r["tls"]["group"] == "x25519"
@@ -88,7 +88,7 @@ def test_tls12_healthy_reports_ecdhe_group(all_results):
 
 
 def test_fix_names_the_directive(all_results):
-    _, res = all_results
+    res = all_results[1]
     by = {r["target"]: r for r in res["results"]}
     assert "proxy_ssl_server_name on;" in by["sni_required"]["fix"]
     assert "proxy_ssl_name sni.lab.test;" in by["sni_required"]["fix"]

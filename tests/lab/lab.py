@@ -107,19 +107,30 @@ def _proc_table():
     return table
 
 
+def _is_lab_program(cmd, workdir):
+    return workdir + "/" in cmd and ("serve-faults" in cmd or cmd.startswith("nginx:") or "s_server" in cmd
+                                     or cmd.startswith(nginx.NGINX_BIN))
+
+
 def lab_processes(workdir, pgids=()):
-    """Live (non-zombie) processes of the lab in workdir: members of its groups, or a
-    lab program (nginx, openssl, serve-faults) whose command line names workdir."""
+    """Live (non-zombie) processes of the lab in workdir: a lab program (nginx, s_server,
+    serve-faults) whose command line names workdir, and the other members of its process
+    group (nginx workers).  A recorded group counts only while such a program is in it, or
+    when only nginx workers are left in it: a recycled pid is never taken for the lab."""
     me = os.getpid()
+    table = {pid: row for pid, row in _proc_table().items() if pid != me and row[1] not in ("Z", "X")}
+    groups = {}
+    for pid, (pgid, _, cmd) in table.items():
+        groups.setdefault(pgid, []).append((pid, cmd))
     found = {}
-    for pid, (pgid, state, cmd) in _proc_table().items():
-        if pid == me or state in ("Z", "X"):
-            continue
-        ours = pgid in pgids or (workdir + "/" in cmd and (
-            "serve-faults" in cmd or cmd.startswith("nginx:") or cmd.startswith(OPENSSL_BIN)
-            or "/openssl " in cmd or cmd.startswith(nginx.NGINX_BIN)))
-        if ours:
-            found[pid] = cmd
+    for pgid, members in groups.items():
+        named = [p for p, cmd in members if _is_lab_program(cmd, workdir)]
+        orphaned_nginx = pgid in pgids and all(cmd.startswith("nginx: worker") or cmd.startswith("nginx: cache")
+                                               for _, cmd in members)
+        if named and pgid in pgids or orphaned_nginx:
+            found.update(members)
+        else:
+            found.update((p, cmd) for p, cmd in members if p in named)
     return found
 
 
@@ -313,7 +324,7 @@ class Lab:
             alive = lab_processes(self.dir, groups)
             if not alive:
                 break
-            for pgid in groups:
+            for pgid in groups & {self._pgid(pid) for pid in alive}:   # only groups still ours
                 self._signal_group(pgid, sig)
             for pid in alive:
                 self._signal(pid, sig)
@@ -330,6 +341,13 @@ class Lab:
             if self.info:
                 self._save("stopped")
         assert not left, "lab processes left after stop(): %r" % left
+
+    @staticmethod
+    def _pgid(pid):
+        try:
+            return os.getpgid(pid)
+        except OSError:
+            return None
 
     @staticmethod
     def _signal_group(pgid, sig):

@@ -101,7 +101,7 @@ def test_nginx_texts_live_only_in_the_vocabulary():
     """One vocabulary: no second copy of a cause's nginx text or fix anywhere in plugins/."""
     needles = ("while SSL handshaking to upstream", "upstream SSL certificate verify error",
                "proxy_ssl_server_name on;", "proxy_ssl_verify_depth")
-    for root, _, files in os.walk(PLUGINS):
+    for root, _dirs, files in os.walk(PLUGINS):
         for name in files:
             if not name.endswith(".py") or name == "_causes.py":
                 continue
@@ -109,3 +109,18 @@ def test_nginx_texts_live_only_in_the_vocabulary():
                 code = _code_only(fh.read())
             for needle in needles:
                 assert needle not in code, (name, needle)
+
+
+def test_readme_table_is_rendered_from_the_vocabulary():
+    import importlib.util
+
+    repo = os.path.abspath(os.path.join(PLUGINS, os.pardir))
+    spec = importlib.util.spec_from_file_location("render_causes", os.path.join(repo, "hacking", "render_causes.py"))
+    render_causes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render_causes)
+    with open(os.path.join(repo, "README.md")) as fh:
+        readme = fh.read()
+    assert render_causes.render(readme) == readme, "README causes table is stale: run python hacking/render_causes.py"
+    for code in PROMISED:
+        if code != "ok":
+            assert "| `%s` |" % code in readme
