@@ -152,6 +152,12 @@ CAUSES = {c["code"]: c for c in (
          "and the certificate's issue date."],
         verify=(9, "certificate is not yet valid")),
     _cause(
+        "clock_skew", "the certificate is fine, the clock judging it is not", "clock",
+        _VERIFY,
+        ["Synchronise the clock of {skewed_host} (chrony/NTP): it is off by {offset_s} s, so a valid "
+         "certificate reads as {clock_effect}; apply tlsops.handshake.time_sync."],
+        verify=(9, "certificate is not yet valid")),
+    _cause(
         "hostname_mismatch", "the upstream's certificate does not cover the name the proxy checks", "certificate",
         'upstream SSL certificate does not match "{server_name}" while SSL handshaking to upstream',
         ["proxy_ssl_name <a name in the certificate: {sans}>;",

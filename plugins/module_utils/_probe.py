@@ -94,6 +94,7 @@ def _base_result(spec):
         "hostname_match": None,
         "http_status": None,
         "capabilities": None,
+        "clock_could_be_cause": None,
         "evidence": [],
         "handshakes": 0,
     }
@@ -162,18 +163,7 @@ def _verification_cause(result, run, out, leaf, chain):
         aia = ", ".join(top.get("aia_ca_issuers") or []) or "no AIA URL"
         detail = "the upstream serves %s without its issuer %s (%s)" % (top["subject"], top["issuer"], aia)
     elif cause in ("cert_expired", "cert_not_yet_valid"):
-        now = _now_iso()
-
-        def out_of_validity(cert):
-            return cert["not_after"] < now if cause == "cert_expired" else cert["not_before"] > now
-
-        bad = [c for c in ordered or ([leaf] if leaf else []) if out_of_validity(c)]
-        cert = bad[0] if bad else leaf
-        if cert:
-            fields.update(not_after=cert["not_after"], not_before=cert["not_before"])
-            detail = "%s is valid from %s to %s" % (cert["subject"], cert["not_before"], cert["not_after"])
-        else:
-            detail = message
+        cause, detail = _validity_cause(run, result, cause, ordered or ([leaf] if leaf else []), message)
     elif cause == "cert_untrusted" and leaf is not None:
         detail = "%s is issued by %s, which is not in the trust store%s" % (
             leaf["subject"], leaf["issuer"], " (self-signed)" if leaf["self_issued"] else "")
@@ -182,8 +172,39 @@ def _verification_cause(result, run, out, leaf, chain):
     return cause, "certificate verification failed (%s:%s): %s" % (code, message, detail)
 
 
-def _now_iso():
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+def _iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _validity_cause(run, result, cause, certs, message):
+    """Which certificate is out of its validity, and is the clock to blame?
+
+    With ``clock_offset_ms`` (time_sync_info's offset: true time minus this
+    host's clock) a certificate that is valid at the corrected time is a clock
+    problem, not a certificate problem: cause ``clock_skew``.
+    """
+    now = _iso(time.time())
+
+    def out_of_validity(cert, at):
+        return cert["not_after"] < at if cause == "cert_expired" else cert["not_before"] > at
+
+    bad = [c for c in certs if out_of_validity(c, now)]
+    cert = bad[0] if bad else (certs[0] if certs else None)
+    if cert is None:
+        return cause, message
+    run.fields.update(not_after=cert["not_after"], not_before=cert["not_before"])
+    detail = "%s is valid from %s to %s" % (cert["subject"], cert["not_before"], cert["not_after"])
+    offset_ms = run.spec.get("clock_offset_ms")
+    if offset_ms is None:
+        return cause, detail
+    corrected = _iso(time.time() + offset_ms / 1000.0)
+    result["clock_could_be_cause"] = not any(out_of_validity(c, corrected) for c in certs)
+    if not result["clock_could_be_cause"]:
+        return cause, detail + "; it is out of validity by the corrected clock too (%s)" % corrected
+    run.fields.update(skewed_host="this proxy", offset_s=round(offset_ms / 1000.0, 1),
+                      clock_effect="expired" if cause == "cert_expired" else "not yet valid")
+    return "clock_skew", ("%s; by the NTP-corrected time %s (this clock is off by %.1f s) it is valid: the "
+                          "clock is wrong, not the certificate" % (detail, corrected, offset_ms / 1000.0))
 
 
 def _count_intermediates(chain):

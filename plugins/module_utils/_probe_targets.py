@@ -36,6 +36,7 @@ SETTINGS = {
     "diagnose": True,
     "enumerate": None,
     "http_request": True,
+    "clock_offset_ms": None,
 }
 TARGET_KEYS = ("host", "port", "server_name", "name") + tuple(SETTINGS)
 
@@ -166,6 +167,12 @@ def _check_settings(s, where):
         raise ProbeConfigError("%stimeout: %r is not a number of seconds" % (where, s["timeout"]))
     if not 0 < s["timeout"] <= 300:
         raise ProbeConfigError("%stimeout: %s is out of range; use 0 < timeout <= 300 seconds" % (where, s["timeout"]))
+    if s["clock_offset_ms"] is not None:
+        try:
+            s["clock_offset_ms"] = float(s["clock_offset_ms"])
+        except (TypeError, ValueError):
+            raise ProbeConfigError("%sclock_offset_ms: %r is not a number of milliseconds (time_sync_info's "
+                                   "offset_ms)" % (where, s["clock_offset_ms"]))
     s["enumerate"] = _string_list(s["enumerate"], where + "enumerate") or []
     for item in s["enumerate"]:
         if item not in ENUMERATIONS:

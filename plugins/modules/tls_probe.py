@@ -22,16 +22,8 @@ description:
   - Module-level settings are defaults; every target given as a dict may override any of them.
 author:
   - tlsops.handshake contributors (@tlsops)
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
-  idempotent:
-    support: full
-    description: Probing changes nothing on the host or the upstreams.
+extends_documentation_fragment:
+  - tlsops.handshake.attributes.info_module
 options:
   targets:
     description:
@@ -127,6 +119,14 @@ options:
         (nginx C(ssl_verify_client on) answers 400). Set to V(false) for non-HTTP upstreams.
     type: bool
     default: true
+  clock_offset_ms:
+    description:
+      - This host's clock error as M(tlsops.handshake.time_sync_info) reports it in C(offset_ms)
+        (true time minus local time, milliseconds).
+      - When given, a certificate that is expired or not yet valid by the local clock but valid by the corrected
+        time is reported as cause V(clock_skew), and RV(results[].clock_could_be_cause) says whether the clock
+        explains the failure.
+    type: float
 notes:
   - Certificate problems are not handshake errors in nginx's log. nginx logs
     C(upstream SSL certificate verify error) or C(upstream SSL certificate does not match) after the handshake;
@@ -243,6 +243,11 @@ results:
         - With O(enumerate), C(protocols), C(ciphers) (per version), C(groups), C(requires_sni),
           C(sni_changes_certificate).
       type: dict
+    clock_could_be_cause:
+      description:
+        - For an expired or not-yet-valid certificate with O(clock_offset_ms) given, whether the certificate is
+          valid by the corrected clock (then RV(results[].cause=clock_skew)). Null otherwise.
+      type: bool
     evidence:
       description: What each follow-up handshake showed.
       type: list
@@ -297,6 +302,7 @@ def main():
             diagnose=dict(type="bool", default=True),
             enumerate=dict(type="list", elements="str", choices=["protocols", "ciphers", "groups", "sni"]),
             http_request=dict(type="bool", default=True),
+            clock_offset_ms=dict(type="float"),
         ),
         supports_check_mode=True,
     )

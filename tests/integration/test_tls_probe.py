@@ -127,7 +127,8 @@ def test_enumerate_returns_exactly_the_configured_set(lab):
     assert caps["requires_sni"] is False
     accepted = len(caps["protocols"]) + sum(len(v) for v in caps["ciphers"].values()) + len(caps["groups"])
     # by elimination: accepted items + one refusal per list + one hello per protocol version + a few more
-    assert r["handshakes"] <= accepted + 4 + 10, r["handshakes"]
+    # 1 probe + 2 detail hellos + 2 SNI handshakes + one refusal per scanned list = 8
+    assert r["handshakes"] <= accepted + len(("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")) + 8, r["handshakes"]
 
 
 def test_enumerate_sni_on_sni_gate(lab):
@@ -169,3 +170,22 @@ def test_500_targets_with_silent_servers_stay_bounded(lab):
     for r in res["results"]:
         if r["cause"] == "handshake_timeout":
             assert r["timing"]["handshake_ms"] < 2000 + 1000
+
+
+@pytest.mark.parametrize("scenario, offset_ms, cause, clock", [
+    # the lab's leaf expired a day ago: a clock 3 days ahead of true time explains it
+    ("expired", -3 * 86400 * 1000, "clock_skew", True),
+    ("expired", -3600 * 1000, "cert_expired", False),
+    # valid from +30 days: a clock 31 days behind explains it
+    ("not_yet_valid", 31 * 86400 * 1000, "clock_skew", True),
+    ("not_yet_valid", 0, "cert_not_yet_valid", False),
+    ("not_yet_valid", None, "cert_not_yet_valid", None),
+])
+def test_clock_offset_separates_clock_skew_from_bad_certificates(lab, scenario, offset_ms, cause, clock):
+    extra = {} if offset_ms is None else {"clock_offset_ms": offset_ms}
+    res = run_module("tls_probe", {"targets": [probe_args(lab, scenario, **extra)]})
+    r = res["results"][0]
+    assert (r["cause"], r["clock_could_be_cause"]) == (cause, clock), r["detail"]
+    if cause == "clock_skew":
+        assert "verify error: (%d:" % (10 if scenario == "expired" else 9) in r["nginx_error"]
+        assert any("time_sync" in f for f in r["fix"])
