@@ -228,6 +228,7 @@ def _finish(result, run, cause, detail, raw=None):
 
 
 def probe_one(spec):
+    """Probe one target (a dict from build_targets) and return its result dict."""
     run = ProbeRun(spec)
     result = _base_result(spec)
     problem = _resolve(run)
@@ -236,40 +237,55 @@ def probe_one(spec):
     out = run.handshake()
     result["timing"] = {"connect_ms": out.connect_ms, "handshake_ms": out.handshake_ms}
     if out.error_kind == "verify":
-        result["verification"] = {"ok": False, "code": out.verify_code, "message": out.verify_message}
-        details = run.handshake(verify=False)
-        if details.handshake_ok:
-            result["handshake_ok"] = True
-            leaf, chain = _fill_details(result, run, details)
-            _set_certs(result, leaf, chain, spec)
-            refused = _client_cert_refused(details)
-            if refused and spec["diagnose"]:
-                run.note("with verification off the upstream then refused: %s" % refused)
-        else:
-            leaf, chain = None, []
-        cause, detail = _verification_cause(result, run, out, leaf, chain)
-        if cause == "hostname_mismatch" or (cause == "cert_untrusted" and spec["diagnose"]):
-            cause, detail = diagnose.sni_changes_things(run, out, cause, detail)
-        return _finish(result, run, cause, detail, raw=out.error)
+        return _after_verify_failure(result, run, out)
     if not out.handshake_ok:
-        cause = _network_cause(out) or causes.cause_for_reason(out.error)
-        if out.error_kind == "ssl":
-            run.observed = out.error
-        elif out.error_kind == "reset":
-            run.fields["reset_errno"] = " (104: Connection reset by peer)"
-        detail = out.error
-        if out.error_kind in ("refused", "connect_timeout", "unreachable"):
-            return _finish(result, run, cause, "%s:%d: %s" % (spec["host"], spec["port"], out.error), raw=out.error)
-        if spec["diagnose"]:
-            cause, detail = diagnose.after_failure(run, out, cause)
-        return _finish(result, run, cause, detail, raw=out.error)
-
+        return _after_handshake_failure(result, run, out)
     refused = _wire_only_refusal(run)
     if refused is not None:
         run.observed = refused.error
         cause, detail = diagnose.after_failure(run, refused, causes.cause_for_reason(refused.error))
         return _finish(result, run, cause, detail, raw=refused.error)
+    return _after_handshake(result, run, out)
 
+
+def _after_verify_failure(result, run, out):
+    """nginx completes the handshake and then logs the verify error: do the same
+    handshake without verification for the details, then name the cause."""
+    spec = run.spec
+    result["verification"] = {"ok": False, "code": out.verify_code, "message": out.verify_message}
+    details = run.handshake(verify=False)
+    leaf, chain = None, []
+    if details.handshake_ok:
+        result["handshake_ok"] = True
+        leaf, chain = _fill_details(result, run, details)
+        _set_certs(result, leaf, chain, spec)
+        refused = _client_cert_refused(details)
+        if refused:
+            run.note("with verification off the upstream then refused: %s" % refused)
+    cause, detail = _verification_cause(result, run, out, leaf, chain)
+    if cause == "hostname_mismatch" or (cause == "cert_untrusted" and spec["diagnose"]):
+        cause, detail = diagnose.sni_changes_things(run, out, cause, detail)
+    return _finish(result, run, cause, detail, raw=out.error)
+
+
+def _after_handshake_failure(result, run, out):
+    spec = run.spec
+    cause = _network_cause(out) or causes.cause_for_reason(out.error)
+    if out.error_kind == "ssl":
+        run.observed = out.error
+    elif out.error_kind == "reset":
+        run.fields["reset_errno"] = " (104: Connection reset by peer)"
+    if out.error_kind in ("refused", "connect_timeout", "unreachable"):
+        return _finish(result, run, cause, "%s:%d: %s" % (spec["host"], spec["port"], out.error), raw=out.error)
+    detail = out.error
+    if spec["diagnose"]:
+        cause, detail = diagnose.after_failure(run, out, cause)
+    return _finish(result, run, cause, detail, raw=out.error)
+
+
+def _after_handshake(result, run, out):
+    """The handshake worked: collect details, then apply nginx's post-handshake checks."""
+    spec = run.spec
     result["handshake_ok"] = True
     leaf, chain = _fill_details(result, run, out)
     _set_certs(result, leaf, chain, spec)
