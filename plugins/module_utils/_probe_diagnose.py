@@ -15,10 +15,6 @@ from __future__ import annotations
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
 
-# OpenSSL 3.0's default client group list, in its order (what nginx offers
-# unless proxy_ssl_conf_command Groups says otherwise).
-OPENSSL_DEFAULT_GROUPS = ("x25519", "secp256r1", "x448", "secp521r1", "secp384r1",
-                          "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192")
 OPENSSL_DEFAULT_TLS13_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256")
 ALL_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _ACCEPTED = ("server_hello", "hello_retry_request")
@@ -45,7 +41,8 @@ def offer(spec, versions=None, open_ciphers=False, open_groups=False, open_sigal
         groups = sorted(set(wire.GROUPS.values()))
         key_shares = []  # no share: a TLS 1.3 server names its choice in a HelloRetryRequest
     else:
-        groups = [wire.group_code(g) for g in (spec.get("groups") or OPENSSL_DEFAULT_GROUPS)]
+        # without proxy_ssl_conf_command Groups nginx offers OpenSSL's default list
+        groups = [wire.group_code(g) for g in spec["groups"]] if spec.get("groups") else list(wire.DEFAULT_GROUPS)
         key_shares = None
     kwargs = {"versions": tuple(versions), "ciphers": ciphers, "groups": groups, "key_share_groups": key_shares,
               "alpn": spec.get("alpn") or None}
@@ -236,7 +233,7 @@ def _key_share(run, out, cause, detail):
 def _dh(run, out, cause, detail):
     spec = run.spec
     dhe = [c for c, n in wire.tls12_cipher_suites().items() if n.startswith(("DHE-", "EDH-"))]
-    flight = run.hello(versions=("TLSv1.2",), ciphers=dhe, groups=[wire.group_code(g) for g in OPENSSL_DEFAULT_GROUPS])
+    flight = run.hello(versions=("TLSv1.2",), ciphers=dhe, groups=list(wire.DEFAULT_GROUPS))
     bits = (getattr(flight, "server_key_exchange", None) or {}).get("dh_bits")
     if bits:
         return cause, "the upstream's Diffie-Hellman group has %d bits; this OpenSSL requires 2048" % bits

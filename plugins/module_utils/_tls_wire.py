@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Raw TLS record/handshake codec: ClientHello out, ServerHello flight in.
+"""Raw TLS record/handshake codec, client side: ClientHello out, ServerHello flight in.
 
 Python's ``ssl`` module cannot offer a list of key-exchange groups, TLS 1.3
 cipher suites or signature algorithms, and before Python 3.13 it cannot return
@@ -11,21 +11,17 @@ learn the server's choice (version, cipher, group), its refusal (alert), a
 HelloRetryRequest, and in TLS <= 1.2 the plaintext Certificate and
 ServerKeyExchange messages.
 
-The test lab uses the server-side half (``parse_client_hello``,
-``build_server_hello``, ``rewrite_server_hello_key_share``...) to build
-deliberately broken peers.
+The name <-> code tables (versions, groups, sigalgs, cipher suites, alerts)
+are in ``_tls_names``; the names the probe uses are re-exported here (see
+``__all__``).  The server half (parsing ClientHellos, building ServerHellos
+for deliberately broken peers) is test code: ``tests/lab/tls_server.py``.
 
 Design rules:
 
 * standard library only (this file is shipped to managed hosts);
 * the reading side faces hostile peers: every result is a classified
   ``ServerFlight`` returned within the deadline, memory is capped
-  (``max_bytes``) and no exception escapes ``read_server_flight``/``hello``;
-* names follow what ``openssl s_client -groups/-sigalgs`` and nginx accept.
-  Canonical group names are the IANA/OpenSSL TLS names (``x25519``,
-  ``secp256r1``, ``secp384r1``, ``secp521r1``, ``x448``, ``ffdhe2048``,
-  ``X25519MLKEM768``...); ``prime256v1``, ``P-256`` and friends are accepted as
-  aliases on input.
+  (``max_bytes``) and no exception escapes ``read_server_flight``/``hello``.
 """
 
 from __future__ import annotations
@@ -36,12 +32,48 @@ import ipaddress
 import os
 import secrets
 import socket
-import ssl
 import struct
 import time
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls_names import (
+    DEFAULT_GROUPS,
+    DEFAULT_SIGALGS,
+    GROUPS,
+    SCSV_RENEGOTIATION,
+    SIGALGS,
+    alert_name,
+    cipher_codes,
+    cipher_kx,
+    cipher_name,
+    group_code,
+    group_name,
+    sigalg_code,
+    sigalg_name,
+    tls12_cipher_suites,
+    tls13_cipher_suites,
+    version_code,
+    version_name,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BYTES", "MAX_FRAGMENT", "MAX_RECORD_PAYLOAD", "CONTENT_TYPES", "EXTENSION_NAMES",
+    "HRR_RANDOM", "Alert", "Record", "ServerFlight", "build_client_hello", "build_records",
+    "can_make_key_share", "handshake_message", "hello", "iter_records", "make_key_share",
+    "parse_server_flight", "read_server_flight", "sniff",
+    "CT_ALERT", "CT_APPLICATION_DATA", "CT_CHANGE_CIPHER_SPEC", "CT_HANDSHAKE",
+    "HS_CERTIFICATE", "HS_CERTIFICATE_REQUEST", "HS_CERTIFICATE_STATUS", "HS_CLIENT_HELLO", "HS_HELLO_REQUEST",
+    "HS_NEW_SESSION_TICKET", "HS_SERVER_HELLO", "HS_SERVER_HELLO_DONE", "HS_SERVER_KEY_EXCHANGE",
+    "EXT_ALPN", "EXT_COOKIE", "EXT_EC_POINT_FORMATS", "EXT_ENCRYPT_THEN_MAC", "EXT_EXTENDED_MASTER_SECRET",
+    "EXT_KEY_SHARE", "EXT_PADDING", "EXT_PSK_KEY_EXCHANGE_MODES", "EXT_RENEGOTIATION_INFO", "EXT_SERVER_NAME",
+    "EXT_SESSION_TICKET", "EXT_SIGNATURE_ALGORITHMS", "EXT_STATUS_REQUEST", "EXT_SUPPORTED_GROUPS",
+    "EXT_SUPPORTED_VERSIONS",
+    # re-exported from _tls_names: the probe reads them from here
+    "DEFAULT_GROUPS", "GROUPS", "SIGALGS", "cipher_codes", "cipher_name", "group_code", "group_name", "sigalg_code",
+    "tls12_cipher_suites", "tls13_cipher_suites",
+]
+
 # ---------------------------------------------------------------------------
-# Constants and name <-> code tables
+# Record layer, handshake and extension code points
 # ---------------------------------------------------------------------------
 
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -66,18 +98,6 @@ HS_SERVER_KEY_EXCHANGE = 12
 HS_CERTIFICATE_REQUEST = 13
 HS_SERVER_HELLO_DONE = 14
 HS_CERTIFICATE_STATUS = 22
-
-PROTOCOL_VERSIONS = {
-    "TLSv1": 0x0301,
-    "TLSv1.1": 0x0302,
-    "TLSv1.2": 0x0303,
-    "TLSv1.3": 0x0304,
-}
-# Decoding also knows SSLv3 (old servers still answer with it).
-_VERSION_NAMES = {0x0300: "SSLv3"}
-_VERSION_NAMES.update((v, k) for k, v in PROTOCOL_VERSIONS.items())
-_VERSION_ALIASES = {"TLSV1.0": "TLSv1", "TLS1": "TLSv1", "TLS1.0": "TLSv1", "TLS1.1": "TLSv1.1",
-                    "TLS1.2": "TLSv1.2", "TLS1.3": "TLSv1.3", "SSLV3": "SSLv3"}
 
 # Extension code points (only those this module reads or writes by name).
 EXT_SERVER_NAME = 0
@@ -106,301 +126,11 @@ EXTENSION_NAMES = {
     EXT_PSK_KEY_EXCHANGE_MODES: "psk_key_exchange_modes", EXT_KEY_SHARE: "key_share",
     EXT_RENEGOTIATION_INFO: "renegotiation_info",
 }
-
-SCSV_RENEGOTIATION = 0x00FF  # TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746)
-SCSV_FALLBACK = 0x5600       # TLS_FALLBACK_SCSV (RFC 7507)
-
 # RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello with this random.
 HRR_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
 # RFC 8446 4.1.3 downgrade sentinels in the last 8 bytes of ServerHello.random.
 _DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 _DOWNGRADE_TLS11 = b"DOWNGRD\x00"
-
-# Canonical name first for each code; the other spellings are input aliases.
-_GROUP_TABLE = (
-    (0x0013, "secp192r1", ("prime192v1", "P-192")),
-    (0x0015, "secp224r1", ("P-224",)),
-    (0x0016, "secp256k1", ()),
-    (0x0017, "secp256r1", ("prime256v1", "P-256")),
-    (0x0018, "secp384r1", ("P-384",)),
-    (0x0019, "secp521r1", ("P-521",)),
-    (0x001A, "brainpoolP256r1", ()),
-    (0x001B, "brainpoolP384r1", ()),
-    (0x001C, "brainpoolP512r1", ()),
-    (0x001D, "x25519", ("X25519",)),
-    (0x001E, "x448", ("X448",)),
-    (0x001F, "brainpoolP256r1tls13", ()),
-    (0x0020, "brainpoolP384r1tls13", ()),
-    (0x0021, "brainpoolP512r1tls13", ()),
-    (0x0100, "ffdhe2048", ()),
-    (0x0101, "ffdhe3072", ()),
-    (0x0102, "ffdhe4096", ()),
-    (0x0103, "ffdhe6144", ()),
-    (0x0104, "ffdhe8192", ()),
-    (0x0200, "MLKEM512", ("ML-KEM-512",)),
-    (0x0201, "MLKEM768", ("ML-KEM-768",)),
-    (0x0202, "MLKEM1024", ("ML-KEM-1024",)),
-    (0x11EB, "SecP256r1MLKEM768", ()),
-    (0x11EC, "X25519MLKEM768", ()),
-    (0x11ED, "SecP384r1MLKEM1024", ()),
-)
-GROUPS = {name: code for code, canonical, aliases in _GROUP_TABLE for name in (canonical,) + aliases}
-_GROUP_NAMES = {code: name for code, name, _aliases in _GROUP_TABLE}
-_GROUPS_LOWER = {name.lower(): code for name, code in GROUPS.items()}
-
-# OpenSSL 3.0's default client group list, in its order.
-DEFAULT_GROUPS = (0x001D, 0x0017, 0x001E, 0x0019, 0x0018, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104)
-
-_SIGALG_TABLE = (
-    (0x0201, "rsa_pkcs1_sha1"), (0x0202, "dsa_sha1"), (0x0203, "ecdsa_sha1"),
-    (0x0301, "rsa_pkcs1_sha224"), (0x0302, "dsa_sha224"), (0x0303, "ecdsa_sha224"),
-    (0x0401, "rsa_pkcs1_sha256"), (0x0402, "dsa_sha256"), (0x0403, "ecdsa_secp256r1_sha256"),
-    (0x0501, "rsa_pkcs1_sha384"), (0x0502, "dsa_sha384"), (0x0503, "ecdsa_secp384r1_sha384"),
-    (0x0601, "rsa_pkcs1_sha512"), (0x0602, "dsa_sha512"), (0x0603, "ecdsa_secp521r1_sha512"),
-    (0x0804, "rsa_pss_rsae_sha256"), (0x0805, "rsa_pss_rsae_sha384"), (0x0806, "rsa_pss_rsae_sha512"),
-    (0x0807, "ed25519"), (0x0808, "ed448"),
-    (0x0809, "rsa_pss_pss_sha256"), (0x080A, "rsa_pss_pss_sha384"), (0x080B, "rsa_pss_pss_sha512"),
-    (0x081A, "ecdsa_brainpoolP256r1tls13_sha256"), (0x081B, "ecdsa_brainpoolP384r1tls13_sha384"),
-    (0x081C, "ecdsa_brainpoolP512r1tls13_sha512"),
-    (0x0904, "mldsa44"), (0x0905, "mldsa65"), (0x0906, "mldsa87"),
-)
-SIGALGS = {name: code for code, name in _SIGALG_TABLE}
-_SIGALG_NAMES = dict(_SIGALG_TABLE)
-_SIGALGS_LOWER = {name.lower(): code for name, code in SIGALGS.items()}
-# OpenSSL also accepts "ALG+HASH" spellings (e.g. "RSA+SHA256", "ECDSA+SHA384").
-_SIGALG_PLUS = {
-    ("rsa", "sha1"): 0x0201, ("rsa", "sha224"): 0x0301, ("rsa", "sha256"): 0x0401,
-    ("rsa", "sha384"): 0x0501, ("rsa", "sha512"): 0x0601,
-    ("dsa", "sha1"): 0x0202, ("dsa", "sha224"): 0x0302, ("dsa", "sha256"): 0x0402,
-    ("dsa", "sha384"): 0x0502, ("dsa", "sha512"): 0x0602,
-    ("ecdsa", "sha1"): 0x0203, ("ecdsa", "sha224"): 0x0303, ("ecdsa", "sha256"): 0x0403,
-    ("ecdsa", "sha384"): 0x0503, ("ecdsa", "sha512"): 0x0603,
-    ("rsa-pss", "sha256"): 0x0804, ("rsa-pss", "sha384"): 0x0805, ("rsa-pss", "sha512"): 0x0806,
-    ("pss", "sha256"): 0x0804, ("pss", "sha384"): 0x0805, ("pss", "sha512"): 0x0806,
-}
-
-# OpenSSL 3.0's default client signature_algorithms list, in its order.
-DEFAULT_SIGALGS = (
-    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x081A, 0x081B, 0x081C,
-    0x0809, 0x080A, 0x080B, 0x0804, 0x0805, 0x0806,
-    0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0402, 0x0502, 0x0602,
-    0x0203, 0x0201, 0x0202,
-)
-
-_TLS13_SUITES = {
-    0x1301: "TLS_AES_128_GCM_SHA256",
-    0x1302: "TLS_AES_256_GCM_SHA384",
-    0x1303: "TLS_CHACHA20_POLY1305_SHA256",
-    0x1304: "TLS_AES_128_CCM_SHA256",
-    0x1305: "TLS_AES_128_CCM_8_SHA256",
-}
-# Names used when the local OpenSSL does not know a suite a server picked
-# (OpenSSL spellings, so they read like the rest of the output).
-_STATIC_TLS12_NAMES = {
-    0x0004: "RC4-MD5", 0x0005: "RC4-SHA", 0x000A: "DES-CBC3-SHA", 0x0016: "EDH-RSA-DES-CBC3-SHA",
-    0x002F: "AES128-SHA", 0x0033: "DHE-RSA-AES128-SHA", 0x0035: "AES256-SHA", 0x0039: "DHE-RSA-AES256-SHA",
-    0x003C: "AES128-SHA256", 0x003D: "AES256-SHA256", 0x0067: "DHE-RSA-AES128-SHA256",
-    0x006B: "DHE-RSA-AES256-SHA256", 0x009C: "AES128-GCM-SHA256", 0x009D: "AES256-GCM-SHA384",
-    0x009E: "DHE-RSA-AES128-GCM-SHA256", 0x009F: "DHE-RSA-AES256-GCM-SHA384",
-    0xC009: "ECDHE-ECDSA-AES128-SHA", 0xC00A: "ECDHE-ECDSA-AES256-SHA", 0xC011: "ECDHE-RSA-RC4-SHA",
-    0xC012: "ECDHE-RSA-DES-CBC3-SHA", 0xC013: "ECDHE-RSA-AES128-SHA", 0xC014: "ECDHE-RSA-AES256-SHA",
-    0xC023: "ECDHE-ECDSA-AES128-SHA256", 0xC024: "ECDHE-ECDSA-AES256-SHA384",
-    0xC027: "ECDHE-RSA-AES128-SHA256", 0xC028: "ECDHE-RSA-AES256-SHA384",
-    0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384",
-    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256", 0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
-    0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305", 0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305",
-    0xCCAA: "DHE-RSA-CHACHA20-POLY1305",
-    SCSV_RENEGOTIATION: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV", SCSV_FALLBACK: "TLS_FALLBACK_SCSV",
-}
-
-ALERT_NAMES = {
-    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 21: "decryption_failed",
-    22: "record_overflow", 30: "decompression_failure", 40: "handshake_failure", 41: "no_certificate",
-    42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
-    45: "certificate_expired", 46: "certificate_unknown", 47: "illegal_parameter", 48: "unknown_ca",
-    49: "access_denied", 50: "decode_error", 51: "decrypt_error", 60: "export_restriction",
-    70: "protocol_version", 71: "insufficient_security", 80: "internal_error",
-    86: "inappropriate_fallback", 90: "user_canceled", 100: "no_renegotiation",
-    109: "missing_extension", 110: "unsupported_extension", 111: "certificate_unobtainable",
-    112: "unrecognized_name", 113: "bad_certificate_status_response",
-    114: "bad_certificate_hash_value", 115: "unknown_psk_identity", 116: "certificate_required",
-    120: "no_application_protocol", 121: "ech_required",
-}
-_ALERT_CODES = {name: code for code, name in ALERT_NAMES.items()}
-
-
-def _fmt_code(code):
-    return "0x%04X" % code
-
-
-def version_code(name):
-    """'TLSv1.2' (also 'TLSv1.0', 'TLS1.2', 'SSLv3') -> 0x0303; ValueError on an unknown name."""
-    if isinstance(name, int):
-        return name
-    key = str(name).strip()
-    key = _VERSION_ALIASES.get(key.upper(), key)
-    for code, vname in _VERSION_NAMES.items():
-        if vname.lower() == key.lower():
-            return code
-    raise ValueError("unknown protocol version %r (expected one of %s)" % (name, ", ".join(PROTOCOL_VERSIONS)))
-
-
-def version_name(code):
-    """0x0303 -> 'TLSv1.2'; unknown codes as '0x7F1C'; None stays None."""
-    if code is None:
-        return None
-    return _VERSION_NAMES.get(code, _fmt_code(code))
-
-
-def group_code(name):
-    """Group name (case-insensitive, aliases allowed) or int -> IANA code; ValueError names the bad group."""
-    if isinstance(name, int):
-        return name
-    key = str(name).strip()
-    code = _GROUPS_LOWER.get(key.lower())
-    if code is None:
-        if key.lower().startswith("0x"):
-            try:
-                return int(key, 16)
-            except ValueError:
-                pass
-        raise ValueError("unknown key-exchange group %r" % (name,))
-    return code
-
-
-def group_name(code):
-    """IANA code -> canonical name (x25519, secp256r1, ...); unknown codes as '0x1234'."""
-    if code is None:
-        return None
-    return _GROUP_NAMES.get(code, _fmt_code(code))
-
-
-def sigalg_code(name):
-    """Signature scheme name ('rsa_pss_rsae_sha256', 'RSA+SHA256', '0x0804') or int -> code."""
-    if isinstance(name, int):
-        return name
-    key = str(name).strip()
-    code = _SIGALGS_LOWER.get(key.lower())
-    if code is not None:
-        return code
-    if "+" in key:
-        alg, _sep, digest = key.lower().partition("+")
-        code = _SIGALG_PLUS.get((alg, digest))
-        if code is not None:
-            return code
-    if key.lower().startswith("0x"):
-        try:
-            return int(key, 16)
-        except ValueError:
-            pass
-    raise ValueError("unknown signature algorithm %r" % (name,))
-
-
-def sigalg_name(code):
-    if code is None:
-        return None
-    return _SIGALG_NAMES.get(code, _fmt_code(code))
-
-
-def alert_code(name):
-    """'handshake_failure' or 40 -> 40."""
-    if isinstance(name, int):
-        return name
-    try:
-        return _ALERT_CODES[str(name).strip().lower()]
-    except KeyError:
-        raise ValueError("unknown alert %r" % (name,)) from None
-
-
-def alert_name(code):
-    if code is None:
-        return None
-    return ALERT_NAMES.get(code, "alert_%d" % code)
-
-
-def tls13_cipher_suites():
-    """{code: IANA name} of the TLS 1.3 cipher suites."""
-    return dict(_TLS13_SUITES)
-
-
-_TLS12_CACHE = {}
-
-
-def _openssl_ciphers(cipher_string):
-    """Resolve an OpenSSL cipher string with the local libssl -> [(code, name)] without TLS 1.3 suites.
-
-    get_ciphers() always appends the TLS 1.3 suites whatever the string says, so
-    they are dropped here; 'id' is 0x0300XXXX where XXXX is the IANA code.
-    """
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.set_ciphers(cipher_string)
-    out = []
-    for entry in ctx.get_ciphers():
-        code = entry.get("id", 0) & 0xFFFF
-        if entry.get("protocol") == "TLSv1.3" or code in _TLS13_SUITES:
-            continue
-        out.append((code, entry.get("name") or _fmt_code(code)))
-    return out
-
-
-def tls12_cipher_suites():
-    """{code: OpenSSL name} of every TLS <= 1.2 suite the local OpenSSL knows (ordered, cached)."""
-    if "all" not in _TLS12_CACHE:
-        try:
-            pairs = _openssl_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
-        except (ssl.SSLError, ValueError):
-            pairs = []
-        table = collections.OrderedDict(pairs)
-        if not table:  # exotic ssl builds: fall back to the static names
-            table.update((c, n) for c, n in _STATIC_TLS12_NAMES.items() if c not in (SCSV_FALLBACK, SCSV_RENEGOTIATION))
-        _TLS12_CACHE["all"] = table
-    return dict(_TLS12_CACHE["all"])
-
-
-def cipher_name(code):
-    """Suite code -> TLS 1.3 IANA name / local OpenSSL name / static name / '0x%04X'."""
-    if code is None:
-        return None
-    if code in _TLS13_SUITES:
-        return _TLS13_SUITES[code]
-    name = tls12_cipher_suites().get(code)
-    if name:
-        return name
-    return _STATIC_TLS12_NAMES.get(code, _fmt_code(code))
-
-
-def cipher_codes(openssl_cipher_string):
-    """OpenSSL cipher string (e.g. 'ECDHE+AESGCM:!SHA1') -> [codes], resolved by the local libssl.
-
-    TLS 1.3 suite names ('TLS_AES_128_GCM_SHA256') may be mixed in; they are
-    taken literally, in front, because OpenSSL's cipher-string grammar ignores them.
-    """
-    text = str(openssl_cipher_string or "").strip()
-    tls13_by_name = {name.lower(): code for code, name in _TLS13_SUITES.items()}
-    tls13 = []
-    rest = []
-    for token in text.split(":"):
-        token = token.strip()
-        if not token:
-            continue
-        if token.lower() in tls13_by_name:
-            tls13.append(tls13_by_name[token.lower()])
-        else:
-            rest.append(token)
-    codes = list(tls13)
-    if rest:
-        string = ":".join(rest)
-        if "@seclevel" not in string.lower():
-            # Weak suites must still resolve: a probe asks whether the *server* takes them.
-            string += ":@SECLEVEL=0"
-        try:
-            pairs = _openssl_ciphers(string)
-        except ssl.SSLError:
-            pairs = []
-        codes.extend(c for c, _n in pairs if c not in codes)
-    if not codes:
-        raise ValueError("no cipher matches the OpenSSL cipher string %r" % (openssl_cipher_string,))
-    return codes
 
 
 def _is_ip_literal(name):
@@ -682,11 +412,6 @@ def _handshake_len_for_total(total):
         records += 1
 
 
-def build_alert(description, level=2, version=0x0303):
-    """Alert record; description by code or name ('handshake_failure')."""
-    return build_records(CT_ALERT, bytes((int(level), alert_code(description))), version=version)
-
-
 # ---------------------------------------------------------------------------
 # Parsing helpers: records, handshake messages, extensions
 # ---------------------------------------------------------------------------
@@ -858,18 +583,6 @@ class ServerFlight:
             if value is not None:
                 parts.append("%s=%r" % (key, value))
         return "ServerFlight(%s)" % ", ".join(parts)
-
-
-def _cipher_kx(code, name):
-    """'ecdhe' / 'dhe' / None for a TLS <= 1.2 suite, from its OpenSSL name."""
-    upper = (name or "").upper()
-    if upper.startswith(("ECDHE-", "AECDH-")) or "-ECDHE-" in upper:
-        return "ecdhe"
-    if upper.startswith(("DHE-", "EDH-", "ADH-")) or "-DHE-" in upper:
-        return "dhe"
-    if 0xC000 <= code <= 0xC0FF and code not in range(0xC001, 0xC00F):
-        return "ecdhe"
-    return None
 
 
 class _FlightParser:
@@ -1078,7 +791,7 @@ class _FlightParser:
 
     def _parse_server_key_exchange(self, body):
         fl = self.flight
-        kx = _cipher_kx(fl.cipher, fl.cipher_name)
+        kx = cipher_kx(fl.cipher, fl.cipher_name)
         reader = _Reader(body)
         if "PSK" in (fl.cipher_name or "").upper():
             reader.vec16()  # psk_identity_hint precedes the DH parameters
@@ -1247,252 +960,3 @@ def _early(start, kind, exc):
     fl.error = "%s: %s" % (type(exc).__name__, exc)
     fl.elapsed_ms = round((time.monotonic() - start) * 1000.0, 1)
     return fl
-
-
-# ---------------------------------------------------------------------------
-# Server side (test lab): reading ClientHellos, writing ServerHellos
-# ---------------------------------------------------------------------------
-
-class ClientHello:
-    """Decoded ClientHello; ``versions`` are names, highest first."""
-
-    def __init__(self):
-        self.record_version = None
-        self.legacy_version = None
-        self.random = b""
-        self.session_id = b""
-        self.ciphers = []
-        self.compression_methods = b""
-        self.extensions = {}
-        self.extension_order = []
-        self.versions = []
-        self.groups = []
-        self.key_shares = collections.OrderedDict()  # group -> key_exchange bytes
-        self.sigalgs = []
-        self.server_name = None
-        self.alpn = []
-        self.psk_modes = []
-        self.has_renegotiation_info = False
-        self.has_scsv = False
-        self.has_fallback_scsv = False
-
-    @property
-    def key_share_groups(self):
-        return list(self.key_shares)
-
-    def __repr__(self):
-        return "ClientHello(versions=%r, server_name=%r, ciphers=%d, groups=%r)" % (
-            self.versions, self.server_name, len(self.ciphers), [group_name(g) for g in self.groups])
-
-
-def parse_client_hello(data):
-    """Decode a ClientHello from record bytes (one or more records) or a bare handshake message.
-
-    Raises ValueError when the data is not a complete, well-formed ClientHello.
-    """
-    data = bytes(data)
-    record_version = None
-    if data[:1] == bytes((CT_HANDSHAKE,)):
-        records, _rest = iter_records(data)
-        msg = bytearray()
-        for rec in records:
-            if rec.content_type != CT_HANDSHAKE:
-                break
-            record_version = record_version or rec.version
-            msg += rec.fragment
-        data = bytes(msg)
-    reader = _Reader(data)
-    if reader.u8() != HS_CLIENT_HELLO:
-        raise ValueError("not a ClientHello")
-    body = _Reader(reader.vec24())
-    ch = ClientHello()
-    ch.record_version = record_version
-    ch.legacy_version = body.u16()
-    ch.random = body.take(32)
-    ch.session_id = body.vec8()
-    ch.ciphers = _u16_list(body.vec16())
-    ch.compression_methods = body.vec8()
-    ch.extensions, ch.extension_order = _parse_extensions(body)
-    exts = ch.extensions
-    ch.has_scsv = SCSV_RENEGOTIATION in ch.ciphers
-    ch.has_fallback_scsv = SCSV_FALLBACK in ch.ciphers
-    ch.has_renegotiation_info = EXT_RENEGOTIATION_INFO in exts
-    if EXT_SUPPORTED_VERSIONS in exts:
-        ch.versions = [version_name(v) for v in _u16_list(_Reader(exts[EXT_SUPPORTED_VERSIONS]).vec8())]
-    else:
-        ch.versions = [version_name(v) for v in range(ch.legacy_version, 0x0300, -1) if v in _VERSION_NAMES]
-    if EXT_SUPPORTED_GROUPS in exts:
-        ch.groups = _u16_list(_Reader(exts[EXT_SUPPORTED_GROUPS]).vec16())
-    if EXT_SIGNATURE_ALGORITHMS in exts:
-        ch.sigalgs = _u16_list(_Reader(exts[EXT_SIGNATURE_ALGORITHMS]).vec16())
-    if EXT_KEY_SHARE in exts:
-        shares = _Reader(_Reader(exts[EXT_KEY_SHARE]).vec16())
-        while shares.remaining():
-            group = shares.u16()
-            ch.key_shares[group] = shares.vec16()
-    if EXT_SERVER_NAME in exts:
-        names = _Reader(_Reader(exts[EXT_SERVER_NAME]).vec16())
-        while names.remaining():
-            name_type = names.u8()
-            name = names.vec16()
-            if name_type == 0 and ch.server_name is None:
-                ch.server_name = name.decode("ascii", "replace")
-    if EXT_ALPN in exts:
-        ch.alpn = _parse_alpn(exts[EXT_ALPN])
-    if EXT_PSK_KEY_EXCHANGE_MODES in exts:
-        ch.psk_modes = list(_Reader(exts[EXT_PSK_KEY_EXCHANGE_MODES]).vec8())
-    return ch
-
-
-def read_client_hello(sock, timeout=5.0, max_bytes=65536):
-    """Lab helper: read one whole ClientHello from a socket -> (ClientHello, raw bytes).
-
-    Raises ValueError (garbage, too big), socket.timeout or OSError.
-    """
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while True:
-        records, _rest = iter_records(buf)
-        hs = b"".join(r.fragment for r in records if r.content_type == CT_HANDSHAKE)
-        if len(hs) >= 4 and len(hs) >= 4 + struct.unpack("!I", b"\x00" + hs[1:4])[0]:
-            return parse_client_hello(buf), buf
-        if buf and buf[0] != CT_HANDSHAKE:
-            raise ValueError("not a TLS handshake record (first byte 0x%02X)" % buf[0])
-        if len(buf) > max_bytes:
-            raise ValueError("ClientHello larger than %d bytes" % max_bytes)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout("timed out waiting for the ClientHello")
-        sock.settimeout(remaining)
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ValueError("connection closed inside the ClientHello")
-        buf += chunk
-
-
-# Preference when build_server_hello picks a suite: ECDHE_RSA, then static RSA
-# (works with an RSA certificate, which is what the lab serves).
-_SERVER_CIPHER_PREFERENCE = (0xC02F, 0xC030, 0xCCA8, 0xC013, 0xC014, 0xC027, 0xC028,
-                             0x009C, 0x009D, 0x002F, 0x0035, 0x003C, 0x003D)
-
-
-def _pick_server_cipher(client_hello, tls13):
-    offered = client_hello.ciphers
-    if tls13:
-        for code in offered:
-            if code in _TLS13_SUITES:
-                return code
-        return 0x1301
-    for code in _SERVER_CIPHER_PREFERENCE:
-        if code in offered:
-            return code
-    for code in offered:
-        if code not in _TLS13_SUITES and code not in (SCSV_RENEGOTIATION, SCSV_FALLBACK):
-            return code
-    return 0xC02F
-
-
-def build_server_hello(client_hello, version="TLSv1.2", cipher=None, include_renegotiation_info=True,
-                       extensions=(), group=None, random=None, session_id=None):
-    """A ServerHello record answering ``client_hello`` (a ClientHello or its bytes).
-
-    TLS <= 1.2: empty session id (no resumption), renegotiation_info only when
-    ``include_renegotiation_info`` (False builds an RFC 5746-unaware server),
-    extended_master_secret / ec_point_formats echoed when offered.
-    TLSv1.3: supported_versions + key_share for ``group`` (default: the client's
-    first key share) with a well-formed server share, session id echoed.
-    ``extensions``: extra (code, bytes) pairs appended as given.
-    """
-    if not isinstance(client_hello, ClientHello):
-        client_hello = parse_client_hello(client_hello)
-    vcode = version_code(version)
-    tls13 = vcode >= 0x0304
-    if cipher is None:
-        cipher = _pick_server_cipher(client_hello, tls13)
-    exts = []
-    if tls13:
-        if group is None:
-            group = client_hello.key_share_groups[0] if client_hello.key_shares else 0x001D
-        group = group_code(group)
-        exts.append(_ext(EXT_SUPPORTED_VERSIONS, _u16(0x0304)))
-        exts.append(_ext(EXT_KEY_SHARE, _u16(group) + _vec16(make_key_share(group, server=True))))
-        legacy = 0x0303
-        sid = client_hello.session_id if session_id is None else session_id
-    else:
-        if include_renegotiation_info:
-            exts.append(_ext(EXT_RENEGOTIATION_INFO, b"\x00"))
-        if EXT_EXTENDED_MASTER_SECRET in client_hello.extensions:
-            exts.append(_ext(EXT_EXTENDED_MASTER_SECRET, b""))
-        if EXT_EC_POINT_FORMATS in client_hello.extensions and _cipher_kx(cipher, cipher_name(cipher)) == "ecdhe":
-            exts.append(_ext(EXT_EC_POINT_FORMATS, _vec8(b"\x00")))
-        legacy = vcode
-        sid = b"" if session_id is None else session_id
-    for code, body in extensions or ():
-        exts.append(_ext(int(code), bytes(body)))
-    if random is None:
-        random = os.urandom(32)
-        while random[-8:] in (_DOWNGRADE_TLS12, _DOWNGRADE_TLS11) or random == HRR_RANDOM:
-            random = os.urandom(32)
-    body = _u16(legacy) + random + _vec8(bytes(sid)) + _u16(cipher) + b"\x00" + _vec16(b"".join(exts))
-    return build_records(CT_HANDSHAKE, handshake_message(HS_SERVER_HELLO, body), version=0x0303)
-
-
-def build_hello_retry_request(client_hello, group, cipher=None, cookie=None):
-    """A TLS 1.3 HelloRetryRequest record asking for ``group`` (name or code)."""
-    if not isinstance(client_hello, ClientHello):
-        client_hello = parse_client_hello(client_hello)
-    if cipher is None:
-        cipher = _pick_server_cipher(client_hello, True)
-    exts = [_ext(EXT_SUPPORTED_VERSIONS, _u16(0x0304)), _ext(EXT_KEY_SHARE, _u16(group_code(group)))]
-    if cookie:
-        exts.append(_ext(EXT_COOKIE, _vec16(bytes(cookie))))
-    body = (_u16(0x0303) + HRR_RANDOM + _vec8(client_hello.session_id) + _u16(cipher) + b"\x00"
-            + _vec16(b"".join(exts)))
-    return build_records(CT_HANDSHAKE, handshake_message(HS_SERVER_HELLO, body), version=0x0303)
-
-
-def build_certificate(ders):
-    """TLS <= 1.2 Certificate handshake message (not a record) carrying ``ders`` in order."""
-    return handshake_message(HS_CERTIFICATE, _vec24(b"".join(_vec24(bytes(d)) for d in ders)))
-
-
-def build_server_hello_done():
-    """ServerHelloDone handshake message (not a record)."""
-    return handshake_message(HS_SERVER_HELLO_DONE, b"")
-
-
-def rewrite_server_hello_key_share(record_bytes, new_group):
-    """Replace the key_share group of a TLS 1.3 ServerHello/HRR in ``record_bytes``.
-
-    ``record_bytes`` may hold several records (e.g. ServerHello + CCS + the
-    encrypted rest, as read by a relay); only the first record is touched and
-    only the 2-byte group id changes, so every length stays valid.  Input that
-    is not a complete ServerHello record with a key_share is returned unchanged.
-    """
-    data = bytes(record_bytes)
-    try:
-        records, _rest = iter_records(data)
-        if not records or records[0].content_type != CT_HANDSHAKE:
-            return data
-        frag = records[0].fragment
-        reader = _Reader(frag)
-        if reader.u8() != HS_SERVER_HELLO:
-            return data
-        body = _Reader(reader.vec24())
-        body.take(2 + 32)
-        body.vec8()
-        body.take(3)
-        if body.remaining() < 2:
-            return data
-        ext_len = body.u16()
-        pos = 4 + body.pos  # offset inside the fragment (4 = handshake header)
-        end = pos + ext_len
-        while pos + 4 <= end:
-            code, length = struct.unpack_from("!HH", frag, pos)
-            if code == EXT_KEY_SHARE and length >= 2:
-                at = 5 + pos + 4  # 5 = record header
-                return data[:at] + _u16(group_code(new_group)) + data[at + 2:]
-            pos += 4 + length
-    except (ValueError, struct.error):
-        return data
-    return data

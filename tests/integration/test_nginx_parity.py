@@ -60,7 +60,11 @@ def test_nginx_logs_what_the_probe_predicts(lab, proxied):
         if not lines:
             mismatches[name] = ("no nginx error line (HTTP %s)" % responses[name][0], r["nginx_error"])
             continue
-        if not any(_substance(r["nginx_error"]) == _substance(line) for line in lines):
+        if any(_substance(r["nginx_error"]) == _substance(line) for line in lines):
+            continue
+        # a race the lab documents (the banner can reach nginx before its ClientHello goes out)
+        alternatives = (lab.scenarios[name].get("nginx_log") or {}).get("alternatives") or []
+        if not any(_substance(alt) == _substance(line) for alt in alternatives for line in lines):
             mismatches[name] = (lines, r["nginx_error"])
     assert not mismatches, "\n".join("%s:\n  nginx: %s\n  probe: %s" % (k, v[0], v[1]) for k, v in mismatches.items())
 

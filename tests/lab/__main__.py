@@ -26,6 +26,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.command == "serve-faults":
+        from ..collection_path import ensure_importable
+        ensure_importable()   # the fault peers run the collection's TLS codec
         from .faults import serve
         serve(args.config)
         return 0

@@ -12,7 +12,6 @@ port's accept queue is full).  SIGTERM ends the process.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import select
@@ -23,9 +22,11 @@ import sys
 import threading
 import time
 
-from . import wire
+from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names as names
+from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from . import tls_server
+
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1\r\n"
 HOLD = 30.0
 
@@ -34,47 +35,9 @@ def log(*args):
     print(time.strftime("%H:%M:%S"), *args, file=sys.stderr, flush=True)
 
 
-def load_codec():
-    """The collection's codec (plugins/module_utils/_tls_wire.py), or None for the lab's own
-    minimal one (wire.py): when it is missing or broken, or LAB_FAULTS_CODEC=lab."""
-    if os.environ.get("LAB_FAULTS_CODEC") == "lab":
-        return None
-    try:
-        from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire
-        return _tls_wire
-    except ImportError:
-        pass
-    path = os.path.join(REPO_ROOT, "plugins", "module_utils", "_tls_wire.py")
-    try:
-        spec = importlib.util.spec_from_file_location("_lab_tls_wire", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    except Exception as exc:  # missing or work in progress: the lab must still come up
-        log("collection codec not usable (%s: %s); using tests/lab/wire.py" % (type(exc).__name__, exc))
-        return None
-
-
-CODEC = None
-
-
 def read_client_hello(conn, timeout=5.0):
-    """Read one whole ClientHello (it may span records); return its handshake message bytes."""
-    conn.settimeout(timeout)
-    buf, msg = b"", b""
-    while True:
-        while not wire.record_complete(buf):
-            chunk = conn.recv(65536)
-            if not chunk:
-                raise ConnectionError("client closed before a full ClientHello")
-            buf += chunk
-        n = wire.record_complete(buf)
-        rec, buf = buf[:n], buf[n:]
-        if rec[0] != wire.HANDSHAKE:
-            raise ValueError("first record is not a handshake record")
-        msg += rec[5:]
-        if len(msg) >= 4 and len(msg) >= 4 + int.from_bytes(msg[1:4], "big"):
-            return msg
+    """Wait for one whole ClientHello (it may span records); return its bytes, unparsed."""
+    return tls_server.read_client_hello_bytes(conn, timeout)
 
 
 def hold(conn, seconds):
@@ -82,8 +45,8 @@ def hold(conn, seconds):
     end = time.monotonic() + seconds
     conn.setblocking(False)
     while time.monotonic() < end:
-        r, _, _ = select.select([conn], [], [], min(1.0, max(0.0, end - time.monotonic())))
-        if r:
+        readable = select.select([conn], [], [], min(1.0, max(0.0, end - time.monotonic())))[0]
+        if readable:
             try:
                 if not conn.recv(65536):
                     return
@@ -115,7 +78,7 @@ def f_silent(conn, fault, secs):
 def f_stall(conn, fault, secs):
     read_client_hello(conn)
     # record header announcing 122 bytes, then the ServerHello header and version only
-    conn.sendall(bytes.fromhex("160303007a" "02000076" "0303"))
+    conn.sendall(bytes.fromhex("160303007a 02000076 0303"))
     hold(conn, secs)
 
 
@@ -134,7 +97,7 @@ def f_reset(conn, fault, secs):
 def f_giant(conn, fault, secs):
     read_client_hello(conn)
     # handshake record of 0xFFFF bytes (> 2^14 + 2048: illegal) holding a 16 MB ServerHello
-    conn.sendall(bytes.fromhex("160303ffff" "02ffffff"))
+    conn.sendall(bytes.fromhex("160303ffff 02ffffff"))
     end = time.monotonic() + secs
     while time.monotonic() < end:   # trickle: one byte every half second
         time.sleep(0.5)
@@ -145,23 +108,17 @@ def f_giant(conn, fault, secs):
 
 
 def f_legacy_reneg(conn, fault, secs):
-    msg = read_client_hello(conn)
-    if CODEC:
-        hello = CODEC.build_server_hello(CODEC.parse_client_hello(msg), "TLSv1.2", None, False)
-    else:
-        hello = wire.legacy_server_hello(wire.parse_client_hello(msg))
-    conn.sendall(hello)
+    client_hello, _raw = tls_server.read_client_hello(conn)
+    conn.sendall(tls_server.build_server_hello(client_hello, "TLSv1.2", include_renegotiation_info=False))
     hold(conn, 5)
 
 
 def rewrite_key_share(record):
     """ServerHello record with a key_share group the client sent no share for."""
-    group = wire.server_hello_group(record)
-    new = wire.SECP256R1 if group == wire.X25519 else wire.X25519
-    out = CODEC.rewrite_server_hello_key_share(record, new) if CODEC else None
-    if wire.server_hello_group(out or record) != new:
-        out = wire.rewrite_server_hello_key_share(record, new)
-    return out, group, new
+    group = tls_server.server_hello_group(record)
+    x25519, secp256r1 = names.group_code("x25519"), names.group_code("secp256r1")
+    new = secp256r1 if group == x25519 else x25519
+    return tls_server.rewrite_server_hello_key_share(record, new), group, new
 
 
 def f_relay(conn, fault, secs):
@@ -172,8 +129,8 @@ def f_relay(conn, fault, secs):
         for s in socks:
             s.setblocking(False)
         while time.monotonic() < end:
-            r, _, _ = select.select(socks, [], [], 1.0)
-            for s in r:
+            readable = select.select(socks, [], [], 1.0)[0]
+            for s in readable:
                 data = s.recv(65536)
                 if not data:
                     return
@@ -184,11 +141,12 @@ def f_relay(conn, fault, secs):
                     conn.sendall(data)
                     continue
                 pending += data
-                n = wire.record_complete(pending)
-                if n:
-                    rec, group, new = rewrite_key_share(pending[:n])
+                records = wire.iter_records(pending)[0]
+                if records:
+                    first = records[0].raw
+                    rec, group, new = rewrite_key_share(first)
                     log("relay %s: key_share group 0x%04x -> 0x%04x" % (fault["name"], group, new))
-                    conn.sendall(rec + pending[n:])
+                    conn.sendall(rec + pending[len(first):])
                     rewritten = True
     finally:
         up.close()
@@ -214,7 +172,7 @@ def _serve_conn(conn, fault, secs):
 def _accept_loop(sock, fault, secs):
     while True:
         try:
-            conn, _ = sock.accept()
+            conn = sock.accept()[0]
         except OSError:
             return
         threading.Thread(target=_serve_conn, args=(conn, fault, secs), daemon=True).start()
@@ -236,13 +194,13 @@ def filtered(port):
     """
     ls = _listen(port, backlog=0)
     fillers = []
-    for _ in range(2):
+    for _attempt in range(2):
         c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         c.setblocking(False)
         c.connect_ex(("127.0.0.1", port))
         fillers.append(c)
-    _, w, _ = select.select([fillers[0]], [fillers[0]], [], 2.0)
-    if not w or fillers[0].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+    writable = select.select([fillers[0]], [fillers[0]], [], 2.0)[1]
+    if not writable or fillers[0].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
         raise RuntimeError("could not fill the accept queue of the filtered port %d" % port)
     return [ls] + fillers
 
@@ -251,9 +209,6 @@ def serve(config_path):
     with open(config_path) as f:
         config = json.load(f)
     secs = float(config.get("hold", HOLD))
-    global CODEC
-    CODEC = load_codec()
-    codec_name = "plugins/module_utils/_tls_wire.py" if CODEC else "tests/lab/wire.py"
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
     keep = []
     for fault in config["faults"]:
@@ -263,10 +218,10 @@ def serve(config_path):
         sock = _listen(fault["port"])
         keep.append(sock)
         threading.Thread(target=_accept_loop, args=(sock, fault, secs), daemon=True).start()
-    log("serving %d faults (raw TLS bytes from %s)" % (len(config["faults"]), codec_name))
+    log("serving %d faults" % len(config["faults"]))
     tmp = config["ready_file"] + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({"pid": os.getpid(), "codec": codec_name}, f)
+        json.dump({"pid": os.getpid()}, f)
     os.rename(tmp, config["ready_file"])
     while True:
         time.sleep(3600)

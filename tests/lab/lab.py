@@ -79,7 +79,7 @@ def free_ports(count):
     """``count`` distinct free ports on 127.0.0.1 (bound together, then released)."""
     socks = []
     try:
-        for _ in range(count):
+        for _port in range(count):
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             socks.append(s)
@@ -120,13 +120,13 @@ def lab_processes(workdir, pgids=()):
     me = os.getpid()
     table = {pid: row for pid, row in _proc_table().items() if pid != me and row[1] not in ("Z", "X")}
     groups = {}
-    for pid, (pgid, _, cmd) in table.items():
+    for pid, (pgid, _state, cmd) in table.items():
         groups.setdefault(pgid, []).append((pid, cmd))
     found = {}
     for pgid, members in groups.items():
         named = [p for p, cmd in members if _is_lab_program(cmd, workdir)]
-        orphaned_nginx = pgid in pgids and all(cmd.startswith("nginx: worker") or cmd.startswith("nginx: cache")
-                                               for _, cmd in members)
+        orphaned_nginx = pgid in pgids and all(cmd.startswith(("nginx: worker", "nginx: cache"))
+                                               for _pid, cmd in members)
         if named and pgid in pgids or orphaned_nginx:
             found.update(members)
         else:
@@ -274,12 +274,10 @@ class Lab:
         # a port counts only when the component's own process holds it: another lab or
         # program listening there must not make a failing nginx look ready
         self._wait_ready("nginx", lambda: nginx_ports <= ports_held_by([self._pids["nginx"]]))
-        for name, port, _ in s_servers:
+        for name, port, _cmd in s_servers:
             pid = self._pids["s_server_" + name]
             self._wait_ready("s_server_" + name, lambda p=port, pid=pid: p in ports_held_by([pid]))
         self._wait_ready("faults", lambda: os.path.exists(ready))
-        with open(ready) as f:
-            self.info["faults_codec"] = json.load(f).get("codec")
         self.info["start_seconds"] = round(time.monotonic() - t0, 2)
         self._save("running")
 
@@ -380,5 +378,5 @@ class Lab:
         rows = ["%-22s %-22s %5s  %-8s %s" % ("scenario", "expected_cause", "port", "backend", "server_name")]
         for name, s in self.scenarios.items():
             rows.append("%-22s %-22s %5s  %-8s %s" % (name, s["expected_cause"], s["port"], s["backend"],
-                                                    s["server_name"]))
+                                                      s["server_name"]))
         return "\n".join(rows)

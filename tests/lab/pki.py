@@ -53,6 +53,10 @@ def _pem(cert):
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def _rsa_key(bits=2048):
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
 def _key_pem(key):
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
@@ -105,14 +109,13 @@ class LabPKI:
     def __init__(self, directory):
         self.dir = directory
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        rsa_key = lambda bits=2048: rsa.generate_private_key(public_exponent=65537, key_size=bits)  # noqa: E731
-        self.leaf_key = rsa_key()          # one key for all RSA-2048 leaves: this is a lab
+        self.leaf_key = _rsa_key()         # one key for all RSA-2048 leaves: this is a lab
         self.ec_key = ec.generate_private_key(ec.SECP256R1())
-        self.root = _build("tlsops lab root", rsa_key(), None, ca=True)
-        self.int1 = _build("tlsops lab intermediate", rsa_key(), self.root, ca=True)
-        self.int2 = _build("tlsops lab intermediate 2", rsa_key(), self.int1, ca=True)
-        self.other_root = _build("tlsops other root", rsa_key(), None, ca=True)
-        self.other_int = _build("tlsops other intermediate", rsa_key(), self.other_root, ca=True)
+        self.root = _build("tlsops lab root", _rsa_key(), None, ca=True)
+        self.int1 = _build("tlsops lab intermediate", _rsa_key(), self.root, ca=True)
+        self.int2 = _build("tlsops lab intermediate 2", _rsa_key(), self.int1, ca=True)
+        self.other_root = _build("tlsops other root", _rsa_key(), None, ca=True)
+        self.other_int = _build("tlsops other intermediate", _rsa_key(), self.other_root, ca=True)
         self.files = {}
         self.root_file = self._save("lab-root.pem", [self.root])
         self.int_file = self._save("lab-int.pem", [self.int1])
@@ -143,7 +146,7 @@ class LabPKI:
         if key == "ec":
             k = self.ec_key
         elif key == "rsa1024":
-            k = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+            k = _rsa_key(1024)
         else:
             k = self.leaf_key
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Tests for the raw TLS codec, against real peers only.
+"""Tests for the raw TLS codec (``_tls_wire``) and the lab's server half
+(``tests/lab/tls_server.py``), against real peers only.
 
 Peers: Python ``ssl`` servers in threads, ``openssl s_server`` processes and
 small raw-socket servers that misbehave on purpose.  Keys are generated per
@@ -14,6 +15,7 @@ import contextlib
 import datetime
 import os
 import random
+import re
 import select
 import shutil
 import socket
@@ -25,22 +27,16 @@ import time
 from pathlib import Path
 
 import pytest
-
-try:
-    from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as tw
-except ImportError:  # no conftest/collection layout: load the file by path
-    import importlib.util
-
-    _PATH = Path(__file__).resolve().parents[4] / "plugins" / "module_utils" / "_tls_wire.py"
-    _SPEC = importlib.util.spec_from_file_location("_tls_wire", str(_PATH))
-    tw = importlib.util.module_from_spec(_SPEC)
-    _SPEC.loader.exec_module(tw)
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names as names
+from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as tw
+from tests.lab import tls_server as srv
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 needs_openssl = pytest.mark.skipif(not os.path.exists(OPENSSL), reason="openssl binary not available")
 
@@ -229,44 +225,17 @@ def python_client(port, **ctx_changes):
 
 
 # ---------------------------------------------------------------------------
-# Tables
+# The names the probe reads through this module
 # ---------------------------------------------------------------------------
 
-def test_group_names_and_aliases():
-    assert tw.group_code("x25519") == 29 == tw.group_code("X25519")
-    for alias in ("secp256r1", "prime256v1", "P-256", "p-256"):
-        assert tw.group_code(alias) == 23
-    assert tw.group_code("P-384") == 24 and tw.group_code("secp521r1") == 25
-    assert tw.group_code("x448") == 30 and tw.group_code("ffdhe8192") == 260
-    assert tw.group_code("X25519MLKEM768") == 0x11EC and tw.group_code("mlkem1024") == 0x0202
-    assert tw.group_name(23) == "secp256r1" and tw.group_name(0x11EB) == "SecP256r1MLKEM768"
-    assert tw.group_name(0x9999) == "0x9999"
-    with pytest.raises(ValueError, match="curve25519"):
-        tw.group_code("curve25519")
-
-
-def test_sigalgs_versions_alerts():
-    assert tw.sigalg_code("rsa_pss_rsae_sha256") == 0x0804
-    assert tw.sigalg_code("RSA+SHA256") == 0x0401 and tw.sigalg_code("ECDSA+SHA384") == 0x0503
-    assert tw.sigalg_name(0x0807) == "ed25519" and tw.sigalg_name(0x0403) == "ecdsa_secp256r1_sha256"
-    with pytest.raises(ValueError, match="nope"):
-        tw.sigalg_code("nope")
-    assert tw.version_code("TLSv1.0") == 0x0301 and tw.version_name(0x0300) == "SSLv3"
-    assert tw.alert_name(112) == "unrecognized_name" and tw.alert_code("certificate_required") == 116
-
-
-def test_cipher_tables():
-    assert tw.tls13_cipher_suites()[0x1301] == "TLS_AES_128_GCM_SHA256"
-    suites = tw.tls12_cipher_suites()
-    assert suites[0xC02F] == "ECDHE-RSA-AES128-GCM-SHA256"
-    assert not set(suites) & set(tw.tls13_cipher_suites())
-    assert tw.cipher_name(0x1302) == "TLS_AES_256_GCM_SHA384"
-    assert tw.cipher_name(0xFEFE) == "0xFEFE"
-    assert tw.cipher_codes("ECDHE-RSA-AES256-GCM-SHA384") == [0xC030]
-    assert set(tw.cipher_codes("ECDHE+AESGCM")) >= {0xC02B, 0xC02C, 0xC02F, 0xC030}
-    assert tw.cipher_codes("TLS_AES_128_GCM_SHA256:AES128-SHA") == [0x1301, 0x002F]
-    with pytest.raises(ValueError, match="BOGUS"):
-        tw.cipher_codes("BOGUS")
+def test_reexports_cover_what_the_probe_uses():
+    probe_files = sorted((REPO_ROOT / "plugins" / "module_utils").glob("_probe*.py"))
+    used = {m for path in probe_files for m in re.findall(r"\bwire\.(\w+)", path.read_text())}
+    assert used and used <= set(tw.__all__), sorted(used - set(tw.__all__))
+    for name in tw.__all__:
+        assert hasattr(tw, name), name
+        if hasattr(names, name):
+            assert getattr(tw, name) is getattr(names, name), name
 
 
 # ---------------------------------------------------------------------------
@@ -279,7 +248,7 @@ def test_client_hello_round_trip():
         groups=["x25519", "secp256r1", "x448"], key_share_groups=["x25519", "secp256r1", "x448"],
         sigalgs=["rsa_pss_rsae_sha256", "ecdsa_secp256r1_sha256"], alpn=["h2", "http/1.1"])
     assert record[:3] == b"\x16\x03\x01"
-    ch = tw.parse_client_hello(record)
+    ch = srv.parse_client_hello(record)
     assert ch.legacy_version == 0x0303 and ch.versions == ["TLSv1.3", "TLSv1.2"]
     assert ch.ciphers == [0x1301, 0xC02F]
     assert ch.groups == [29, 23, 30] and ch.key_share_groups == [29, 23, 30]
@@ -297,34 +266,34 @@ def test_client_hello_round_trip():
 def test_client_hello_variants():
     # No SNI for IP literals, whatever the caller passes.
     for ip in ("127.0.0.1", "::1", "[2001:db8::1]"):
-        assert tw.parse_client_hello(tw.build_client_hello(server_name=ip)).server_name is None
+        assert srv.parse_client_hello(tw.build_client_hello(server_name=ip)).server_name is None
     # TLS 1.2 only: legacy_version carries the version, no 1.3 extensions.
-    ch = tw.parse_client_hello(tw.build_client_hello(versions=("TLSv1.2",), renegotiation_info="scsv"))
+    ch = srv.parse_client_hello(tw.build_client_hello(versions=("TLSv1.2",), renegotiation_info="scsv"))
     assert ch.legacy_version == 0x0303 and tw.EXT_SUPPORTED_VERSIONS not in ch.extensions
     assert tw.EXT_KEY_SHARE not in ch.extensions and not set(ch.ciphers) & set(tw.tls13_cipher_suites())
     assert ch.has_scsv and not ch.has_renegotiation_info
-    ch = tw.parse_client_hello(tw.build_client_hello(versions=("TLSv1", "TLSv1.1")))
+    ch = srv.parse_client_hello(tw.build_client_hello(versions=("TLSv1", "TLSv1.1")))
     assert ch.legacy_version == 0x0302 and ch.versions == ["TLSv1.1", "TLSv1"]
     # TLS 1.3 only: only 1.3 suites by default; defaults follow OpenSSL 3.0.
-    ch = tw.parse_client_hello(tw.build_client_hello(versions=("TLSv1.3",), renegotiation_info=False))
+    ch = srv.parse_client_hello(tw.build_client_hello(versions=("TLSv1.3",), renegotiation_info=False))
     assert set(ch.ciphers) <= set(tw.tls13_cipher_suites()) and ch.versions == ["TLSv1.3"]
     assert ch.groups[:2] == [29, 23] and ch.key_share_groups == [29] and not ch.has_renegotiation_info
     # Empty key_share on request; post-quantum shares have their real sizes.
-    ch = tw.parse_client_hello(tw.build_client_hello(key_share_groups=()))
+    ch = srv.parse_client_hello(tw.build_client_hello(key_share_groups=()))
     assert ch.key_share_groups == [] and tw.EXT_KEY_SHARE in ch.extensions
-    ch = tw.parse_client_hello(tw.build_client_hello(groups=["X25519MLKEM768", "x25519"]))
+    ch = srv.parse_client_hello(tw.build_client_hello(groups=["X25519MLKEM768", "x25519"]))
     assert len(ch.key_shares[0x11EC]) == 1216
     # Padding to an exact size, including past one record (the hello then spans records).
     assert len(tw.build_client_hello(pad_to=1500)) == 1500
     big = tw.build_client_hello(pad_to=20000, extra_extensions=[(0xFAFA, b"x")])
     assert len(big) == 20000 and len(tw.iter_records(big)[0]) == 2
-    assert 0xFAFA in tw.parse_client_hello(big).extensions
+    assert 0xFAFA in srv.parse_client_hello(big).extensions
     with pytest.raises(ValueError):
         tw.build_client_hello(groups=["nope"])
 
 
 def test_iter_records_and_alert():
-    alert = tw.build_alert("handshake_failure")
+    alert = srv.build_alert("handshake_failure")
     assert alert == b"\x15\x03\x03\x00\x02\x02\x28"
     records, rest = tw.iter_records(alert + alert + alert[:3])
     assert [r.fragment for r in records] == [b"\x02\x28", b"\x02\x28"] and rest == alert[:3]
@@ -489,7 +458,7 @@ def test_malformed_giant_record_and_byte_cap():
     def flood(conn, stop):
         # Endless warning alerts: each is legal on its own, so only the byte cap ends it.
         _read_some(conn)
-        chunk = tw.build_alert("unrecognized_name", level=1) * 2000
+        chunk = srv.build_alert("unrecognized_name", level=1) * 2000
         while not stop.is_set():
             conn.sendall(chunk)
 
@@ -506,9 +475,9 @@ def test_malformed_giant_record_and_byte_cap():
 
 def _tls12_flight(pki, fragment):
     """ServerHello + Certificate + ServerHelloDone from our own builders, cut into records of ``fragment`` bytes."""
-    ch = tw.parse_client_hello(tw.build_client_hello())
-    sh = tw.iter_records(tw.build_server_hello(ch, cipher=0xC02F))[0][0].fragment
-    messages = sh + tw.build_certificate([pki["leaf_der"], pki["inter_der"]]) + tw.build_server_hello_done()
+    ch = srv.parse_client_hello(tw.build_client_hello())
+    sh = tw.iter_records(srv.build_server_hello(ch, cipher=0xC02F))[0][0].fragment
+    messages = sh + srv.build_certificate([pki["leaf_der"], pki["inter_der"]]) + srv.build_server_hello_done()
     return tw.build_records(tw.CT_HANDSHAKE, messages, max_fragment=fragment)
 
 
@@ -547,10 +516,10 @@ def test_garbage_never_raises(pki):
         fl.as_dict()
         kinds.add(fl.kind)
         try:
-            tw.parse_client_hello(data)
+            srv.parse_client_hello(data)
         except ValueError:
             pass
-        assert tw.rewrite_server_hello_key_share(data, 24) is not None
+        assert srv.rewrite_server_hello_key_share(data, 24) is not None
     assert {"not_tls", "malformed", "closed", "server_hello"} <= kinds
 
     garbage = os.urandom(3000)
@@ -572,9 +541,9 @@ def _one_server_hello(**kwargs):
     seen = {}
 
     def serve(conn, stop):
-        ch, _raw = tw.read_client_hello(conn, timeout=2)
+        ch, _raw = srv.read_client_hello(conn, timeout=2)
         seen["ch"] = ch
-        conn.sendall(tw.build_server_hello(ch, **kwargs))
+        conn.sendall(srv.build_server_hello(ch, **kwargs))
         conn.shutdown(socket.SHUT_WR)  # nothing follows: the client must not wait for more
         _wait_for_close(conn, stop)
 
@@ -618,7 +587,7 @@ def key_share_relay(upstream_port, new_group):
                     else:
                         pending += data
                         if tw.iter_records(pending)[0]:
-                            client.sendall(tw.rewrite_server_hello_key_share(pending, new_group))
+                            client.sendall(srv.rewrite_server_hello_key_share(pending, new_group))
                             rewritten = True
         finally:
             upstream.close()
@@ -639,15 +608,15 @@ def test_relay_rewriting_key_share_gives_bad_key_share(pki):
 
 
 def test_rewrite_leaves_other_input_alone(pki):
-    ch = tw.parse_client_hello(tw.build_client_hello())
-    sh13 = tw.build_server_hello(ch, version="TLSv1.3")
-    out = tw.rewrite_server_hello_key_share(sh13 + b"\x14\x03\x03\x00\x01\x01", "x448")
+    ch = srv.parse_client_hello(tw.build_client_hello())
+    sh13 = srv.build_server_hello(ch, version="TLSv1.3")
+    out = srv.rewrite_server_hello_key_share(sh13 + b"\x14\x03\x03\x00\x01\x01", "x448")
     assert len(out) == len(sh13) + 6 and out[len(sh13):] == b"\x14\x03\x03\x00\x01\x01"
     fl = tw.parse_server_flight(out)
     assert fl.kind == "server_hello" and fl.group == 30 and fl.version == "TLSv1.3"
-    hrr = tw.build_hello_retry_request(ch, "secp256r1")
+    hrr = srv.build_hello_retry_request(ch, "secp256r1")
     fl = tw.parse_server_flight(hrr)
     assert fl.kind == "hello_retry_request" and fl.group == 23
-    assert tw.parse_server_flight(tw.rewrite_server_hello_key_share(hrr, 24)).group == 24
-    for data in (b"", tw.build_alert(40), sh13[:20], tw.build_server_hello(ch)):
-        assert tw.rewrite_server_hello_key_share(data, 24) == data
+    assert tw.parse_server_flight(srv.rewrite_server_hello_key_share(hrr, 24)).group == 24
+    for data in (b"", srv.build_alert(40), sh13[:20], srv.build_server_hello(ch)):
+        assert srv.rewrite_server_hello_key_share(data, 24) == data

@@ -1,0 +1,337 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""TLS code points and their names: protocol versions, key-exchange groups,
+signature algorithms, cipher suites and alerts.
+
+The raw codec (``_tls_wire``) writes and reads these codes; the probe turns the
+names users write (nginx / ``openssl s_client -groups/-sigalgs/-cipher``
+spellings) into codes and the codes servers answer with back into names.
+
+* standard library only (this file is shipped to managed hosts);
+* canonical group names are the IANA/OpenSSL TLS names (``x25519``,
+  ``secp256r1``, ``secp384r1``, ``secp521r1``, ``x448``, ``ffdhe2048``,
+  ``X25519MLKEM768``...); ``prime256v1``, ``P-256`` and friends are accepted as
+  aliases on input;
+* TLS <= 1.2 cipher suites are resolved by the local libssl (``ssl``), so their
+  names are the local OpenSSL's; a static table names the common ones when the
+  local build does not know a suite a server picked.
+"""
+
+from __future__ import annotations
+
+import collections
+import ssl
+
+PROTOCOL_VERSIONS = {
+    "TLSv1": 0x0301,
+    "TLSv1.1": 0x0302,
+    "TLSv1.2": 0x0303,
+    "TLSv1.3": 0x0304,
+}
+# Decoding also knows SSLv3 (old servers still answer with it).
+_VERSION_NAMES = {0x0300: "SSLv3"}
+_VERSION_NAMES.update((v, k) for k, v in PROTOCOL_VERSIONS.items())
+_VERSION_ALIASES = {"TLSV1.0": "TLSv1", "TLS1": "TLSv1", "TLS1.0": "TLSv1", "TLS1.1": "TLSv1.1",
+                    "TLS1.2": "TLSv1.2", "TLS1.3": "TLSv1.3", "SSLV3": "SSLv3"}
+
+SCSV_RENEGOTIATION = 0x00FF  # TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746)
+SCSV_FALLBACK = 0x5600       # TLS_FALLBACK_SCSV (RFC 7507)
+
+# Canonical name first for each code; the other spellings are input aliases.
+_GROUP_TABLE = (
+    (0x0013, "secp192r1", ("prime192v1", "P-192")),
+    (0x0015, "secp224r1", ("P-224",)),
+    (0x0016, "secp256k1", ()),
+    (0x0017, "secp256r1", ("prime256v1", "P-256")),
+    (0x0018, "secp384r1", ("P-384",)),
+    (0x0019, "secp521r1", ("P-521",)),
+    (0x001A, "brainpoolP256r1", ()),
+    (0x001B, "brainpoolP384r1", ()),
+    (0x001C, "brainpoolP512r1", ()),
+    (0x001D, "x25519", ("X25519",)),
+    (0x001E, "x448", ("X448",)),
+    (0x001F, "brainpoolP256r1tls13", ()),
+    (0x0020, "brainpoolP384r1tls13", ()),
+    (0x0021, "brainpoolP512r1tls13", ()),
+    (0x0100, "ffdhe2048", ()),
+    (0x0101, "ffdhe3072", ()),
+    (0x0102, "ffdhe4096", ()),
+    (0x0103, "ffdhe6144", ()),
+    (0x0104, "ffdhe8192", ()),
+    (0x0200, "MLKEM512", ("ML-KEM-512",)),
+    (0x0201, "MLKEM768", ("ML-KEM-768",)),
+    (0x0202, "MLKEM1024", ("ML-KEM-1024",)),
+    (0x11EB, "SecP256r1MLKEM768", ()),
+    (0x11EC, "X25519MLKEM768", ()),
+    (0x11ED, "SecP384r1MLKEM1024", ()),
+)
+GROUPS = {name: code for code, canonical, aliases in _GROUP_TABLE for name in (canonical,) + aliases}
+_GROUP_NAMES = {code: name for code, name, _aliases in _GROUP_TABLE}
+_GROUPS_LOWER = {name.lower(): code for name, code in GROUPS.items()}
+
+# OpenSSL 3.0's default client group list, in its order.
+DEFAULT_GROUPS = (0x001D, 0x0017, 0x001E, 0x0019, 0x0018, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104)
+
+_SIGALG_TABLE = (
+    (0x0201, "rsa_pkcs1_sha1"), (0x0202, "dsa_sha1"), (0x0203, "ecdsa_sha1"),
+    (0x0301, "rsa_pkcs1_sha224"), (0x0302, "dsa_sha224"), (0x0303, "ecdsa_sha224"),
+    (0x0401, "rsa_pkcs1_sha256"), (0x0402, "dsa_sha256"), (0x0403, "ecdsa_secp256r1_sha256"),
+    (0x0501, "rsa_pkcs1_sha384"), (0x0502, "dsa_sha384"), (0x0503, "ecdsa_secp384r1_sha384"),
+    (0x0601, "rsa_pkcs1_sha512"), (0x0602, "dsa_sha512"), (0x0603, "ecdsa_secp521r1_sha512"),
+    (0x0804, "rsa_pss_rsae_sha256"), (0x0805, "rsa_pss_rsae_sha384"), (0x0806, "rsa_pss_rsae_sha512"),
+    (0x0807, "ed25519"), (0x0808, "ed448"),
+    (0x0809, "rsa_pss_pss_sha256"), (0x080A, "rsa_pss_pss_sha384"), (0x080B, "rsa_pss_pss_sha512"),
+    (0x081A, "ecdsa_brainpoolP256r1tls13_sha256"), (0x081B, "ecdsa_brainpoolP384r1tls13_sha384"),
+    (0x081C, "ecdsa_brainpoolP512r1tls13_sha512"),
+    (0x0904, "mldsa44"), (0x0905, "mldsa65"), (0x0906, "mldsa87"),
+)
+SIGALGS = {name: code for code, name in _SIGALG_TABLE}
+_SIGALG_NAMES = dict(_SIGALG_TABLE)
+_SIGALGS_LOWER = {name.lower(): code for name, code in SIGALGS.items()}
+# OpenSSL also accepts "ALG+HASH" spellings (e.g. "RSA+SHA256", "ECDSA+SHA384").
+_SIGALG_PLUS = {
+    ("rsa", "sha1"): 0x0201, ("rsa", "sha224"): 0x0301, ("rsa", "sha256"): 0x0401,
+    ("rsa", "sha384"): 0x0501, ("rsa", "sha512"): 0x0601,
+    ("dsa", "sha1"): 0x0202, ("dsa", "sha224"): 0x0302, ("dsa", "sha256"): 0x0402,
+    ("dsa", "sha384"): 0x0502, ("dsa", "sha512"): 0x0602,
+    ("ecdsa", "sha1"): 0x0203, ("ecdsa", "sha224"): 0x0303, ("ecdsa", "sha256"): 0x0403,
+    ("ecdsa", "sha384"): 0x0503, ("ecdsa", "sha512"): 0x0603,
+    ("rsa-pss", "sha256"): 0x0804, ("rsa-pss", "sha384"): 0x0805, ("rsa-pss", "sha512"): 0x0806,
+    ("pss", "sha256"): 0x0804, ("pss", "sha384"): 0x0805, ("pss", "sha512"): 0x0806,
+}
+
+# OpenSSL 3.0's default client signature_algorithms list, in its order.
+DEFAULT_SIGALGS = (
+    0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x081A, 0x081B, 0x081C,
+    0x0809, 0x080A, 0x080B, 0x0804, 0x0805, 0x0806,
+    0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0402, 0x0502, 0x0602,
+    0x0203, 0x0201, 0x0202,
+)
+
+_TLS13_SUITES = {
+    0x1301: "TLS_AES_128_GCM_SHA256",
+    0x1302: "TLS_AES_256_GCM_SHA384",
+    0x1303: "TLS_CHACHA20_POLY1305_SHA256",
+    0x1304: "TLS_AES_128_CCM_SHA256",
+    0x1305: "TLS_AES_128_CCM_8_SHA256",
+}
+# Names used when the local OpenSSL does not know a suite a server picked
+# (OpenSSL spellings, so they read like the rest of the output).
+_STATIC_TLS12_NAMES = {
+    0x0004: "RC4-MD5", 0x0005: "RC4-SHA", 0x000A: "DES-CBC3-SHA", 0x0016: "EDH-RSA-DES-CBC3-SHA",
+    0x002F: "AES128-SHA", 0x0033: "DHE-RSA-AES128-SHA", 0x0035: "AES256-SHA", 0x0039: "DHE-RSA-AES256-SHA",
+    0x003C: "AES128-SHA256", 0x003D: "AES256-SHA256", 0x0067: "DHE-RSA-AES128-SHA256",
+    0x006B: "DHE-RSA-AES256-SHA256", 0x009C: "AES128-GCM-SHA256", 0x009D: "AES256-GCM-SHA384",
+    0x009E: "DHE-RSA-AES128-GCM-SHA256", 0x009F: "DHE-RSA-AES256-GCM-SHA384",
+    0xC009: "ECDHE-ECDSA-AES128-SHA", 0xC00A: "ECDHE-ECDSA-AES256-SHA", 0xC011: "ECDHE-RSA-RC4-SHA",
+    0xC012: "ECDHE-RSA-DES-CBC3-SHA", 0xC013: "ECDHE-RSA-AES128-SHA", 0xC014: "ECDHE-RSA-AES256-SHA",
+    0xC023: "ECDHE-ECDSA-AES128-SHA256", 0xC024: "ECDHE-ECDSA-AES256-SHA384",
+    0xC027: "ECDHE-RSA-AES128-SHA256", 0xC028: "ECDHE-RSA-AES256-SHA384",
+    0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384",
+    0xC02F: "ECDHE-RSA-AES128-GCM-SHA256", 0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
+    0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305", 0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305",
+    0xCCAA: "DHE-RSA-CHACHA20-POLY1305",
+    SCSV_RENEGOTIATION: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV", SCSV_FALLBACK: "TLS_FALLBACK_SCSV",
+}
+
+ALERT_NAMES = {
+    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 21: "decryption_failed",
+    22: "record_overflow", 30: "decompression_failure", 40: "handshake_failure", 41: "no_certificate",
+    42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
+    45: "certificate_expired", 46: "certificate_unknown", 47: "illegal_parameter", 48: "unknown_ca",
+    49: "access_denied", 50: "decode_error", 51: "decrypt_error", 60: "export_restriction",
+    70: "protocol_version", 71: "insufficient_security", 80: "internal_error",
+    86: "inappropriate_fallback", 90: "user_canceled", 100: "no_renegotiation",
+    109: "missing_extension", 110: "unsupported_extension", 111: "certificate_unobtainable",
+    112: "unrecognized_name", 113: "bad_certificate_status_response",
+    114: "bad_certificate_hash_value", 115: "unknown_psk_identity", 116: "certificate_required",
+    120: "no_application_protocol", 121: "ech_required",
+}
+_ALERT_CODES = {name: code for code, name in ALERT_NAMES.items()}
+
+
+def _fmt_code(code):
+    return "0x%04X" % code
+
+
+def version_code(name):
+    """'TLSv1.2' (also 'TLSv1.0', 'TLS1.2', 'SSLv3') -> 0x0303; ValueError on an unknown name."""
+    if isinstance(name, int):
+        return name
+    key = str(name).strip()
+    key = _VERSION_ALIASES.get(key.upper(), key)
+    for code, vname in _VERSION_NAMES.items():
+        if vname.lower() == key.lower():
+            return code
+    raise ValueError("unknown protocol version %r (expected one of %s)" % (name, ", ".join(PROTOCOL_VERSIONS)))
+
+
+def version_name(code):
+    """0x0303 -> 'TLSv1.2'; unknown codes as '0x7F1C'; None stays None."""
+    if code is None:
+        return None
+    return _VERSION_NAMES.get(code, _fmt_code(code))
+
+
+def group_code(name):
+    """Group name (case-insensitive, aliases allowed) or int -> IANA code; ValueError names the bad group."""
+    if isinstance(name, int):
+        return name
+    key = str(name).strip()
+    code = _GROUPS_LOWER.get(key.lower())
+    if code is None:
+        if key.lower().startswith("0x"):
+            try:
+                return int(key, 16)
+            except ValueError:
+                pass
+        raise ValueError("unknown key-exchange group %r" % (name,))
+    return code
+
+
+def group_name(code):
+    """IANA code -> canonical name (x25519, secp256r1, ...); unknown codes as '0x1234'."""
+    if code is None:
+        return None
+    return _GROUP_NAMES.get(code, _fmt_code(code))
+
+
+def sigalg_code(name):
+    """Signature scheme name ('rsa_pss_rsae_sha256', 'RSA+SHA256', '0x0804') or int -> code."""
+    if isinstance(name, int):
+        return name
+    key = str(name).strip()
+    code = _SIGALGS_LOWER.get(key.lower())
+    if code is not None:
+        return code
+    if "+" in key:
+        alg, _sep, digest = key.lower().partition("+")
+        code = _SIGALG_PLUS.get((alg, digest))
+        if code is not None:
+            return code
+    if key.lower().startswith("0x"):
+        try:
+            return int(key, 16)
+        except ValueError:
+            pass
+    raise ValueError("unknown signature algorithm %r" % (name,))
+
+
+def sigalg_name(code):
+    if code is None:
+        return None
+    return _SIGALG_NAMES.get(code, _fmt_code(code))
+
+
+def alert_code(name):
+    """'handshake_failure' or 40 -> 40."""
+    if isinstance(name, int):
+        return name
+    try:
+        return _ALERT_CODES[str(name).strip().lower()]
+    except KeyError:
+        raise ValueError("unknown alert %r" % (name,)) from None
+
+
+def alert_name(code):
+    if code is None:
+        return None
+    return ALERT_NAMES.get(code, "alert_%d" % code)
+
+
+def tls13_cipher_suites():
+    """{code: IANA name} of the TLS 1.3 cipher suites."""
+    return dict(_TLS13_SUITES)
+
+
+_TLS12_CACHE = {}
+
+
+def _openssl_ciphers(cipher_string):
+    """Resolve an OpenSSL cipher string with the local libssl -> [(code, name)] without TLS 1.3 suites.
+
+    get_ciphers() always appends the TLS 1.3 suites whatever the string says, so
+    they are dropped here; 'id' is 0x0300XXXX where XXXX is the IANA code.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.set_ciphers(cipher_string)
+    out = []
+    for entry in ctx.get_ciphers():
+        code = entry.get("id", 0) & 0xFFFF
+        if entry.get("protocol") == "TLSv1.3" or code in _TLS13_SUITES:
+            continue
+        out.append((code, entry.get("name") or _fmt_code(code)))
+    return out
+
+
+def tls12_cipher_suites():
+    """{code: OpenSSL name} of every TLS <= 1.2 suite the local OpenSSL knows (ordered, cached)."""
+    if "all" not in _TLS12_CACHE:
+        try:
+            pairs = _openssl_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+        except (ssl.SSLError, ValueError):
+            pairs = []
+        table = collections.OrderedDict(pairs)
+        if not table:  # exotic ssl builds: fall back to the static names
+            table.update((c, n) for c, n in _STATIC_TLS12_NAMES.items() if c not in (SCSV_FALLBACK, SCSV_RENEGOTIATION))
+        _TLS12_CACHE["all"] = table
+    return dict(_TLS12_CACHE["all"])
+
+
+def cipher_name(code):
+    """Suite code -> TLS 1.3 IANA name / local OpenSSL name / static name / '0x%04X'."""
+    if code is None:
+        return None
+    if code in _TLS13_SUITES:
+        return _TLS13_SUITES[code]
+    name = tls12_cipher_suites().get(code)
+    if name:
+        return name
+    return _STATIC_TLS12_NAMES.get(code, _fmt_code(code))
+
+
+def cipher_codes(openssl_cipher_string):
+    """OpenSSL cipher string (e.g. 'ECDHE+AESGCM:!SHA1') -> [codes], resolved by the local libssl.
+
+    TLS 1.3 suite names ('TLS_AES_128_GCM_SHA256') may be mixed in; they are
+    taken literally, in front, because OpenSSL's cipher-string grammar ignores them.
+    """
+    text = str(openssl_cipher_string or "").strip()
+    tls13_by_name = {name.lower(): code for code, name in _TLS13_SUITES.items()}
+    tls13 = []
+    rest = []
+    for token in text.split(":"):
+        token = token.strip()
+        if not token:
+            continue
+        if token.lower() in tls13_by_name:
+            tls13.append(tls13_by_name[token.lower()])
+        else:
+            rest.append(token)
+    codes = list(tls13)
+    if rest:
+        string = ":".join(rest)
+        if "@seclevel" not in string.lower():
+            # Weak suites must still resolve: a probe asks whether the *server* takes them.
+            string += ":@SECLEVEL=0"
+        try:
+            pairs = _openssl_ciphers(string)
+        except ssl.SSLError:
+            pairs = []
+        codes.extend(c for c, _n in pairs if c not in codes)
+    if not codes:
+        raise ValueError("no cipher matches the OpenSSL cipher string %r" % (openssl_cipher_string,))
+    return codes
+
+
+def cipher_kx(code, name):
+    """'ecdhe' / 'dhe' / None for a TLS <= 1.2 suite, from its OpenSSL name."""
+    upper = (name or "").upper()
+    if upper.startswith(("ECDHE-", "AECDH-")) or "-ECDHE-" in upper:
+        return "ecdhe"
+    if upper.startswith(("DHE-", "EDH-", "ADH-")) or "-DHE-" in upper:
+        return "dhe"
+    if 0xC000 <= code <= 0xC0FF and code not in range(0xC001, 0xC00F):
+        return "ecdhe"
+    return None
