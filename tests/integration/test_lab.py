@@ -225,6 +225,7 @@ ERRORS = {
     "giant_record": ([], r"0A0000C6.*packet length too long"),
     "key_share_relay": ([], r"0A00006C.*bad key share"),
     "legacy_reneg": ([], r"0A000152.*unsafe legacy renegotiation disabled"),
+    "internal_error": ([], r"0A000438.*tlsv1 alert internal error"),
 }
 
 

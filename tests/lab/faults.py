@@ -113,6 +113,13 @@ def f_legacy_reneg(conn, fault, secs):
     hold(conn, 5)
 
 
+def f_alert(conn, fault, secs):
+    """Answer the ClientHello with a fatal alert the probe has no name for (a broken TLS terminator)."""
+    tls_server.read_client_hello(conn)
+    conn.sendall(tls_server.build_alert(fault.get("alert", 80)))
+    hold(conn, 5)
+
+
 def rewrite_key_share(record):
     """ServerHello record with a key_share group the client sent no share for."""
     group = tls_server.server_hello_group(record)
@@ -154,7 +161,7 @@ def f_relay(conn, fault, secs):
 
 HANDLERS = {"banner": f_banner, "garbage": f_garbage, "silent": f_silent, "stall": f_stall,
             "close": f_close, "reset": f_reset, "giant": f_giant, "legacy_reneg": f_legacy_reneg,
-            "relay": f_relay}
+            "relay": f_relay, "alert": f_alert}
 
 
 def _serve_conn(conn, fault, secs):

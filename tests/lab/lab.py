@@ -240,6 +240,8 @@ class Lab:
                 fault = {"name": name, "kind": spec["fault"], "port": port}
                 if "target" in spec:
                     fault["target_port"] = port_of[spec["target"]]
+                if "alert" in spec:
+                    fault["alert"] = spec["alert"]
                 faults.append(fault)
             self.scenarios[name] = scenarios.public(spec, port, files)
         proxy_port = next(ports)

@@ -188,6 +188,10 @@ SPECS = [
     _s("legacy_reneg", "legacy_renegotiation", PYTHON,
        "TLS1.2 ServerHello without renegotiation_info (no RFC 5746)", fault="legacy_reneg",
        nginx_log=("error", _HS % "0A000152:SSL routines::unsafe legacy renegotiation disabled")),
+    _s("internal_error", "unknown", PYTHON,
+       "answers the ClientHello with alert 80 internal_error: a failure with no better name",
+       fault="alert", alert=80,
+       nginx_log=("error", _HS % "0A000438:SSL routines::tlsv1 alert internal error:SSL alert number 80")),
     # --- network -------------------------------------------------------------------------
     _s("closed_port", "connection_refused", NONE, "a free port left closed",
        nginx_log=("error", "connect() failed (111: Connection refused) while connecting to upstream")),
