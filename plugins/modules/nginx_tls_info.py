@@ -1,0 +1,344 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nginx_tls_info
+short_description: Read nginx's effective TLS settings for every upstream and server, with findings
+version_added: 0.1.0
+description:
+  - Reads the whole nginx configuration of the host, every include expanded. When the nginx binary is present
+    it takes the text of C(nginx -T), the only text nginx itself reads; when nginx is absent (or O(source=files))
+    it reads O(config) and the files its C(include) directives name.
+  - For every C(proxy_pass https://), C(grpc_pass grpcs://), C(uwsgi_pass suwsgi://) and TLS C(proxy_pass) of
+    C(stream {}) (C(proxy_ssl on)), and every C(upstream {}) block they feed, returns the B(effective)
+    C(*_ssl_*) settings after nginx's inheritance (http > server > location) and nginx's defaults for the
+    detected nginx version, and C(probe_targets) to pass unchanged to M(tlsops.handshake.tls_probe), which then
+    reproduces nginx's handshakes (SNI only when nginx would send it, never for IP literals).
+  - Also returns every C(server {}) block (listen, names, C(ssl_*) settings, certificate paths) and the nginx
+    version and TLS library (C(nginx -V)).
+  - Returns findings - C(https_to_plain_port), C(sni_off_for_hostname), C(ssl_name_is_upstream_block),
+    C(verify_off), C(verify_without_trusted_certificate), C(verify_depth_too_small), C(legacy_protocols),
+    C(protocols_differ_from_policy), C(certificate_not_full_chain), C(duplicate_directive),
+    C(config_rejected) and more - each with the file and line, a message and the fix.
+  - B(This module has an action plugin.) The managed host only runs C(nginx -V), C(nginx -T) and reads files
+    (Python standard library only, no new dependency there). Parsing happens on the B(controller), with
+    crossplane (nginx's own configuration parser), which must be installed there (C(pip install crossplane)).
+author:
+  - tlsops.handshake contributors (@tlsops)
+extends_documentation_fragment:
+  - tlsops.handshake.attributes.info_module
+options:
+  nginx_path:
+    description:
+      - The nginx binary. Default is C(nginx) on E(PATH), then C(/usr/sbin/nginx), C(/usr/local/sbin/nginx),
+        C(/usr/local/nginx/sbin/nginx).
+    type: path
+  config:
+    description:
+      - The main configuration file, an absolute path. Passed to nginx as C(-c).
+      - Default is nginx's compiled-in C(--conf-path) (C(nginx -V)) when nginx is present, else
+        C(/etc/nginx/nginx.conf).
+    type: path
+  prefix:
+    description:
+      - nginx's prefix directory, passed as C(-p) (the base of relative paths such as C(logs/error.log)).
+    type: path
+  source:
+    description:
+      - Where the configuration text comes from.
+      - V(auto) uses C(nginx -T) when nginx is present; when nginx rejects the configuration, that is
+        reported (finding C(config_rejected) with nginx's own message) and the files are read instead.
+      - V(nginx) requires the nginx binary; V(files) never runs C(nginx -T) (C(nginx -V) still gives the version).
+    type: str
+    choices: [auto, nginx, files]
+    default: auto
+  nginx_version:
+    description:
+      - The nginx version whose defaults apply (for example V(1.22.1)), instead of the one C(nginx -V) reports.
+      - Without it and without nginx on the host, the defaults of the newest nginx are assumed, and a finding
+        says so.
+    type: str
+  policy:
+    description:
+      - The TLS policy upstreams and servers should follow; differences are reported as
+        C(protocols_differ_from_policy), C(ciphers_differ_from_policy) and C(groups_differ_from_policy).
+    type: dict
+    suboptions:
+      protocols:
+        description: TLS versions, for example V([TLSv1.2, TLSv1.3]).
+        type: list
+        elements: str
+        choices: [SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3]
+      ciphers:
+        description: OpenSSL cipher string for TLS 1.2 and below.
+        type: str
+      groups:
+        description: Key-exchange groups, for example V([X25519, prime256v1, secp384r1]).
+        type: list
+        elements: str
+  chains:
+    description:
+      - What is known of the upstreams' certificate chains, to decide C(verify_depth_too_small).
+      - Keys are probe target names (RV(probe_targets[].name)), V(host:port) or upstream names; values are the
+        number of intermediate certificates, or a M(tlsops.handshake.tls_probe) C(results[].chain) list or
+        C(results[]) entry.
+      - Without an entry, an upstream verified with a small depth gets an C(info) finding that says "needs probe".
+    type: dict
+  timeout:
+    description:
+      - Seconds allowed for each nginx command.
+    type: float
+    default: 30.0
+notes:
+  - C(nginx -T) needs the rights nginx needs to start (it opens log and certificate files and resolves the names
+    in C(proxy_pass)); run with C(become=true). Without them the files are read instead and a
+    C(config_not_tested) finding says why. Like C(nginx -t), it may create the log files and temporary
+    directories the configuration names when they are missing; it changes nothing else and never signals nginx.
+  - Certificate files named by C(ssl_certificate) and the CA files of C(*_ssl_trusted_certificate),
+    C(ssl_client_certificate) and C(ssl_trusted_certificate) are read on the host to tell whether a served chain
+    is complete. Private keys are never read.
+  - Variables in C(proxy_pass) cannot be resolved; such upstreams are listed with the finding
+    C(pass_has_variables) and no probe target.
+requirements:
+  - crossplane on the controller
+seealso:
+  - module: tlsops.handshake.tls_probe
+  - name: nginx ngx_http_proxy_module
+    description: The C(proxy_ssl_*) directives and their defaults.
+    link: https://nginx.org/en/docs/http/ngx_http_proxy_module.html
+  - name: crossplane
+    description: The nginx configuration parser used on the controller.
+    link: https://github.com/nginxinc/crossplane
+"""
+
+EXAMPLES = r"""
+- name: Read nginx's upstream TLS settings
+  tlsops.handshake.nginx_tls_info:
+  become: true
+  register: nginx_tls
+
+- name: Probe every upstream exactly the way nginx connects to it
+  tlsops.handshake.tls_probe:
+    targets: "{{ nginx_tls.probe_targets }}"
+  register: probe
+  when: nginx_tls.probe_targets | length > 0
+
+- name: Check against the collection's policy, with the chain lengths the probe saw
+  tlsops.handshake.nginx_tls_info:
+    policy:
+      protocols: [TLSv1.2, TLSv1.3]
+      groups: [X25519, prime256v1, secp384r1]
+    chains: "{{ probe.results | items2dict(key_name='target', value_name='chain') }}"
+  become: true
+  register: nginx_tls
+
+- name: Show the errors
+  ansible.builtin.debug:
+    msg: "{{ item.file }}:{{ item.line }} {{ item.code }}: {{ item.message }} -> {{ item.fix }}"
+  loop: "{{ nginx_tls.findings | selectattr('severity', 'equalto', 'error') }}"
+  loop_control:
+    label: "{{ item.code }}"
+
+- name: Analyse a configuration tree copied from elsewhere, as nginx 1.22 would read it
+  tlsops.handshake.nginx_tls_info:
+    source: files
+    config: /srv/audit/web01/etc/nginx/nginx.conf
+    nginx_version: 1.22.1
+"""
+
+RETURN = r"""
+source:
+  description: Where the text came from, V(nginx -T) or V(files).
+  returned: always
+  type: str
+  sample: nginx -T
+config_file:
+  description: The main configuration file.
+  returned: always
+  type: str
+  sample: /etc/nginx/nginx.conf
+files:
+  description: Every configuration file read, main file first.
+  returned: always
+  type: list
+  elements: str
+config_test:
+  description:
+    - The C(nginx -T) run - C(command), C(rc), C(ok), C(stderr) and C(messages) (nginx's own log lines such as
+      V([emerg] "ssl_prefer_server_ciphers" directive is duplicate in /etc/nginx/nginx.conf:30)).
+    - Null when nginx was not run.
+  returned: always
+  type: dict
+nginx:
+  description:
+    - C(path), C(product), C(version), C(openssl_built) and C(openssl_running) (the TLS library nginx was built
+      with and runs with), C(conf_path) and C(prefix) (compiled in), C(version_assumed) (true when the version is
+      unknown and the newest defaults apply), and C(defaults) (the upstream defaults that version applies).
+  returned: always
+  type: dict
+  sample:
+    version: 1.22.1
+    openssl_built: OpenSSL 3.0.19 27 Jan 2026
+    openssl_running: OpenSSL 3.0.19 27 Jan 2026
+    defaults: {"proxy_ssl_protocols": ["TLSv1", "TLSv1.1", "TLSv1.2"]}
+upstreams:
+  description: One entry per TLS upstream and way of reaching it (locations with the same effective settings share one).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The C(upstream {}) block name, or V(host:port).
+      type: str
+      sample: backend
+    kind:
+      description: V(proxy), V(grpc), V(uwsgi) or V(stream).
+      type: str
+    directive:
+      description: V(proxy_pass), V(grpc_pass) or V(uwsgi_pass).
+      type: str
+    proxy_pass:
+      description: The C(*_pass) value as written.
+      type: str
+      sample: https://backend/api/
+    scheme:
+      description: V(https), V(grpcs), V(suwsgi), or V(tls) for stream{} with C(proxy_ssl on); null when a variable hides it.
+      type: str
+    upstream_block:
+      description: C(name), C(file) and C(line) of the C(upstream {}) block, or null.
+      type: dict
+    servers:
+      description: Where nginx connects - C(host), C(port) (V(80) for an upstream server without a port), and for
+        C(upstream {}) servers C(port_explicit), C(backup), C(down), C(file), C(line).
+      type: list
+      elements: dict
+    locations:
+      description: Every place that uses it - C(file), C(line) (of the C(*_pass)), C(location), C(server_names), C(listen).
+      type: list
+      elements: dict
+    effective:
+      description:
+        - The effective settings - C(server_name_on), C(ssl_name) (as configured, V($proxy_host) by default),
+          C(ssl_name_resolved) (the name nginx sends and checks), C(protocols), C(ciphers), C(conf_commands)
+          (C(name)/C(value)), C(groups), C(ciphersuites) and C(sigalgs) (from the conf commands, null when unset),
+          C(verify), C(trusted_certificate), C(verify_depth), C(certificate), C(certificate_key), C(session_reuse),
+          C(crl).
+      type: dict
+    sources:
+      description: For each effective key, C(file), C(line) and C(directive) where it is set, or null for nginx's default.
+      type: dict
+    probe_targets:
+      description: M(tlsops.handshake.tls_probe) targets that reproduce nginx's handshakes to this upstream.
+      type: list
+      elements: dict
+    findings:
+      description: The findings of this upstream (same keys as RV(findings)).
+      type: list
+      elements: dict
+    notes:
+      description: What could not be turned into probe targets, and why.
+      type: list
+      elements: str
+servers:
+  description:
+    - Every C(server {}) block (http and stream) - C(context), C(file), C(line), C(listen) (C(address), C(port),
+      C(ssl), C(http2), C(default_server), C(raw)), C(ssl), C(server_names), C(ssl_protocols), C(ssl_ciphers),
+      C(ssl_ecdh_curve), C(ssl_certificates), C(ssl_certificate_keys), C(ssl_reject_handshake),
+      C(ssl_prefer_server_ciphers), C(ssl_conf_commands), C(sources), C(findings).
+  returned: always
+  type: list
+  elements: dict
+probe_targets:
+  description:
+    - All upstreams' probe targets in one list, ready for M(tlsops.handshake.tls_probe)
+      O(tlsops.handshake.tls_probe#module:targets), set up like nginx - C(protocols), C(ciphers), C(groups),
+      C(sigalgs), C(ciphersuites) (from the conf commands), C(verify), C(verify_depth) and C(ca_file) (only when
+      verifying), C(client_cert)/C(client_key), C(alpn) (V([h2]) for gRPC, else none) and C(http_request)
+      (V(false) except for C(proxy_pass)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: V(host:port), or V(upstream (host:port)) for a server of an C(upstream {}) block.
+      type: str
+    host:
+      description: Where nginx connects.
+      type: str
+    port:
+      description: The port nginx connects to.
+      type: int
+    server_name:
+      description: The name nginx sends as SNI (when RV(probe_targets[].sni)) and checks in the certificate.
+        Left out for an IP literal.
+      type: str
+    sni:
+      description: Whether nginx sends SNI (C(*_ssl_server_name on) and the name is not an IP literal).
+      type: bool
+  sample:
+    - {"name": "backend (10.0.0.7:443)", "host": "10.0.0.7", "port": 443, "server_name": "backend", "sni": false,
+       "protocols": ["TLSv1", "TLSv1.1", "TLSv1.2"], "ciphers": "DEFAULT", "verify": false, "alpn": []}
+findings:
+  description: Every finding - C(code), C(severity) (V(info), V(warning), V(error)), C(file), C(line), C(message),
+    C(fix), C(cause) (the handshake cause it leads to, or null), and C(upstream) or C(server) naming what it is about.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - code: https_to_plain_port
+      severity: error
+      file: /etc/nginx/conf.d/app.conf
+      line: 12
+      message: "proxy_pass https://10.0.0.7:80 opens TLS to 10.0.0.7:80, the plain-HTTP port"
+      fix: "Point proxy_pass at the upstream's TLS port (usually 443), or use http:// if plaintext to 10.0.0.7:80 is intended."
+      cause: plain_http
+summary:
+  description: Counts - C(upstreams), C(servers), C(probe_targets), C(findings), C(by_severity), C(by_code), and
+    C(config_valid) (whether C(nginx -T) accepted the configuration; null when it did not run).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_collect import CollectError, collect
+
+PROTOCOL_CHOICES = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            nginx_path=dict(type="path"),
+            config=dict(type="path"),
+            prefix=dict(type="path"),
+            source=dict(type="str", default="auto", choices=["auto", "nginx", "files"]),
+            nginx_version=dict(type="str"),
+            policy=dict(type="dict", options=dict(
+                protocols=dict(type="list", elements="str", choices=PROTOCOL_CHOICES),
+                ciphers=dict(type="str"),
+                groups=dict(type="list", elements="str"),
+            )),
+            chains=dict(type="dict"),
+            timeout=dict(type="float", default=30.0),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if not 0 < params["timeout"] <= 600:
+        module.fail_json(msg="timeout: %s is out of range; use 0 < timeout <= 600 seconds" % params["timeout"])
+    try:
+        raw = collect(nginx_path=params["nginx_path"], config=params["config"], prefix=params["prefix"],
+                      source=params["source"], timeout=params["timeout"])
+    except CollectError as exc:
+        module.fail_json(msg=str(exc))
+    # The action plugin turns this raw collection into the documented result on the controller.
+    module.exit_json(changed=False, **raw)
+
+
+if __name__ == "__main__":
+    main()

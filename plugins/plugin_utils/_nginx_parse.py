@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parse the text of an nginx configuration (all its files) into one tree, on the controller.
+
+The parser is crossplane (nginx's own, https://github.com/nginxinc/crossplane).  It
+reads files, so every file of the configuration is written into a private temporary
+directory that mirrors its original path and parsed there one file at a time
+(``single=True``: crossplane never looks at the controller's own /etc/nginx).  The
+``include`` directives are then expanded here, against the files that were
+collected, as nginx expands them: relative patterns from the main file's directory,
+globs sorted, dot-files only for a dot pattern, and a file included from several
+places parsed in each of those contexts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import tempfile
+
+try:
+    import crossplane
+except ImportError as _exc:  # the action plugin turns this into a clear error
+    crossplane = None
+    CROSSPLANE_IMPORT_ERROR = str(_exc)
+else:
+    CROSSPLANE_IMPORT_ERROR = None
+
+MAX_INCLUDE_DEPTH = 32
+
+
+class ParseError(ValueError):
+    """The configuration cannot be parsed at all (the message says why)."""
+
+
+class Node:
+    """One directive: ``name``, ``args``, where it is (``file``, ``line``) and its ``block`` (or None)."""
+
+    __slots__ = ("name", "args", "file", "line", "block")
+
+    def __init__(self, name, args, file, line, block=None):
+        self.name = name
+        self.args = list(args)
+        self.file = file
+        self.line = line
+        self.block = block
+
+    def children(self, *names):
+        return [n for n in self.block or () if not names or n.name in names]
+
+    def first(self, name):
+        for node in self.block or ():
+            if node.name == name:
+                return node
+        return None
+
+    @property
+    def where(self):
+        return {"file": self.file, "line": self.line}
+
+    def __repr__(self):
+        block = ", block" if self.block is not None else ""
+        return "Node(%r, %r, %s:%s%s)" % (self.name, self.args, self.file, self.line, block)
+
+
+class Config:
+    """The parsed configuration: ``root`` (the main file's directives, includes expanded)."""
+
+    def __init__(self, root, main, conf_prefix, files, errors):
+        self.root = Node("main", [], main, 0, root)
+        self.main = main
+        self.conf_prefix = conf_prefix
+        self.files = files
+        self.errors = errors
+
+    def walk(self):
+        """Every node with the chain of its enclosing blocks: ``(node, parents)``."""
+        stack = [(child, (self.root,)) for child in reversed(self.root.block)]
+        while stack:
+            node, parents = stack.pop()
+            yield node, parents
+            if node.block is not None:
+                stack.extend((child, parents + (node,)) for child in reversed(node.block))
+
+
+def _glob_match(pattern, path):
+    """Does ``path`` match the glob ``pattern`` as glob(3) matches it (no '/' across '*', no dot-files)?"""
+    pat_parts = pattern.split("/")
+    path_parts = path.split("/")
+    if len(pat_parts) != len(path_parts):
+        return False
+    for pat, part in zip(pat_parts, path_parts):
+        if part.startswith(".") and not pat.startswith("."):
+            return False
+        if not fnmatch.fnmatchcase(part, pat):
+            return False
+    return True
+
+
+def _has_magic(text):
+    return any(c in text for c in "*?[")
+
+
+def _convert(stmts, path):
+    nodes = []
+    for stmt in stmts:
+        if stmt.get("directive") == "#":
+            continue
+        block = _convert(stmt["block"], path) if "block" in stmt else None
+        nodes.append(Node(stmt["directive"], stmt.get("args", []), path, stmt.get("line"), block))
+    return nodes
+
+
+def _parse_one(tmpdir, path, content):
+    """crossplane's parse of one file: ``(nodes, errors)``."""
+    local = os.path.join(tmpdir, path.lstrip("/") or "nginx.conf")
+    os.makedirs(os.path.dirname(local), exist_ok=True)
+    with open(local, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    payload = crossplane.parse(local, single=True, comments=False, check_ctx=False, check_args=False,
+                               catch_errors=True)
+    errors = []
+    for err in payload.get("errors", []):
+        text = str(err.get("error", "")).replace(local, path)
+        errors.append({"file": path, "line": err.get("line"), "error": text})
+    parsed = payload["config"][0].get("parsed", []) if payload.get("config") else []
+    return _convert(parsed, path), errors
+
+
+def parse(files, main=None, conf_prefix=None):
+    """Parse ``files`` (``[{path, content}]``, the main file first unless ``main`` names it).
+
+    Returns a ``Config``.  Syntax errors do not raise: they are in ``Config.errors`` as
+    ``{file, line, error}``, and the rest of the configuration is still read.
+    """
+    if crossplane is None:
+        raise ParseError("the Python package crossplane is needed on the controller to parse nginx "
+                         "configurations (pip install crossplane): %s" % CROSSPLANE_IMPORT_ERROR)
+    if not files:
+        raise ParseError("no configuration file was collected")
+    main = main or files[0]["path"]
+    conf_prefix = conf_prefix or os.path.dirname(main)
+    by_path, errors = {}, []
+    tmpdir = tempfile.mkdtemp(prefix="nginx_tls_info-")
+    try:
+        for entry in files:
+            if entry["path"] in by_path:
+                continue
+            nodes, file_errors = _parse_one(tmpdir, entry["path"], entry.get("content") or "")
+            by_path[entry["path"]] = nodes
+            errors.extend(file_errors)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    if main not in by_path:
+        raise ParseError("the main configuration file %s was not collected" % main)
+    paths = list(by_path)
+
+    def expand(nodes, stack):
+        out = []
+        for node in nodes:
+            if node.name == "include" and node.block is None and node.args:
+                pattern = node.args[0]
+                if not os.path.isabs(pattern):
+                    pattern = os.path.normpath(os.path.join(conf_prefix, pattern))
+                if _has_magic(pattern):
+                    targets = sorted(p for p in paths if _glob_match(pattern, p))
+                elif pattern in by_path:
+                    targets = [pattern]
+                else:
+                    targets = []
+                    errors.append({"file": node.file, "line": node.line,
+                                   "error": 'include "%s": the file was not collected (nginx: open() failed)'
+                                            % node.args[0]})
+                for target in targets:
+                    if target in stack or len(stack) > MAX_INCLUDE_DEPTH:
+                        errors.append({"file": node.file, "line": node.line,
+                                       "error": "include loop: %s includes %s again" % (node.file, target)})
+                        continue
+                    out.extend(expand(by_path[target], stack + (target,)))
+                continue
+            if node.block is not None:
+                node = Node(node.name, node.args, node.file, node.line, expand(node.block, stack))
+            out.append(node)
+        return out
+
+    root = expand(by_path[main], (main,))
+    return Config(root, main, conf_prefix, paths, errors)
