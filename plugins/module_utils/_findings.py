@@ -74,7 +74,8 @@ FINDINGS = dict((
        "cert_expired"),
     _f("chain_too_deep", "error",
        "the chain holds {intermediates} intermediate certificate(s), more than verify_depth {verify_depth} allows",
-       "proxy_ssl_verify_depth {intermediates};  # nginx's default is 1", "verify_depth_exceeded"),
+       "Raise the proxy's verify depth to at least {intermediates} (the fix of cause verify_depth_exceeded), "
+       "or serve a chain with fewer intermediates.", "verify_depth_exceeded"),
     _f("verify_error", "error",
        "OpenSSL rejects the chain: error {verify_code} at depth {depth} ({subject}): {verify_message}",
        "Reproduce with `openssl verify -purpose sslserver -CAfile {ca_file} -untrusted <the chain> <the leaf>` "
