@@ -245,6 +245,7 @@ OPENSSL_ALERT_TEXTS = {
     20: "sslv3 alert bad record mac",
     40: "sslv3 alert handshake failure",
     42: "sslv3 alert bad certificate",
+    46: "sslv3 alert certificate unknown",
     47: "sslv3 alert illegal parameter",
     48: "tlsv1 alert unknown ca",
     50: "tlsv1 alert decode error",
@@ -253,7 +254,7 @@ OPENSSL_ALERT_TEXTS = {
     71: "tlsv1 alert insufficient security",
     80: "tlsv1 alert internal error",
     86: "tlsv1 alert inappropriate fallback",
-    109: "tlsv1 alert missing extension",
+    109: "tlsv13 alert missing extension",
     110: "tlsv1 unsupported extension",
     112: "tlsv1 unrecognized name",
     116: "tlsv13 alert certificate required",
@@ -275,7 +276,7 @@ OPENSSL_REASON_CODES = {
     "no suitable key share": 0x65,
     "no suitable signature algorithm": 0x76,
     "packet length too long": 0xC6,
-    "record layer failure": 0x13A,
+    "record layer failure": 0x139,  # 313; 0x13A is "unable to find ecdh parameters"
     "unexpected eof while reading": 0x126,
     "unsafe legacy renegotiation disabled": 0x152,
     "unsupported protocol": 0x102,
@@ -284,6 +285,18 @@ OPENSSL_REASON_CODES = {
     "record length mismatch": 0xD5,
     "unknown protocol": 0xFC,
     "wrong curve": 0x17A,
+    # checked against OpenSSL 3.0's sslerr.h (numbers are the same in 1.1.1)
+    "bad dh value": 0x66,
+    "ca key too small": 0x18D,
+    "ca md too weak": 0x18E,
+    "https proxy request": 0x9B,
+    "inappropriate fallback": 0x175,
+    "no cipher match": 0xB9,
+    "no shared groups": 0x19A,
+    "no shared signature algorithms": 0x178,
+    "peer did not return a certificate": 0xC7,
+    "version too low": 0x18C,
+    "wrong signature type": 0x172,
 }
 _ALERT_BY_TEXT = {text: number for number, text in OPENSSL_ALERT_TEXTS.items()}
 
@@ -369,3 +382,115 @@ def render(code, observed=None, **fields):
 
 def title(code):
     return CAUSES[code]["title"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading nginx's error log (tlsops.handshake.handshake_log_info).  nginx's own words, not OpenSSL's,
+# for failures around the handshake, checked before the OpenSSL reasons above.  Named groups become
+# render() fields; ``None`` means "the X509 verify code names the cause" (VERIFY_CODE_CAUSES).
+_NGINX_LOG_PATTERNS = (
+    (r"SSL certificate verify error: \((?P<verify_code>\d+):(?P<verify_message>[^)]*)\)", None),
+    (r'upstream SSL certificate does not match "(?P<server_name>[^"]*)"', "hostname_mismatch"),
+    (r"timed out \(\d+: [^)]*\) while SSL handshaking", "handshake_timeout"),
+    (r"timed out \(\d+: [^)]*\) while connecting to upstream", "connect_timeout"),
+    (r"connect\(\) failed \(\d+: Connection refused\) while connecting to upstream", "connection_refused"),
+    (r"peer closed connection in SSL handshake", "connection_reset"),
+    # a peer that speaks first (an SSH banner) when its bytes beat nginx's ClientHello
+    (r"upstream prematurely sent response", "not_tls"),
+    (r'host not found in upstream "(?P<host>[^"]*)"', "dns_failure"),
+    # ssl_reject_handshake on a listener: the client sent no server name, or one not served there
+    (r"handshake rejected while SSL handshaking", "sni_required"),
+)
+_NGINX_LOG_RES = tuple((re.compile(p), c) for p, c in _NGINX_LOG_PATTERNS)
+
+
+def cause_for_nginx_message(message):
+    """``(cause, fields)`` for nginx's own wording of a failure, or ``(None, {})``.
+
+    ``fields`` are what the line gives for render(): verify_code (int) and verify_message,
+    server_name, host.  OpenSSL's part of a line is for cause_for_reason.
+    """
+    for regex, code in _NGINX_LOG_RES:
+        match = regex.search(message or "")
+        if match:
+            fields = {k: v for k, v in match.groupdict().items() if v}
+            if code is None:
+                fields["verify_code"] = int(fields["verify_code"])
+                code = VERIFY_CODE_CAUSES.get(fields["verify_code"], "unknown")
+            return code, fields
+    return None, {}
+
+
+_ERROR_CODE_RE = re.compile(r"error:([0-9A-Fa-f]{8}):")
+
+
+def reason_for_error_code(text):
+    """The OpenSSL 3.0 reason text of the first SSL-library error code in ``text``
+    (``error:0A000410:...`` from 3.x, ``error:14094410:...`` from 1.1.1), or None.  For lines
+    whose reason string is missing (``reason(1040)``) or spelled in a way no pattern knows."""
+    reasons = dict((number, text_) for text_, number in OPENSSL_REASON_CODES.items())
+    for match in _ERROR_CODE_RE.finditer(text or ""):
+        value = int(match.group(1), 16)
+        if value >> 23 == 20:           # 3.x: library 20 (SSL) in bits 23-30, reason below
+            reason = value & 0x7FFFFF
+        elif value >> 24 == 20:         # 1.1.1: library in the top byte, 12-bit reason
+            reason = value & 0xFFF
+        else:
+            continue
+        if reason - 1000 in OPENSSL_ALERT_TEXTS:
+            return OPENSSL_ALERT_TEXTS[reason - 1000]
+        if reason in reasons:
+            return reasons[reason]
+    return None
+
+
+# What one log line cannot tell apart: the causes it may stand for and what can decide.
+_LOG_AMBIGUITIES = (
+    (r"alert handshake failure|alert number 40\b", HANDSHAKE_FAILURE_CANDIDATES,
+     "alert 40 (handshake failure) is all nginx sees for a cipher, group or signature algorithm "
+     "mismatch and for a TLS 1.2 upstream that requires a client certificate; only a probe "
+     "(tlsops.handshake.tls_probe) can tell them apart."),
+    (r"wrong version number|http request", ("plain_http", "not_tls"),
+     "wrong version number: the upstream answered with something that is not TLS (often plain HTTP); "
+     "tlsops.handshake.tls_probe sniffs what it speaks."),
+    (r"unrecognized name|alert number 112\b", ("sni_required", "sni_unknown_name"),
+     "alert 112: the upstream wants a server name the proxy does not send, or does not serve the one "
+     "it sends; proxy_ssl_server_name and proxy_ssl_name decide which (tlsops.handshake.tls_probe tells)."),
+)
+_LOG_AMBIGUITY_RES = tuple((re.compile(p, re.IGNORECASE), c, n) for p, c, n in _LOG_AMBIGUITIES)
+
+_ISSUER_MISSING = ("cert_chain_incomplete", "cert_untrusted", "verify_depth_exceeded")
+_VERIFY_AMBIGUITIES = {
+    2: (_ISSUER_MISSING[:2], "verify error 2: the issuer is missing - an intermediate the upstream "
+                             "does not serve, or a CA the proxy does not trust."),
+    20: (_ISSUER_MISSING,
+         "verify error 20 is logged alike for an untrusted root, a missing intermediate and a chain "
+         "longer than proxy_ssl_verify_depth (nginx logs the last error of the chain walk); "
+         "tlsops.handshake.tls_probe reads the served chain and tells them apart."),
+    21: (_ISSUER_MISSING[:2], "verify error 21: the leaf came alone and its issuer is unknown - a "
+                              "missing intermediate, or a leaf from a CA the proxy does not trust."),
+    9: (("cert_not_yet_valid", "clock_skew"),
+        "verify error 9: the certificate is not valid yet, or a clock (this proxy's) is wrong; "
+        "check time sync (tlsops.handshake.time_sync_info)."),
+    10: (("cert_expired", "clock_skew"),
+         "verify error 10: the certificate expired, or a clock (this proxy's) is wrong; "
+         "check time sync (tlsops.handshake.time_sync_info)."),
+}
+
+
+def log_ambiguity(message, verify_code=None):
+    """``(candidate causes, note)`` when one nginx log line cannot name a single cause, else None."""
+    if verify_code is not None:
+        return _VERIFY_AMBIGUITIES.get(verify_code)
+    for regex, candidates, note in _LOG_AMBIGUITY_RES:
+        if regex.search(message or ""):
+            return candidates, note
+    return None
+
+
+# The fix for failures on nginx's listening side (its clients, not its upstreams).
+CLIENT_SIDE_FIX = (
+    "These handshakes failed on nginx's listening side: the clients (old software, bots, scanners) "
+    "could not or would not complete TLS with this server. Change ssl_protocols / ssl_ciphers only if "
+    "real users are among them; otherwise rate-limit or block the top addresses."
+)

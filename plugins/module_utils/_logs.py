@@ -1,0 +1,385 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine of tlsops.handshake.handshake_log_info: nginx error logs in, aggregates out.
+
+    read_logs(paths=None, config=DEFAULT_CONFIG, rotated=True, since=None, samples=3, top_clients=10)
+
+Streams each file line by line in binary mode (gzip/bzip2/xz decompressed on the fly) and keeps
+only aggregates, so memory does not grow with the log:
+
+* a cheap substring test (``SSL``, ``upstream``, ``handshak``, ``HTTPS port``) drops most lines
+  before anything is decoded or matched;
+* a matching line is reduced to (message, level, upstream host:port), counted in a table of at most
+  MAX_PENDING such keys that is folded into the groups whenever it fills;
+* each group keeps a count, the first and last time, counters and at most ``samples`` lines;
+* client addresses are counted in a table of at most ``max(CLIENT_CAP, 100 * top_clients)`` entries:
+  when it fills, the less frequent half is dropped.  Counts are then lower bounds for addresses that
+  came back after being dropped, heavy hitters (bursts from few addresses) stay exact in practice,
+  and ``clients_approximate`` says that it happened.
+
+Causes come from the shared vocabulary (_causes); nothing here names a cause by itself.
+Standard library only: this runs on managed hosts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import zlib
+
+from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
+from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_files as files
+from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_lines as lines
+
+DEFAULT_CONFIG = files.DEFAULT_CONFIG
+MAX_LINE = 65536            # bytes of one line looked at; the rest of a longer line is skipped
+MAX_PENDING = 20000         # distinct (message, level, upstream) keys held before folding into groups
+MAX_CACHE = 4096            # classified messages remembered
+MAX_UPSTREAMS = 1000        # keys of events.by_upstream; further upstreams count under OTHER
+MAX_GROUP_UPSTREAMS = 50    # upstreams listed inside one cause
+CLIENT_CAP = 10000
+OTHER = "(other)"
+_VARIED = object()
+
+
+class LogReadError(ValueError):
+    """Bad input; the message starts with the name of the parameter at fault."""
+
+
+class _Group(object):
+    __slots__ = ("count", "first", "last", "samples", "sample_keys", "counters", "fields",
+                 "ambiguous", "candidates", "notes")
+
+    def __init__(self):
+        self.count = 0
+        self.first = self.last = None
+        self.samples, self.sample_keys = [], set()
+        self.counters = {}
+        self.fields = {}
+        self.ambiguous = 0
+        self.candidates, self.notes = [], []
+
+    def add(self, count, first, last, sample_key, line, limit):
+        self.count += count
+        if first is not None and (self.first is None or first < self.first):
+            self.first = first
+        if last is not None and (self.last is None or last > self.last):
+            self.last = last
+        if len(self.samples) < limit and sample_key not in self.sample_keys:
+            self.sample_keys.add(sample_key)
+            self.samples.append(lines.sample(line))
+
+    def bump(self, name, value, count, cap=None):
+        counter = self.counters.setdefault(name, {})
+        if cap is not None and value not in counter and len(counter) >= cap:
+            value = OTHER
+        counter[value] = counter.get(value, 0) + count
+
+    def field(self, name, value):
+        if value is None:
+            return
+        old = self.fields.get(name)
+        if old is None:
+            self.fields[name] = value
+        elif old is not _VARIED and old != value:
+            self.fields[name] = _VARIED
+
+    def ambiguity(self, count, candidates, note):
+        self.ambiguous += count
+        for code in candidates:
+            if code not in self.candidates:
+                self.candidates.append(code)
+        if note not in self.notes:
+            self.notes.append(note)
+
+    def as_dict(self, *counters):
+        out = {"count": self.count, "first_seen": lines.iso(self.first), "last_seen": lines.iso(self.last),
+               "samples": list(self.samples)}
+        for name in counters:
+            out[name] = _sorted(self.counters.get(name, {}))
+        return out
+
+
+def _sorted(counter):
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+
+
+class _Reader(object):
+    def __init__(self, samples, top_clients, since_key):
+        self.samples = samples
+        self.top_clients = top_clients
+        self.since_key = since_key
+        self.since_bytes = None if since_key is None else since_key.encode("ascii")
+        self.pending = {}
+        self.cache = {}
+        self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
+        self.total = 0
+        self.clients = {}
+        self.client_cap = max(CLIENT_CAP, 100 * top_clients)
+        self.clients_pruned = False
+        self.unparsed = 0
+        self.unparsed_samples, self.unparsed_keys = [], set()
+        self.lines = self.bytes = self.before_since = 0
+
+    # ----------------------------------------------------------------------- per line
+    def read(self, stream):
+        """Count one open binary stream into the aggregates (lines_read and bytes_read count what
+        was read even when the stream breaks off)."""
+        counted = [0, 0]
+        try:
+            self._read(stream.readline, counted)
+        finally:
+            self.lines += counted[0]
+            self.bytes += counted[1]
+
+    def _read(self, readline, counted):
+        pending, cache, since = self.pending, self.cache, self.since_bytes
+        parse, classify, is_ssl_line, trim_upstream = lines.parse, lines.classify, lines.is_ssl_line, lines.trim_upstream
+        stamp_of_last = None
+        count = size = 0
+        try:
+            while True:
+                raw = readline(MAX_LINE)
+                if not raw:
+                    break
+                size += len(raw)
+                if len(raw) == MAX_LINE and raw[-1:] != b"\n":
+                    while True:             # an overlong line: look at its start only
+                        more = readline(MAX_LINE)
+                        size += len(more)
+                        if not more or more[-1:] == b"\n":
+                            break
+                count += 1
+                if since is not None:       # a line without a time is as old as the line before it
+                    if raw[4:5] == b"/" and raw[:1].isdigit():
+                        stamp_of_last = raw[:19]
+                    if stamp_of_last is not None and stamp_of_last < since:
+                        self.before_since += 1
+                        continue
+                if b"SSL" not in raw and b"upstream" not in raw and b"handshak" not in raw and b"HTTPS port" not in raw:
+                    continue
+                text = raw.decode("utf-8", "replace")
+                parsed = parse(text)
+                if parsed is None:
+                    if is_ssl_line(text):
+                        self._unparsed(text, text[:200])
+                    continue
+                stamp, level, message, client, upstream = parsed
+                if level == "debug":
+                    continue
+                info = cache.get(message)
+                if info is None:
+                    if len(cache) >= MAX_CACHE:
+                        cache.clear()
+                    info = cache[message] = classify(message)
+                if info[0] == "unknown":
+                    if info[4]:
+                        self._unparsed(text, message)
+                    continue
+                if upstream is not None:        # host:port is what groups; drop the URI
+                    upstream = trim_upstream(upstream)
+                key = (message, level, upstream)
+                entry = pending.get(key)
+                if entry is None:
+                    if len(pending) >= MAX_PENDING:
+                        self.fold()
+                        pending = self.pending
+                    pending[key] = [1, stamp, stamp, text, info]
+                else:
+                    entry[0] += 1
+                    if stamp < entry[1]:
+                        entry[1] = stamp
+                    elif stamp > entry[2]:
+                        entry[2] = stamp
+                if info[3] == "client" and client:
+                    self._client(client, stamp, info[0])
+        finally:
+            counted[0], counted[1] = count, size
+
+    def _unparsed(self, text, key):
+        self.unparsed += 1
+        if len(self.unparsed_samples) < self.samples and key not in self.unparsed_keys:
+            self.unparsed_keys.add(key)
+            self.unparsed_samples.append(lines.sample(text))
+
+    def _client(self, address, stamp, code):
+        entry = self.clients.get(address)
+        if entry is None:
+            if len(self.clients) >= self.client_cap:
+                keep = heapq.nlargest(self.client_cap // 2, self.clients.items(), key=lambda kv: kv[1][0])
+                self.clients = dict(keep)
+                self.clients_pruned = True
+            self.clients[address] = [1, stamp, stamp, {code: 1}]
+            return
+        entry[0] += 1
+        if stamp < entry[1]:
+            entry[1] = stamp
+        elif stamp > entry[2]:
+            entry[2] = stamp
+        entry[3][code] = entry[3].get(code, 0) + 1
+
+    # ----------------------------------------------------------------------- into groups
+    def fold(self):
+        """Move the pending table into the groups (in first-seen order, so samples are the first
+        distinct lines read)."""
+        limit = self.samples
+        upstreams = {}
+        for (message, level, upstream), (count, first, last, text, info) in self.pending.items():
+            code, fields, ambiguity, side, ssl = info
+            scheme = up_key = host = port = None
+            if upstream is not None:
+                if upstream not in upstreams:
+                    upstreams[upstream] = lines.split_upstream(upstream)
+                scheme, up_key, host, port = upstreams[upstream]
+            elif side == "upstream" and fields.get("host"):       # host not found in upstream "name"
+                host, port = lines.split_hostport(fields["host"])
+                up_key = fields["host"]
+            if not ssl and scheme in lines.PLAIN_SCHEMES:
+                continue        # refused / timed out to a plain-HTTP upstream: no handshake involved
+            self.total += count
+            sample_key = (message, up_key)
+            group = self.by_cause.get(code)
+            if group is None:
+                group = self.by_cause[code] = _Group()
+            group.add(count, first, last, sample_key, text, limit)
+            group.bump("sides", side, count)
+            group.bump("levels", level, count)
+            if side == "upstream":
+                if up_key is not None:
+                    group.bump("upstreams", up_key, count, cap=MAX_GROUP_UPSTREAMS)
+                for name, value in (("host", host), ("port", port)):
+                    group.field(name, value)
+                for name in ("server_name", "verify_code", "verify_message"):
+                    group.field(name, fields.get(name))
+                if ambiguity:
+                    group.ambiguity(count, ambiguity[0], ambiguity[1])
+            if "verify_code" in fields:
+                group.bump("verify_codes", str(fields["verify_code"]), count, cap=MAX_GROUP_UPSTREAMS)
+            if side == "upstream" and up_key is not None:
+                if up_key not in self.by_upstream and len(self.by_upstream) >= MAX_UPSTREAMS:
+                    up_key = OTHER
+                target = self.by_upstream.get(up_key)
+                if target is None:
+                    target = self.by_upstream[up_key] = _Group()
+                target.add(count, first, last, sample_key, text, limit)
+                target.bump("causes", code, count)
+                target.bump("levels", level, count)
+            target = self.by_side.get(side)
+            if target is None:
+                target = self.by_side[side] = _Group()
+            target.add(count, first, last, sample_key, text, limit)
+            target.bump("causes", code, count)
+        self.pending = {}
+
+    # ----------------------------------------------------------------------- result
+    def result(self):
+        self.fold()
+        by_cause = {}
+        for code, group in sorted(self.by_cause.items(), key=lambda kv: (-kv[1].count, kv[0])):
+            entry = group.as_dict("sides", "levels", "upstreams")
+            entry["title"] = causes.title(code)
+            fix = []
+            if group.counters["sides"].get("upstream"):
+                known = dict((k, v) for k, v in group.fields.items() if v is not _VARIED)
+                fix = causes.render(code, **known)[1]
+            if group.counters["sides"].get("client"):
+                fix.append(causes.CLIENT_SIDE_FIX)
+            entry["fix"] = fix
+            if "verify_codes" in group.counters:
+                entry["verify_codes"] = _sorted(group.counters["verify_codes"])
+            if group.ambiguous:
+                entry["ambiguous"] = group.ambiguous
+                entry["candidates"] = list(group.candidates)
+                entry["note"] = " ".join(group.notes)
+            by_cause[code] = entry
+        by_upstream = dict((key, group.as_dict("causes", "levels")) for key, group in
+                           sorted(self.by_upstream.items(), key=lambda kv: (-kv[1].count, kv[0])))
+        by_side = dict((side, self.by_side[side].as_dict("causes")) for side in ("upstream", "client")
+                       if side in self.by_side)
+        top = heapq.nsmallest(self.top_clients, self.clients.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        clients = [{"address": address, "count": c, "first_seen": lines.iso(first), "last_seen": lines.iso(last),
+                    "causes": _sorted(codes)} for address, (c, first, last, codes) in top]
+        return {
+            "events": {"total": self.total, "by_cause": by_cause, "by_upstream": by_upstream, "by_side": by_side},
+            "clients": clients,
+            "clients_approximate": self.clients_pruned,
+            "lines_read": self.lines,
+            "bytes_read": self.bytes,
+            "lines_before_since": self.before_since,
+            "unparsed": {"count": self.unparsed, "samples": list(self.unparsed_samples)},
+        }
+
+
+def _log_paths(paths, config, config_given):
+    """``(patterns, paths_from, warnings)``."""
+    if paths:
+        return list(paths), "paths", []
+    try:
+        named = files.config_error_logs(config)
+    except (OSError, UnicodeError) as exc:
+        if config_given:
+            raise LogReadError("config: cannot read the nginx configuration %s (%s)" % (config, exc))
+        return [files.FALLBACK_LOG], "fallback", []
+    if not named:
+        return [files.FALLBACK_LOG], "fallback", []
+    return named, "config", []
+
+
+def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_clients=10, now=None):
+    """Aggregate the handshake failures of nginx error logs; see the module's RETURN for the shape.
+
+    ``paths``: files or globs (default: the ``error_log`` files of ``config``, else
+    /var/log/nginx/error.log); with ``rotated`` each plain path brings its rotated copies.
+    ``since``: a duration (``2h``) or ISO time; only lines at or after it count.
+    Raises LogReadError (message starts with the parameter's name) for bad input.
+    """
+    if samples is None or samples < 0:
+        raise LogReadError("samples: must be 0 or more, got %r" % (samples,))
+    if top_clients is None or top_clients < 0:
+        raise LogReadError("top_clients: must be 0 or more, got %r" % (top_clients,))
+    since_key = since_epoch = None
+    if since not in (None, ""):
+        try:
+            since_key, since_epoch = lines.parse_since(since, now=now)
+        except lines.SinceError as exc:
+            raise LogReadError(str(exc))
+    config_given = config not in (None, "")
+    patterns, paths_from, warnings = _log_paths(paths, config if config_given else DEFAULT_CONFIG, config_given)
+    found, missing = files.expand(patterns, rotated)
+    if paths_from == "paths":
+        warnings.extend("paths: %s does not exist" % name for name in missing)
+    reader = _Reader(samples, top_clients, since_key)
+    report, readable = [], 0
+    for name in found:
+        entry = {"path": name}
+        report.append(entry)
+        try:
+            stat = os.stat(name)
+            if since_epoch is not None and stat.st_mtime < since_epoch - 2 and os.access(name, os.R_OK):
+                entry.update(skipped="not modified since %s" % lines.iso(since_key), lines=0, bytes=0)
+                readable += 1
+                continue
+            stream, compression = files.open_log(name)
+        except OSError as exc:
+            entry["error"] = "cannot open: %s" % (exc.strerror or exc)
+            continue
+        readable += 1
+        entry["compression"] = compression
+        before = (reader.lines, reader.bytes)
+        try:
+            with stream:
+                reader.read(stream)
+        except (OSError, EOFError, zlib.error) as exc:      # truncated or corrupt compressed file
+            entry["error"] = "stopped reading: %s" % exc
+            warnings.append("paths: %s: %s" % (name, entry["error"]))
+        entry["lines"], entry["bytes"] = reader.lines - before[0], reader.bytes - before[1]
+    if not readable:
+        tried = ", ".join(found or patterns)
+        errors = "; ".join("%s: %s" % (e["path"], e["error"]) for e in report if "error" in e)
+        raise LogReadError("paths: no readable nginx error log among %s%s"
+                           % (tried, " (%s)" % errors if errors else " (none exists)"))
+    result = reader.result()
+    result.update(files=report, paths_from=paths_from, missing=missing, warnings=warnings,
+                  since=lines.iso(since_key))
+    return result

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One nginx error-log line: its parts, its cause, its side; and the ``since`` option.
+
+nginx writes (ngx_log_error_core, then the request's log handler)::
+
+    2026/12/01 21:24:13 [error] 24381#24381: *9 MESSAGE, client: 127.0.0.1, server: NAME,
+        request: "GET /x HTTP/1.1", upstream: "https://127.0.0.1:60359/x", host: "..."
+
+The time is the host's local time, to the second.  Causes come only from MESSAGE (the text
+before ``, client:``), never from the request or headers a client controls.
+Standard library only: this runs on managed hosts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+
+from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
+
+HEAD_RE = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(debug|info|notice|warn|error|crit|alert|emerg)\] \d+#\d+: (?:\*\d+ )?")
+TIME_FORMAT = "%Y/%m/%d %H:%M:%S"      # nginx's; sorts as text, so times compare as strings
+
+SAMPLE_MAX = 1000                      # characters kept of one sample line
+_CONTROL_RE = re.compile(u"[\x00-\x08\x0b-\x1f\x7f]")
+
+# Causes a line without any SSL wording may report: the upstream never got to TLS.
+NETWORK_CAUSES = frozenset(code for code, cause in causes.CAUSES.items() if cause["layer"] == "network") | {"not_tls"}
+# Upstream schemes that never speak TLS: their connect errors are not handshake failures.
+PLAIN_SCHEMES = frozenset(("http", "grpc", "fastcgi", "uwsgi", "scgi", "memcached"))
+_DEFAULT_PORTS = {"https": 443, "grpcs": 443, "suwsgi": 443, "http": 80, "grpc": 80}
+
+
+def parse(text):
+    """``(time, level, message, client, upstream)`` of one decoded line, or None when it is not
+    in nginx's error-log format.  ``time`` is nginx's text (local time)."""
+    head = HEAD_RE.match(text)
+    if head is None:
+        return None
+    rest = text[head.end():].rstrip("\r\n")
+    cut = rest.find(", client: ")
+    if cut < 0:
+        return head.group(1), head.group(2), rest, None, None
+    message, context = rest[:cut], rest[cut + 10:]
+    end = context.find(", ")
+    client = context if end < 0 else context[:end]
+    upstream = None
+    start = context.find(', upstream: "')
+    if start >= 0:
+        stop = context.find('"', start + 13)
+        upstream = context[start + 13:stop if stop >= 0 else None]
+    return head.group(1), head.group(2), message, client, upstream
+
+
+def split_upstream(url):
+    """``(scheme, key, host, port)`` of nginx's upstream field: ``https://10.0.0.7:8443/x`` gives
+    ``("https", "10.0.0.7:8443", "10.0.0.7", 8443)``; the stream module logs ``10.0.0.7:443`` (no
+    scheme); a missing port is the scheme's default."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if rest.startswith("unix:"):                # unix:/run/app.sock:/uri
+        socket = "unix:" + rest[5:].split(":", 1)[0]
+        return scheme, socket, socket, None
+    hostport = rest.split("/", 1)[0]
+    host, port = split_hostport(hostport)
+    if port is None:
+        port = _DEFAULT_PORTS.get(scheme)
+    key = host if port is None else ("[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port))
+    return scheme, key, host, port
+
+
+def trim_upstream(url):
+    """The upstream URL without its URI (what groups): ``https://10.0.0.7:443/x`` -> ``https://10.0.0.7:443``."""
+    start = url.find("://")
+    start = start + 3 if start >= 0 else 0
+    if url.startswith("unix:", start):
+        end = url.find(":", start + 5)
+    else:
+        end = url.find("/", start)
+    return url if end < 0 else url[:end]
+
+
+def split_hostport(text):
+    """``("10.0.0.7", 443)`` from ``10.0.0.7:443``, ``("::1", 443)`` from ``[::1]:443``; port None if absent."""
+    if text.startswith("["):
+        host, _sep, tail = text[1:].partition("]")
+        port = tail[1:] if tail.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _sep, port = text.partition(":")
+    else:
+        host, port = text, ""
+    return host, (int(port) if port.isdigit() else None)
+
+
+def side_of(message):
+    """``upstream`` when nginx was the client (``... to upstream``, ``... from upstream``,
+    ``upstream SSL certificate ...``), else ``client``: the failure was on the listening side."""
+    return "upstream" if "upstream" in message else "client"
+
+
+def is_ssl_line(message):
+    return "SSL" in message or "handshak" in message or "HTTPS port" in message
+
+
+def classify(message):
+    """``(cause, fields, ambiguity, side, ssl)`` for one message, in the shared vocabulary.
+
+    ``cause`` is ``unknown`` when nothing names it.  ``fields`` are render() fields the line gives.
+    ``ambiguity`` is ``(candidates, note)`` for an upstream line that stands for several causes
+    (alert 40, verify error 20, ...).  Lines without SSL wording (``ssl`` false) name a cause only
+    through nginx's own network wording (refused, timed out while connecting, host not found).
+    """
+    side = side_of(message)
+    ssl = is_ssl_line(message)
+    code, fields = causes.cause_for_nginx_message(message)
+    reason = message
+    if code is None:
+        code = "unknown"
+        if ssl:
+            code = causes.cause_for_reason(message)
+            if code == "unknown":       # a reason only as a number: error:14094410:lib(20):func(148):reason(1040)
+                reason = causes.reason_for_error_code(message) or message
+                code = causes.cause_for_reason(reason) if reason is not message else code
+    elif not ssl and code not in NETWORK_CAUSES:
+        code = "unknown"
+    ambiguity = None
+    if code != "unknown" and side == "upstream":
+        ambiguity = causes.log_ambiguity(reason, fields.get("verify_code"))
+    return code, fields, ambiguity, side, ssl
+
+
+def sample(text):
+    """A line fit to return: no line end, no control characters, at most SAMPLE_MAX characters."""
+    text = text.rstrip("\r\n")
+    if len(text) > SAMPLE_MAX:
+        text = text[:SAMPLE_MAX] + "..."
+    return _CONTROL_RE.sub(u"\ufffd", text)
+
+
+def iso(nginx_time):
+    """``2026-12-01T21:24:13`` (local time, no offset) from nginx's ``2026/12/01 21:24:13``."""
+    return None if nginx_time is None else nginx_time.replace("/", "-").replace(" ", "T")
+
+
+# ----------------------------------------------------------------------------------- since
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class SinceError(ValueError):
+    pass
+
+
+def parse_since(value, now=None):
+    """``(nginx_time, epoch)`` from a duration (``30m``, ``2h``, ``7d``, ``1h30m``, ``90s``, ``2w``)
+    back from ``now``, or an ISO 8601 time (``2026-12-01T21:00:00``, ``...+02:00``, ``...Z``,
+    ``2026-12-01``, or nginx's ``2026/12/01 21:00:00``).  A time without an offset is local time,
+    as in the log; one with an offset is converted to local time."""
+    text = str(value).strip()
+    now = time.time() if now is None else now
+    compact = text.replace(" ", "").lower()
+    parts = _DURATION_RE.findall(compact)
+    if parts and "".join(n + u for n, u in parts) == compact:
+        epoch = now - sum(float(n) * _UNITS[u] for n, u in parts)
+        return time.strftime(TIME_FORMAT, time.localtime(epoch)), epoch
+    iso_text = text
+    if re.match(r"^\d{4}/\d\d/\d\d", iso_text):
+        iso_text = iso_text[:10].replace("/", "-") + iso_text[10:]
+    if iso_text.endswith(("Z", "z")):
+        iso_text = iso_text[:-1] + "+00:00"
+    try:
+        when = datetime.datetime.fromisoformat(iso_text)
+    except ValueError:
+        raise SinceError("since: %r is neither a duration like 30m, 2h or 7d nor an ISO 8601 time "
+                         "like 2026-12-01T21:00:00" % (value,))
+    if when.tzinfo is not None:
+        when = when.astimezone().replace(tzinfo=None)
+    return when.strftime(TIME_FORMAT), when.timestamp()

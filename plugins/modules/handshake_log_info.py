@@ -1,0 +1,274 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: handshake_log_info
+short_description: Count the TLS handshake failures in nginx error logs, by cause, upstream and side
+version_added: 0.1.0
+description:
+  - Reads nginx error logs on the managed host and returns aggregates, never the whole log - how many
+    handshake failures of each cause, for each upstream, on each side, when they were first and last seen,
+    and a few sample lines of each.
+  - >-
+    Names every failure with a code of the collection's shared cause vocabulary (the same codes as
+    M(tlsops.handshake.tls_probe)), with its title and its fix. It knows nginx's own wording (for example
+    C(upstream SSL certificate verify error) with its X509 verify code, C(upstream SSL certificate does not match "name"),
+    C(peer closed connection in SSL handshake), C(upstream timed out ... while SSL handshaking to upstream))
+    and OpenSSL's reasons as OpenSSL 1.1.1, 3.0 and 3.2+ spell them, or only their numeric codes.
+  - Tells apart failures towards upstreams (nginx was the TLS client, C(... to upstream)) from failures on the
+    listening side (C(while SSL handshaking) without C(to upstream), C(SSL_read) and C(SSL_write) failures towards
+    clients), and lists the client addresses with the most failures - often bots and scanners.
+  - Streams the files line by line, so memory stays small and constant however large the logs are
+    (a 1 GB log is read in seconds). Rotated and compressed (gzip, bzip2, xz) files are read too.
+  - Uses only the Python standard library on the managed host.
+author:
+  - tlsops.handshake contributors (@tlsops)
+extends_documentation_fragment:
+  - tlsops.handshake.attributes.info_module
+options:
+  paths:
+    description:
+      - Error logs to read, as paths or shell globs expanded on the managed host.
+      - Default is the files that the C(error_log) directives of O(config) name (the files it includes are
+        followed), or C(/var/log/nginx/error.log) when the configuration names none or cannot be read.
+      - With O(rotated=true), each path that is not a glob brings its rotated copies.
+    type: list
+    elements: path
+  config:
+    description:
+      - The main nginx configuration file whose C(error_log) directives give the default O(paths).
+      - Relative C(error_log) and C(include) paths are taken relative to this file's directory.
+      - Used only when O(paths) is not given. When not set, C(/etc/nginx/nginx.conf), which may be missing;
+        when set, a file that cannot be read is an error.
+    type: path
+  rotated:
+    description:
+      - Also read the rotated copies of each path that is not a glob, as logrotate names them
+        (C(error.log.1), C(error.log.2.gz), C(error.log-20261201), C(error.log-20261201.gz)).
+        A missing rotated copy is not an error.
+    type: bool
+    default: true
+  since:
+    description:
+      - Count only lines logged at or after this time. Either a duration back from now - V(90s), V(30m), V(2h),
+        V(7d), V(2w), V(1h30m) - or an ISO 8601 time such as V(2026-12-01T21:00:00), V(2026-12-01T20:00:00Z)
+        or V(2026-12-01).
+      - nginx writes the host's local time without a zone, so a time without an offset is local time on the
+        managed host, and one with an offset is converted to it.
+      - A line without a time of its own counts as logged at the time of the line before it. Files not
+        modified since that time are skipped without being read.
+    type: str
+  samples:
+    description:
+      - How many sample lines to keep for each group and for RV(unparsed) - the first distinct ones
+        (by message and upstream) in reading order, oldest file first. V(0) keeps none.
+      - Samples are nginx's lines as they are, with client addresses and request URIs.
+    type: int
+    default: 3
+  top_clients:
+    description:
+      - How many client addresses to list in RV(clients).
+    type: int
+    default: 10
+notes:
+  - Times in the results are the host's local time as nginx wrote it, in ISO form without an offset
+    (V(2026-12-01T21:24:13)).
+  - Some lines stand for more than one cause. Alert 40 (handshake failure) is logged alike for a cipher, group or
+    signature algorithm mismatch and a TLS 1.2 upstream that wants a client certificate; verify error 20 alike for
+    an untrusted root, a missing intermediate and a chain longer than the verify depth. Such groups carry
+    C(candidates) and a C(note) in RV(events.by_cause); M(tlsops.handshake.tls_probe) tells them apart.
+  - Network failures without TLS wording (connection refused, timed out while connecting, host not found) count
+    only for upstreams whose scheme is not plain (C(https://), C(grpcs://), or the stream module's bare
+    C(host:port)).
+  - Only the message part of a line (before C(, client:)) decides its cause, never the request or headers a client
+    sent. Lines at C(debug) level are not classified.
+  - Memory is bounded - at most O(samples) lines per group, at most 1000 upstreams (more count under the key "(other)"),
+    and at most max(10000, 100 x O(top_clients)) client addresses. When more addresses are seen, the less frequent
+    half is dropped from time to time, so counts of addresses that came back are lower bounds and
+    RV(clients_approximate) is true; addresses with bursts of failures stay exact in practice.
+  - Reading C(/var/log/nginx) usually needs C(become).
+seealso:
+  - module: tlsops.handshake.tls_probe
+    description: Probe an upstream from the proxy and tell apart the causes one log line cannot.
+"""
+
+EXAMPLES = r"""
+- name: Handshake failures of the last two hours, from the error logs nginx is configured with
+  tlsops.handshake.handshake_log_info:
+    since: 2h
+  become: true
+  register: hs
+
+- name: One line per cause
+  ansible.builtin.debug:
+    msg: "{{ item.key }}: {{ item.value.count }} ({{ item.value.title }}) - {{ item.value.fix | join(' ') }}"
+  loop: "{{ hs.events.by_cause | dict2items }}"
+  loop_control:
+    label: "{{ item.key }}"
+
+- name: Read given files only, with five samples per group
+  tlsops.handshake.handshake_log_info:
+    paths:
+      - /var/log/nginx/proxy-error.log
+      - /srv/logs/nginx/*.error.log
+    rotated: false
+    samples: 5
+  become: true
+
+- name: Probe the upstreams whose failures the log cannot name alone
+  tlsops.handshake.tls_probe:
+    targets: "{{ hs.events.by_cause.cipher_mismatch.upstreams | list }}"
+  when: hs.events.by_cause.cipher_mismatch is defined
+"""
+
+RETURN = r"""
+events:
+  description: The classified failures, grouped three ways.
+  returned: success
+  type: dict
+  contains:
+    total:
+      description: Number of classified failure lines.
+      type: int
+      sample: 42
+    by_cause:
+      description:
+        - One entry per cause code of the shared vocabulary, most frequent first. Each has C(count), C(first_seen),
+          C(last_seen), C(samples), C(title), C(fix) (with the host, port, server name or verify code filled in
+          when all lines of the group agree on it, a V(<placeholder>) otherwise), C(sides) (counts per side),
+          C(levels) (counts per nginx level), C(upstreams) (counts per upstream host:port, at most 50).
+        - C(verify_codes) (counts per X509 verify code) for certificate causes.
+        - C(ambiguous) (how many lines could stand for another cause), C(candidates) (the causes they may be) and
+          C(note) (why, and what tells them apart) when the group holds such lines.
+        - C(fix) ends with advice on client-side failures when the group holds some.
+      type: dict
+      sample:
+        cert_chain_incomplete:
+          count: 3
+          first_seen: "2026-12-01T21:32:49"
+          last_seen: "2026-12-01T21:32:49"
+          samples: ["2026/12/01 21:32:49 [error] 3070#3070: *8 upstream SSL certificate verify error: (20:unable to ..."]
+          title: the upstream does not serve its intermediate certificate(s)
+          fix: ["Serve the full chain on 10.0.0.7:443: ssl_certificate must hold the leaf followed by ..."]
+          sides: {upstream: 3}
+          levels: {error: 3}
+          upstreams: {"10.0.0.7:443": 3}
+          verify_codes: {"20": 3}
+          ambiguous: 3
+          candidates: [cert_chain_incomplete, cert_untrusted, verify_depth_exceeded]
+          note: verify error 20 is logged alike for an untrusted root, a missing intermediate and ...
+    by_upstream:
+      description:
+        - One entry per upstream C(host:port) (from the line's C(upstream) URL; the port is the scheme's default when
+          the URL has none), most failures first, for upstream-side failures. Each has C(count), C(first_seen),
+          C(last_seen), C(samples), C(causes) (counts per cause) and C(levels).
+      type: dict
+      sample: {"10.0.0.7:443": {"count": 2, "causes": {"not_tls": 2}, "first_seen": "2026-12-01T21:32:49"}}
+    by_side:
+      description:
+        - C(upstream) (nginx was the TLS client, C(... to upstream) / C(... from upstream)) and C(client)
+          (the listening side), each with C(count), C(first_seen), C(last_seen), C(samples) and C(causes).
+      type: dict
+clients:
+  description:
+    - The client addresses with the most client-side failures, at most O(top_clients), most first.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    address:
+      description: The client address as nginx logged it.
+      type: str
+    count:
+      description: Its client-side failures (a lower bound when RV(clients_approximate=true)).
+      type: int
+    first_seen:
+      description: Local time of its first failure.
+      type: str
+    last_seen:
+      description: Local time of its last failure.
+      type: str
+    causes:
+      description: Counts per cause.
+      type: dict
+clients_approximate:
+  description: Whether so many addresses were seen that the least frequent were dropped (see the notes).
+  returned: success
+  type: bool
+since:
+  description: The effective O(since) as local time, or null without one.
+  returned: success
+  type: str
+  sample: "2026-12-01T19:24:13"
+lines_read:
+  description: Lines read from all files (a line longer than 64 KiB counts once and only its start is looked at).
+  returned: success
+  type: int
+bytes_read:
+  description: Bytes of log text read (after decompression).
+  returned: success
+  type: int
+lines_before_since:
+  description: Lines read but older than O(since).
+  returned: success
+  type: int
+unparsed:
+  description:
+    - Lines with SSL or handshake wording that no pattern names (C(count)), with up to O(samples) of them
+      (C(samples)). Binary garbage is counted and shown with unprintable characters replaced.
+  returned: success
+  type: dict
+  sample: {"count": 1, "samples": ["2026/12/01 21:36:05 [info] 3070#3070: *84 SSL_do_handshake() failed (SSL: ...unexpected message) ..."]}
+files:
+  description:
+    - The files read, oldest first, each with C(path), C(compression) (V(gzip), V(bzip2), V(xz) or null), C(lines)
+      and C(bytes); C(skipped) when not modified since O(since); C(error) when it could not be opened or
+      stopped being readable (a truncated archive), with what was read until then counted.
+  returned: success
+  type: list
+  elements: dict
+paths_from:
+  description: Where the paths came from - V(paths), V(config) (the error_log directives) or V(fallback).
+  returned: success
+  type: str
+missing:
+  description: Paths (not globs) that do not exist. Missing rotated copies are never listed.
+  returned: success
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import LogReadError, read_logs
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            paths=dict(type="list", elements="path"),
+            config=dict(type="path"),
+            rotated=dict(type="bool", default=True),
+            since=dict(type="str"),
+            samples=dict(type="int", default=3),
+            top_clients=dict(type="int", default=10),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        result = read_logs(paths=params["paths"], config=params["config"], rotated=params["rotated"],
+                           since=params["since"], samples=params["samples"], top_clients=params["top_clients"])
+    except LogReadError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
