@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import socket
 import ssl
 import time
 from datetime import datetime, timedelta, timezone
@@ -260,7 +259,7 @@ def fetch_served_chain(host, port, server_name=None, timeout=5.0):
     """
     # Imported here: a file-only run needs none of the probe engine.
     from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_diagnose as diagnose
-    from ansible_collections.tlsops.handshake.plugins.module_utils._probe import ProbeRun
+    from ansible_collections.tlsops.handshake.plugins.module_utils._probe import ProbeRun, resolve
     from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import (
         ProbeConfigError, build_targets)
 
@@ -273,19 +272,15 @@ def fetch_served_chain(host, port, server_name=None, timeout=5.0):
     except ProbeConfigError as exc:
         raise ChainInputError(re.sub(r"^targets\[0\]\.?", "", str(exc)).lstrip(": ") or str(exc))
     run = ProbeRun(spec)
-    try:
-        run.address = socket.getaddrinfo(spec["host"], spec["port"], 0, socket.SOCK_STREAM)[0][4]
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ChainInputError("host: cannot resolve %s (%s)" % (host, exc))
+    problem = resolve(run)
+    if problem:
+        raise ChainInputError("host: %s" % problem)
     started = time.monotonic()
     out = run.handshake(verify=False, http_request=False)
     if not out.handshake_ok:
         raise ChainInputError("host: no TLS handshake with %s:%d (%s); check host, port and server_name, or run "
                               "tlsops.handshake.tls_probe to name the cause" % (host, port, out.error))
-    ders = list(out.chain_der or [])  # Python 3.13+
-    if not ders:
-        dummy, served = diagnose.negotiated_details(run, out, need_chain=True)
-        ders = list(served)
+    ders = diagnose.served_chain(run, out)
     chain_read = "full"
     if not ders and out.peer_der:  # TLS 1.3 only: the Certificate message is encrypted
         ders, chain_read = [out.peer_der], "leaf_only"

@@ -62,7 +62,8 @@ def _parse(der):
         return None
 
 
-def _resolve(run):
+def resolve(run):
+    """Set ``run.address``; returns an error text when the name does not resolve."""
     spec = run.spec
     try:
         infos = socket.getaddrinfo(spec["host"], spec["port"], 0, socket.SOCK_STREAM)
@@ -231,7 +232,7 @@ def probe_one(spec):
     """Probe one target (a dict from build_targets) and return its result dict."""
     run = ProbeRun(spec)
     result = _base_result(spec)
-    problem = _resolve(run)
+    problem = resolve(run)
     if problem:
         return _finish(result, run, "dns_failure", problem, raw=problem)
     out = run.handshake()

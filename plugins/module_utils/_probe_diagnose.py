@@ -76,7 +76,7 @@ def _describe(flight):
     return flight.kind
 
 
-def negotiated_details(run, out, need_chain):
+def negotiated_details(run, out, need_chain, need_group=True):
     """Group of a completed handshake, and the served chain (DER list) when
     this Python cannot read it from ssl: read from the ServerHello (TLS 1.3)
     or the plaintext TLS 1.2 Certificate/ServerKeyExchange messages."""
@@ -84,8 +84,9 @@ def negotiated_details(run, out, need_chain):
     group, chain = None, []
     try:
         if out.version == "TLSv1.3":
-            flight = run.hello(**offer(spec, versions=["TLSv1.3"]))
-            group = flight.group_name if accepted(flight) else None
+            if need_group:
+                flight = run.hello(**offer(spec, versions=["TLSv1.3"]))
+                group = flight.group_name if accepted(flight) else None
             if need_chain:
                 flight12 = run.hello(**offer(spec, versions=["TLSv1.2"], open_ciphers=True, open_sigalgs=True))
                 chain = list(getattr(flight12, "certificates", None) or [])
@@ -100,6 +101,14 @@ def negotiated_details(run, out, need_chain):
     except (ValueError, OSError) as exc:
         run.note("could not read the negotiated group/chain: %s" % exc)
     return group, chain
+
+
+def served_chain(run, out):
+    """The certificates the server sent, in its order (DER), or [] when only an
+    encrypted TLS 1.3 Certificate message was seen (Python < 3.13)."""
+    if out.chain_der:
+        return list(out.chain_der)
+    return negotiated_details(run, out, need_chain=True, need_group=False)[1]
 
 
 def _ske_group(flight):

@@ -9,7 +9,6 @@ The verify codes must be the ones nginx logs for the same upstream (the lab's
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -60,7 +59,7 @@ _LIVE_RUNS = (
 @pytest.fixture(scope="module")
 def live(lab):
     """The module's result for every live run, by label (all runs at once: each costs an ansible start)."""
-    intermediate = os.path.join(os.path.dirname(lab.info["ca_file"]), "lab-int.pem")
+    intermediate = lab.info["intermediate_file"]
     calls = {}
     for label, name, extra in _LIVE_RUNS:
         scenario = lab.scenarios[name]

@@ -217,6 +217,7 @@ class Lab:
             "client_cert": pki.client_cert,
             "client_key": pki.client_key,
             "other_root_file": pki.other_root_file,
+            "intermediate_file": pki.int_file,
             "nginx_error_log": self.path("logs", "nginx-error.log"),
             "logs": self.path("logs"),
             "probe_defaults": dict(scenarios.PROBE_DEFAULTS, ca_file=pki.root_file),
