@@ -14,6 +14,8 @@ import glob
 import gzip
 import os
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_tokens import statements
+
 DEFAULT_CONFIG = "/etc/nginx/nginx.conf"
 FALLBACK_LOG = "/var/log/nginx/error.log"     # Debian/Ubuntu/RHEL packages' compiled-in error log
 _MAX_INCLUDE_DEPTH = 16
@@ -22,52 +24,6 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 # ------------------------------------------------------------------------------ configuration
-def _tokens(text):
-    """nginx configuration tokens: words (quotes removed) and the characters ``{ } ;``."""
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif ch in "{};":
-            yield ch
-            i += 1
-        elif ch in "\"'":
-            word, i = [], i + 1
-            while i < n and text[i] != ch:
-                if text[i] == "\\" and i + 1 < n:
-                    i += 1
-                word.append(text[i])
-                i += 1
-            yield "".join(word)
-            i += 1
-        else:
-            start = i
-            while i < n and not text[i].isspace() and text[i] not in ";{}\"'":
-                if text[i] == "$" and text[i + 1:i + 2] == "{":     # ${var} inside a word
-                    close = text.find("}", i)
-                    i = n if close < 0 else close
-                i += 1
-            yield text[start:i]
-
-
-def _directives(text):
-    """``[name, arg, ...]`` lists of every simple directive (blocks are walked into)."""
-    words = []
-    for token in _tokens(text):
-        if token in ("{", "}"):
-            words = []
-        elif token == ";":
-            if words:
-                yield words
-            words = []
-        else:
-            words.append(token)
-
-
 def config_error_logs(config):
     """Files the ``error_log`` directives of ``config`` (and what it includes) name, in order.
 
@@ -84,16 +40,16 @@ def config_error_logs(config):
         seen.add(real)
         with open(path, "rb") as fh:
             text = fh.read().decode("utf-8", "replace")
-        for words in _directives(text):
-            if words[0] == "include" and len(words) > 1:
-                pattern = words[1] if os.path.isabs(words[1]) else os.path.join(prefix, words[1])
+        for directive, args in statements(text):
+            if directive == "include" and args:
+                pattern = args[0] if os.path.isabs(args[0]) else os.path.join(prefix, args[0])
                 for name in sorted(glob.glob(pattern)) if _GLOB_CHARS & set(pattern) else [pattern]:
                     try:
                         walk(name, depth + 1)
                     except OSError:
                         pass
-            elif words[0] == "error_log" and len(words) > 1:
-                target = words[1]
+            elif directive == "error_log" and args:
+                target = args[0]
                 if target in _NOT_FILES or target.startswith(("syslog:", "memory:")):
                     continue
                 target = target if os.path.isabs(target) else os.path.join(prefix, target)

@@ -30,6 +30,7 @@ import ssl
 import subprocess
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_tokens import statements
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx",
                     "/usr/bin/nginx", "/opt/nginx/sbin/nginx")
@@ -144,61 +145,6 @@ def split_dump(text):
         content = "".join(entry["content"])
         entry["content"] = content[:-1] if content.endswith("\n") else content
     return files
-
-
-# --------------------------------------------------------------------------- a minimal tokenizer
-
-def _tokens(text):
-    """(token, quoted) pairs of nginx configuration text, comments dropped."""
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif ch in "{};":
-            yield ch, False
-            i += 1
-        elif ch in "\"'":
-            j, buf = i + 1, []
-            while j < n and text[j] != ch:
-                if text[j] == "\\" and j + 1 < n:
-                    j += 1
-                buf.append(text[j])
-                j += 1
-            yield "".join(buf), True
-            i = j + 1
-        else:
-            j, buf = i, []
-            while j < n and not text[j].isspace() and text[j] not in ";{}":
-                if text[j] == "\\" and j + 1 < n:
-                    buf.append(text[j:j + 2])
-                    j += 2
-                    continue
-                if text[j] == "$" and j + 1 < n and text[j + 1] == "{":
-                    end = text.find("}", j)
-                    end = n - 1 if end < 0 else end
-                    buf.append(text[j:end + 1])
-                    j = end + 1
-                    continue
-                buf.append(text[j])
-                j += 1
-            yield "".join(buf), False
-            i = j
-
-
-def statements(text):
-    """``(directive, args)`` of every statement, at any depth (blocks are flattened)."""
-    words = []
-    for token, quoted in _tokens(text):
-        if not quoted and token in ("{", ";", "}"):
-            if words:
-                yield words[0], words[1:]
-            words = []
-            continue
-        words.append(token)
 
 
 def _full_path(path, conf_prefix):

@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _nginx_collect as nc
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_tokens import statements
 
 
 def test_split_dump_gives_back_each_file_exactly():
@@ -35,7 +36,7 @@ def test_statements_handle_quotes_comments_variables_and_blocks():
             ssl_certificate $ssl_server_name.pem;
         }
     '''
-    got = list(nc.statements(text))
+    got = list(statements(text))
     assert ("include", ["conf.d/*.conf"]) in got and ("include", ["b c.conf"]) in got
     assert ("ssl_certificate", [r"/etc/ssl/a\ b.pem"]) in got
     assert ("return", ["200", "a;b{c}"]) in got
