@@ -85,13 +85,14 @@ deps:
 	{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || missing="$$missing nginx"; \
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	dpkg -s ca-certificates >/dev/null 2>&1 || missing="$$missing ca-certificates"; \
-	if [ -z "$$missing" ]; then echo "== deps: nginx, openssl, ca-certificates already installed"; exit 0; fi; \
+	test -e /usr/lib/nginx/modules/ngx_stream_module.so || missing="$$missing libnginx-mod-stream"; \
+	if [ -z "$$missing" ]; then echo "== deps: nginx, stream module, openssl, ca-certificates already installed"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then echo "== deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
 	echo "== deps: installing$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -q; \
 	apt-get install -y -q --no-install-recommends $$missing; \
-	case " $$missing " in *" nginx "*) \
+	case " $$missing " in *" nginx "*|*" libnginx-mod-stream "*) \
 	  echo "== deps: stopping the nginx service the package started (tests run their own on loopback)"; \
 	  service nginx stop >/dev/null 2>&1 || true; \
 	  if [ -s /run/nginx.pid ]; then /usr/sbin/nginx -s quit >/dev/null 2>&1 || true; fi; \

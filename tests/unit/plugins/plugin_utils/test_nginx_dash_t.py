@@ -179,3 +179,39 @@ def test_a_config_without_findings(tmp_path, certs):
         "name": "localhost:9443", "host": "localhost", "port": 9443, "server_name": "localhost", "sni": True,
         "protocols": ["TLSv1.2", "TLSv1.3"], "ciphers": "DEFAULT", "verify": True, "verify_depth": 3,
         "ca_file": certs + "/ca.pem", "alpn": []}]
+
+
+STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+
+
+@pytest.mark.skipif(not os.path.exists(STREAM_MODULE), reason="libnginx-mod-stream is not installed (make deps)")
+def test_stream_proxy_ssl_from_a_real_nginx_dash_t(tmp_path, certs):
+    """stream{} has its own proxy_ssl_* (TLS only with `proxy_ssl on`), read from what nginx itself sees."""
+    d = write(tmp_path, {"nginx.conf": "load_module %s;\n" % STREAM_MODULE + HEAD + """\
+            }
+            stream {
+                proxy_ssl_protocols TLSv1.3;
+                upstream db { server 127.0.0.1:5432; }
+                server {
+                    listen 127.0.0.1:16432;
+                    proxy_pass db;
+                    proxy_ssl on;
+                    proxy_ssl_server_name on;
+                    proxy_ssl_name db.internal;
+                    proxy_ssl_verify on;
+                    proxy_ssl_trusted_certificate %(c)s/ca.pem;
+                }
+                server { listen 127.0.0.1:16433; proxy_pass 127.0.0.1:7000; }
+            }
+            """ % {"c": certs}})
+    raw = collect(config=d + "/nginx.conf", prefix=d)
+    assert raw["source"] == "nginx -T" and raw["config_test"]["ok"] is True, raw["config_test"]
+    res = report.analyse(raw)
+    entry = [u for u in res["upstreams"] if u["name"] == "db"][0]
+    assert entry["kind"] == "stream" and entry["scheme"] == "tls"
+    eff = entry["effective"]
+    assert eff["protocols"] == ["TLSv1.3"] and eff["server_name_on"] and eff["ssl_name_resolved"] == "db.internal"
+    assert eff["verify"] and eff["trusted_certificate"] == certs + "/ca.pem"
+    target = entry["probe_targets"][0]
+    assert (target["host"], target["port"], target["server_name"], target["sni"]) == ("127.0.0.1", 5432, "db.internal", True)
+    assert not [u for u in res["upstreams"] if u["proxy_pass"] == "127.0.0.1:7000"]  # TCP passthrough, no TLS
