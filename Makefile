@@ -56,9 +56,10 @@ help:
 	@echo "make demo            install what is needed, then run the demo (tests/demo.sh)"
 	@echo "make test            unit integration sanity lint changelog-lint molecule, in that order"
 	@echo "make venv            .venv with requirements/controller.txt"
-	@echo "make deps            nginx, openssl, ca-certificates from apt (only what is missing)"
+	@echo "make deps            nginx (+ stream module), openssl, ca-certificates from apt; chrony unpacked into build/"
 	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
 	@echo "make unit | integration | sanity | lint | changelog-lint | molecule"
+	@echo "make molecule        role scenarios in podman containers (tests/molecule/run.sh; ROLES=... for some)"
 	@echo "make clean           remove build/ and test output (keeps .venv)"
 	@echo "make distclean       clean, and remove .venv"
 
@@ -161,15 +162,13 @@ lint: venv collection
 changelog-lint: venv
 	"$(VBIN)/antsibull-changelog" lint
 
-# Scenarios live in roles/<role>/molecule/<scenario>/; none yet.
+# Scenarios live in roles/<role>/molecule/<scenario>/ and run in real podman containers
+# with systemd. tests/molecule/run.sh installs podman & co. from apt when missing, builds
+# the local image once per machine, extracts containers.podman from the `ansible` wheel,
+# and removes this run's containers and networks by name, also after a failure.
+# ROLES="tls_policy" limits the run to some roles.
 molecule: venv collection
-	@roles=$$(for d in roles/*/molecule; do [ -d "$$d" ] && dirname "$$d"; done 2>/dev/null || true); \
-	if [ -z "$$roles" ]; then echo "no molecule scenarios yet"; exit 0; fi; \
-	if [ ! -x "$(VBIN)/molecule" ]; then echo "== molecule: scenarios exist but molecule is not in requirements/controller.txt" >&2; exit 1; fi; \
-	for role in $$roles; do \
-	  echo "== molecule: $$role"; \
-	  (cd "$$role" && $(WITH_HOME) "$(VBIN)/molecule" test --all) || exit 1; \
-	done
+	@$(WITH_HOME) VBIN="$(VBIN)" bash tests/molecule/run.sh $(ROLES)
 
 test:
 	$(MAKE) --no-print-directory unit
