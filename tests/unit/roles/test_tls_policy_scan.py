@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tls_policy role's read-only scanner (roles/tls_policy/files/tls_policy_scan.py), on real
+files written here; what nginx itself makes of the commented-out result is checked too."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import textwrap
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, os.pardir, os.pardir, os.pardir, "roles", "tls_policy", "files", "tls_policy_scan.py")
+SPEC = importlib.util.spec_from_file_location("tls_policy_scan", SCRIPT)
+scan_mod = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(scan_mod)
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+
+DISTRO_LIKE = """\
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {d}/t; proxy_temp_path {d}/t; fastcgi_temp_path {d}/t; uwsgi_temp_path {d}/t; scgi_temp_path {d}/t;
+    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; # Dropping SSLv3, ref: POODLE
+    ssl_prefer_server_ciphers on;
+    include {d}/conf.d/*.conf;
+    server {{
+        listen 127.0.0.1:18999;
+        location / {{ return 200; }}
+    }}
+}}
+"""
+OWN = """\
+ssl_protocols TLSv1.2 TLSv1.3;
+ssl_prefer_server_ciphers off;
+"""
+
+
+@pytest.fixture
+def conf(tmp_path):
+    d = str(tmp_path)
+    os.makedirs(os.path.join(d, "conf.d"))
+    os.makedirs(os.path.join(d, "t"))
+    with open(os.path.join(d, "nginx.conf"), "w") as fh:
+        fh.write(DISTRO_LIKE.format(d=d))
+    with open(os.path.join(d, "conf.d", "tlsops_tls_policy.conf"), "w") as fh:
+        fh.write(OWN)
+    return d
+
+
+def _args(d, **extra):
+    args = {"conf": d + "/nginx.conf", "prefix": d, "own": [d + "/conf.d/tlsops_tls_policy.conf"],
+            "own_include": d + "/conf.d/tlsops_tls_policy.conf",
+            "http": ["ssl_protocols", "ssl_prefer_server_ciphers", "ssl_ciphers"]}
+    args.update(extra)
+    return args
+
+
+def _nginx_t(d):
+    return subprocess.run([NGINX, "-t", "-p", d, "-c", d + "/nginx.conf"], capture_output=True, text=True, check=False)
+
+
+def test_distro_duplicates_are_found_with_file_and_line(conf):
+    result = scan_mod.scan(_args(conf))
+    assert result["ok"] and result["own_included"]
+    found = sorted((os.path.basename(x["file"]), x["line"], x["directive"].split()[0]) for x in result["duplicates"])
+    assert found == [("nginx.conf", 7, "ssl_protocols"), ("nginx.conf", 8, "ssl_prefer_server_ciphers")]
+    assert result["files"] == {}  # nothing to write unless asked
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+def test_the_duplicates_really_break_nginx_and_commenting_out_fixes_it(conf):
+    before = _nginx_t(conf)
+    assert before.returncode != 0 and "is duplicate" in before.stderr
+    result = scan_mod.scan(_args(conf, comment_out=True, marker="tlsops test: "))
+    new = result["files"][conf + "/nginx.conf"]["content"]
+    assert "# tlsops test: ssl_protocols TLSv1 TLSv1.1" in new
+    with open(conf + "/nginx.conf", "w") as fh:
+        fh.write(new)
+    assert _nginx_t(conf).returncode == 0
+    # the snapshot holds what the role must restore on failure
+    assert conf + "/nginx.conf" in result["snapshot"]
+
+
+def test_missing_location_file_is_a_clear_error(conf):
+    with pytest.raises(scan_mod.ScanError, match="location_file .* does not exist"):
+        scan_mod.scan(_args(conf, locations=[{"name": "api", "file": conf + "/nope.conf", "location": "/",
+                                              "keys": [], "include": "x"}]))
+
+
+def test_include_is_inserted_into_the_named_location(conf):
+    site = os.path.join(conf, "conf.d", "site.conf")
+    with open(site, "w") as fh:
+        fh.write(textwrap.dedent("""\
+            server {
+                listen 127.0.0.1:18998;
+                location /api/ {
+                    proxy_pass https://127.0.0.1:9443;
+                    proxy_ssl_verify off;
+                }
+            }
+            """))
+    result = scan_mod.scan(_args(conf, locations=[{"name": "api", "file": site, "location": "/api/",
+                                                   "keys": ["proxy_ssl_verify"],
+                                                   "include": conf + "/snippets/tlsops_upstream_api.conf"}]))
+    assert [(x["name"], x["line"]) for x in result["locations"]] == [("api", 3)]
+    assert any(x["directive"].startswith("proxy_ssl_verify") for x in result["duplicates"])
+    new = result["files"][site]["content"]
+    assert "include %s/snippets/tlsops_upstream_api.conf;" % conf in new
+    assert new.index("include") > new.index("location /api/ {")
