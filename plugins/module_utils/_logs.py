@@ -47,6 +47,14 @@ class LogReadError(ValueError):
     """Bad input; the message starts with the name of the parameter at fault."""
 
 
+def _group(groups, key):
+    """The _Group of ``key`` in ``groups``, made on first use."""
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = _Group()
+    return group
+
+
 class _Group(object):
     __slots__ = ("count", "first", "last", "samples", "sample_keys", "counters", "fields",
                  "ambiguous", "candidates", "notes")
@@ -239,9 +247,7 @@ class _Reader(object):
                 continue        # refused / timed out to a plain-HTTP upstream: no handshake involved
             self.total += count
             sample_key = (message, up_key)
-            group = self.by_cause.get(code)
-            if group is None:
-                group = self.by_cause[code] = _Group()
+            group = _group(self.by_cause, code)
             group.add(count, first, last, sample_key, text, limit)
             group.bump("sides", side, count)
             group.bump("levels", level, count)
@@ -259,15 +265,11 @@ class _Reader(object):
             if side == "upstream" and up_key is not None:
                 if up_key not in self.by_upstream and len(self.by_upstream) >= MAX_UPSTREAMS:
                     up_key = OTHER
-                target = self.by_upstream.get(up_key)
-                if target is None:
-                    target = self.by_upstream[up_key] = _Group()
+                target = _group(self.by_upstream, up_key)
                 target.add(count, first, last, sample_key, text, limit)
                 target.bump("causes", code, count)
                 target.bump("levels", level, count)
-            target = self.by_side.get(side)
-            if target is None:
-                target = self.by_side[side] = _Group()
+            target = _group(self.by_side, side)
             target.add(count, first, last, sample_key, text, limit)
             target.bump("causes", code, count)
         self.pending = {}
