@@ -530,7 +530,10 @@ def test_garbage_never_raises(pki):
 
     with raw_server(noise) as port:
         fl = tw.hello("127.0.0.1", port, timeout=2)
-    assert fl.kind == "malformed", fl
+    # a handshake record of random bytes, then noise: whichever header breaks first names it,
+    # a bad handshake message (malformed) or a record that is not TLS (not_tls); never a hang or a raise
+    assert fl.kind in ("malformed", "not_tls"), fl
+    assert fl.error, fl
 
 
 # ---------------------------------------------------------------------------
