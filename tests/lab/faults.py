@@ -23,7 +23,6 @@ import threading
 import time
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names as names
-from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 
 from . import tls_server
 
@@ -131,30 +130,15 @@ def rewrite_key_share(record):
 def f_relay(conn, fault, secs):
     """TCP relay to target_port that rewrites the TLS 1.3 ServerHello key_share group."""
     up = socket.create_connection(("127.0.0.1", fault["target_port"]), timeout=5)
+    end = time.monotonic() + secs
+
+    def rewrite(record):
+        rec, group, new = rewrite_key_share(record)
+        log("relay %s: key_share group 0x%04x -> 0x%04x" % (fault["name"], group, new))
+        return rec
+
     try:
-        socks, end, rewritten, pending = [conn, up], time.monotonic() + secs, False, b""
-        for s in socks:
-            s.setblocking(False)
-        while time.monotonic() < end:
-            readable = select.select(socks, [], [], 1.0)[0]
-            for s in readable:
-                data = s.recv(65536)
-                if not data:
-                    return
-                if s is conn:
-                    up.sendall(data)
-                    continue
-                if rewritten:
-                    conn.sendall(data)
-                    continue
-                pending += data
-                records = wire.iter_records(pending)[0]
-                if records:
-                    first = records[0].raw
-                    rec, group, new = rewrite_key_share(first)
-                    log("relay %s: key_share group 0x%04x -> 0x%04x" % (fault["name"], group, new))
-                    conn.sendall(rec + pending[len(first):])
-                    rewritten = True
+        tls_server.relay_rewriting_first_record(conn, up, rewrite, lambda: time.monotonic() < end)
     finally:
         up.close()
 

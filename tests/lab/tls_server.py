@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import os
+import select
 import socket
 import struct
 import time
@@ -353,3 +354,26 @@ def server_hello_group(record_bytes):
     if flight.kind not in ("server_hello", "hello_retry_request") or len(share) < 2:
         raise ValueError("not a ServerHello with a key_share")
     return struct.unpack("!H", share[:2])[0]
+
+
+def relay_rewriting_first_record(client, upstream, rewrite, keep_going):
+    """Pipe bytes between ``client`` and ``upstream`` (connected sockets); the first complete
+    record the upstream sends goes through ``rewrite(record) -> bytes``.  Returns when a side
+    closes or ``keep_going()`` turns false (checked at least every 0.05 s)."""
+    pending, rewritten = b"", False
+    while keep_going():
+        for sock in select.select([client, upstream], [], [], 0.05)[0]:
+            data = sock.recv(65536)
+            if not data:
+                return
+            if sock is client:
+                upstream.sendall(data)
+            elif rewritten:
+                client.sendall(data)
+            else:
+                pending += data  # held until the first record is complete
+                records = iter_records(pending)[0]
+                if records:
+                    first = records[0].raw
+                    client.sendall(rewrite(first) + pending[len(first):])
+                    rewritten = True

@@ -16,7 +16,6 @@ import datetime
 import os
 import random
 import re
-import select
 import shutil
 import socket
 import ssl
@@ -574,24 +573,10 @@ def key_share_relay(upstream_port, new_group):
     """TCP relay that rewrites the key_share group of the upstream's ServerHello."""
     def serve(client, stop):
         upstream = socket.create_connection(("127.0.0.1", upstream_port), timeout=2)
-        pending = b""  # server->client bytes held until the first record is complete
-        rewritten = False
         try:
-            while not stop.is_set():
-                ready, _w, _x = select.select([client, upstream], [], [], 0.05)
-                for sock in ready:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    if sock is client:
-                        upstream.sendall(data)
-                    elif rewritten:
-                        client.sendall(data)
-                    else:
-                        pending += data
-                        if tw.iter_records(pending)[0]:
-                            client.sendall(srv.rewrite_server_hello_key_share(pending, new_group))
-                            rewritten = True
+            srv.relay_rewriting_first_record(
+                client, upstream, lambda record: srv.rewrite_server_hello_key_share(record, new_group),
+                lambda: not stop.is_set())
         finally:
             upstream.close()
 
