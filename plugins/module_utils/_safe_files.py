@@ -46,7 +46,7 @@ class FileRefused(OSError):
         super(FileRefused, self).__init__(errno.EINVAL, ("%s: %s" % (where, text)) if where else text)
 
     def __str__(self):
-        return self.strerror
+        return str(self.strerror)
 
 
 def kind_of(mode):
