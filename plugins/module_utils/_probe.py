@@ -413,13 +413,23 @@ def _safe_probe(spec):
         return _finish(result, run, "unknown", "internal probe error: %r" % exc, raw=repr(exc))
 
 
-def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY):
+def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=None):
     """Probe every target; returns ``(results, summary)`` with results in input order.
 
-    Raises ProbeConfigError for parameters that can never work.
+    Raises ProbeConfigError for parameters that can never work, before any
+    connection.  ``warn`` (the module's warn) is told when verification is off.
     """
     specs = build_targets(targets, defaults or {})
+    unverified = [s["label"] for s in specs if not s["verify"]]
+    if unverified and warn is not None:
+        warn(VERIFY_OFF_WARNING % (len(unverified), len(specs), ", ".join(unverified[:10])
+                                   + (", ..." if len(unverified) > 10 else "")))
     workers = max(1, min(int(concurrency or DEFAULT_CONCURRENCY), len(specs), 256))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(_safe_probe, specs))
     return results, summarize(results)
+
+
+VERIFY_OFF_WARNING = ("verify is false for %d of %d target(s) (%s): their certificates are not checked, so an "
+                      "expired, self-signed, untrusted or wrong-name certificate is reported ok. nginx with "
+                      "proxy_ssl_verify off accepts them the same way; verify: true shows what it hides.")

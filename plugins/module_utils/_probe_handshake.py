@@ -148,6 +148,9 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     out = Outcome()
     sni = spec["sni"] if sni is None else sni
     http_request = spec["http_request"] if http_request is None else http_request
+    name = spec.get("server_name") if sni else None
+    if name is not None:
+        host_header(name)  # defence in depth: no control character goes out in the SNI either
     try:
         ctx = make_context(spec, verify=verify)
     except (ssl.SSLError, ValueError, OSError) as exc:
@@ -168,7 +171,6 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
         return out
     out.connect_ms = round((time.monotonic() - started) * 1000, 2)
     out.stage = "handshake"
-    name = spec.get("server_name") if sni else None
     hs_started = time.monotonic()
     ssock = None
     guard = deadline.guard(sock)
@@ -218,7 +220,7 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
 
 
 def host_header(value):
-    """The Host header value for ``value``; refuses control characters whatever validated it before."""
+    """The Host header value for ``value``; ValueError for control characters, whatever validated it before."""
     if any(ch in value for ch in "\r\n\0") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ValueError("refusing to send a Host header with a control character: %r" % value)
     if ":" in value:
@@ -248,7 +250,12 @@ def _after_handshake(ssock, spec, name, out, exchange, http_request, post_read, 
     data = b""
     try:
         exchange.arm(ssock)
-        ssock.sendall(request)
+        try:
+            ssock.sendall(request)
+        except (ssl.SSLError, OSError):
+            # A TLS 1.3 server that refuses a missing client certificate sends alert 116 and may reset at
+            # once: the write then fails while the alert still waits in the receive buffer. Read it.
+            pass
         while len(data) < 4096 and b"\r\n\r\n" not in data:
             exchange.arm(ssock)
             chunk = ssock.recv(4096 - len(data))

@@ -70,7 +70,7 @@ def hostile(tmp_path_factory):
     from tests.lab.hostile import HostilePeers
 
     with HostilePeers(str(tmp_path_factory.mktemp("hostile")), hold=60,
-                      names=sorted(HOSTILE_SUITE)) as peers:
+                      names=sorted(HOSTILE_SUITE) + ["mtls_reset"]) as peers:
         yield peers
 
 
@@ -137,3 +137,29 @@ def test_hello_request_flood_is_stopped_by_the_watchdog(hostile):
         got = report[mode]
         assert got["cause"] == "handshake_timeout", got
         assert any("kept OpenSSL busy" in e for e in got["evidence"]), got
+
+
+# --------------------------------------------------------------------------------------------------
+# The mTLS race: a TLS 1.3 server refuses a missing client certificate only after the handshake.
+# One probe in 15 said ok with http_status null: the probe gave up reading too early (a write that
+# failed after the server's reset, or a short read window left by a slow handshake).
+
+def test_mtls_refusals_of_the_lab_are_never_reported_ok(lab):
+    targets = [probe_args(lab, name, name="%s-%d" % (name, i))
+               for name in ("mtls13", "mtls12", "mtls_nginx") for i in range(32)]
+    results, summary = probe_targets(targets, concurrency=16)
+    assert summary["by_cause"] == {"client_cert_required": len(targets)}, [
+        (r["target"], r["cause"], r["http_status"], r["raw_error"]) for r in results if r["cause"] != "client_cert_required"]
+
+
+def test_mtls_refusal_followed_by_a_reset_is_never_reported_ok(hostile):
+    from tests.lab.hostile import SERVER_NAME
+
+    target = {"host": "127.0.0.1", "port": hostile.port("mtls_reset"), "server_name": SERVER_NAME,
+              "ca_file": hostile.ca_file, "timeout": 3}
+    for concurrency in (1, 8):
+        results, _summary = probe_targets([dict(target, name="mtls%d" % i) for i in range(40)],
+                                          concurrency=concurrency)
+        wrong = [(r["cause"], r["http_status"]) for r in results if r["cause"] != "client_cert_required"]
+        assert not wrong, "%d of 40 probes: %r" % (len(wrong), wrong[:3])
+        assert all(r["raw_error"] == "tlsv13 alert certificate required" for r in results)

@@ -294,13 +294,34 @@ def f_recorder(conn, fault, secs):
     os.rename(path + ".tmp", path)
 
 
+def f_mtls_reset(conn, fault, secs):
+    """A TLS 1.3 server that requires a client certificate, sends alert 116 without one, then resets.
+
+    The reset (SO_LINGER 0) can reach the client before it writes its request: its write fails
+    while alert 116 still waits in its receive buffer.
+    """
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(fault["cert_file"], fault["key_file"])
+    ctx.load_verify_locations(cafile=fault["ca_file"])
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    conn.settimeout(10)
+    try:
+        tls = ctx.wrap_socket(conn, server_side=True)
+        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # a client certificate was sent
+    except (ssl.SSLError, OSError):
+        pass
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 HANDLERS = {"banner": f_banner, "garbage": f_garbage, "silent": f_silent, "stall": f_stall,
             "close": f_close, "reset": f_reset, "giant": f_giant, "legacy_reneg": f_legacy_reneg,
             "relay": f_relay, "alert": f_alert,
             "hello_request_flood": f_hello_request_flood, "endless_warnings": f_endless_warnings,
             "garbage_flood": f_garbage_flood, "huge_message": f_huge_message, "slowloris": f_slowloris,
             "slow_refusal": f_slow_refusal, "hrr_loop": f_hrr_loop, "trickle_http": f_trickle_http,
-            "recorder": f_recorder}
+            "recorder": f_recorder, "mtls_reset": f_mtls_reset}
 
 
 def _serve_conn(conn, fault, secs):

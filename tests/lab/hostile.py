@@ -45,6 +45,7 @@ PEERS = {
     "silent": {"kind": "silent"},
     "banner": {"kind": "banner"},
     "recorder": {"kind": "recorder"},
+    "mtls_reset": {"kind": "mtls_reset"},
 }
 
 
@@ -85,7 +86,7 @@ class HostilePeers(object):
         faults = []
         for name, port in zip(self.names, free_ports(len(self.names))):
             fault = dict(PEERS[name], name=name, port=port, cert_file=cert_file, key_file=key_file,
-                         record_dir=self.record_dir)
+                         ca_file=pki.root_file, record_dir=self.record_dir)
             faults.append(fault)
             self.ports[name] = port
         config = os.path.join(self.dir, "hostile.json")
