@@ -219,7 +219,8 @@ def _module_source_calls_lifeline(module):
     ("cert_chain_info", "hello_request_flood"),
 ])
 def test_module_exits_when_ansible_is_killed(tmp_path, hostile, module, peer):
-    if not _module_source_calls_lifeline(module):
+    if module == "cert_chain_info" and not _module_source_calls_lifeline(module):
+        # cert_chain_info.py belongs to another change of issue #8; this test runs once it calls the lifeline
         pytest.skip("%s does not call _lifeline.exit_with_controller() on this branch" % module)
     port = hostile.port(peer)
     if module == "tls_probe":
