@@ -104,8 +104,8 @@ options:
       - Seconds allowed for the connect and the first handshake of a target, like C(proxy_ssl_handshake_timeout)
         and C(proxy_connect_timeout) together.
       - Everything a target costs (connect, handshake, the HTTP request and its answer, the read after the
-        handshake and every O(diagnose) follow-up) ends within O(timeout) x 2 seconds, whatever the upstream
-        does (trickling bytes, endless records): a watchdog shuts the connection down at that deadline.
+        handshake and every O(diagnose) follow-up) ends within O(timeout) x 2 seconds whatever the upstream
+        does (trickling bytes, endless records); a watchdog shuts the connection down at that deadline.
         A follow-up that does not fit is skipped and said in RV(results[].evidence); the cause found so far
         stands.
       - The capability scan of O(enumerate) has its own budget of O(timeout) x 10 seconds.

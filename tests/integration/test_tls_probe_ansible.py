@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -156,7 +155,7 @@ def test_verify_false_warns_what_it_hides(tmp_path):
     ]
     proc = _run_playbook(str(tmp_path), tasks)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    warnings = [line for line in (proc.stdout + proc.stderr).replace("\n", " ").split("[WARNING]:")[1:]]
+    warnings = (proc.stdout + proc.stderr).replace("\n", " ").split("[WARNING]:")[1:]
     about_verify = [w for w in warnings if "verify is false" in w]
     assert len(about_verify) == 2, warnings
     assert "1 of 1 target(s) (127.0.0.1:1)" in about_verify[0]

@@ -93,7 +93,7 @@ def test_unregistered_sockets_are_left_alone_and_their_duplicates_closed():
 
 
 def test_many_deadlines_fire_in_order_with_one_thread():
-    pairs = [_pair() for _ in range(20)]
+    pairs = [_pair() for _index in range(20)]
     threads_before = threading.active_count()
     try:
         guards = []
