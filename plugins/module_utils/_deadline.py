@@ -106,10 +106,13 @@ class Guard(object):
         return False
 
     def move(self, at):
-        """Change the point at which the watchdog acts (e.g. from the handshake's to the target's)."""
-        _WATCHDOG.unregister(self._entry)
+        """Change the point at which the watchdog acts (e.g. from the handshake's to the exchange's).
+
+        Keeps the duplicate made at registration: the socket object given then may
+        be detached by now (ssl's wrap_socket takes its descriptor over).
+        """
         self._at = at
-        self._entry = _WATCHDOG.register(self._sock, at + GRACE, self)
+        self._entry = _WATCHDOG.reschedule(self._entry, at + GRACE)
 
 
 class _Watchdog(object):
@@ -136,6 +139,19 @@ class _Watchdog(object):
                 self._thread.start()
             self._lock.notify()
         return entry
+
+    def reschedule(self, entry, due):
+        """The same watched socket, due at ``due`` instead; returns the new entry."""
+        if not entry:
+            return entry
+        with self._lock:
+            if not entry["live"]:
+                return entry
+            entry["live"] = False  # the old heap slot is skipped; the duplicate lives on in the new one
+            moved = {"dup": entry["dup"], "guard": entry["guard"], "live": True}
+            heapq.heappush(self._heap, (due, next(self._seq), moved))
+            self._lock.notify()
+        return moved
 
     def unregister(self, entry):
         if not entry:

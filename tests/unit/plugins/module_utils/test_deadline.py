@@ -120,3 +120,22 @@ def test_require_refuses_a_step_without_time_left():
         deadline.require("a follow-up")
     assert issubclass(dl.DeadlineReached, OSError)
     assert dl.Deadline(5).sooner(1).seconds <= 1
+
+
+def test_a_moved_guard_still_fires_after_the_socket_object_gave_its_descriptor_away():
+    """ssl's wrap_socket detaches the plain socket the guard was made for; moving the guard to the
+    exchange's deadline must keep watching the same connection."""
+    client, server = _pair()
+    try:
+        guard = dl.Deadline(30).guard(client)
+        with guard:
+            taken_over = socket.socket(fileno=client.detach())  # what wrap_socket does
+            guard.move(time.monotonic() + 0.2)
+            taken_over.settimeout(None)
+            started = time.monotonic()
+            assert taken_over.recv(10) == b""
+            assert guard.fired and time.monotonic() - started < 0.2 + dl.GRACE + 0.5
+        taken_over.close()
+    finally:
+        client.close()
+        server.close()
