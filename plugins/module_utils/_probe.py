@@ -19,40 +19,71 @@ from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as
 from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_diagnose as diagnose
 from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_enumerate as enumerate_
 from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_handshake as hs
+from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._deadline import (
+    DEADLINE_FACTOR, ENUMERATE_FACTOR, Deadline, DeadlineReached)
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import build_targets
 
 DEFAULT_CONCURRENCY = 32
 
 
 class ProbeRun(object):
-    """State of one target's probe: its settings, address and the evidence so far."""
+    """State of one target's probe: its settings, address, deadline and the evidence so far.
 
-    def __init__(self, spec):
+    Every connection of the target (the handshake, the HTTP exchange, each
+    follow-up) shares ``self.deadline``: ``timeout`` x DEADLINE_FACTOR from the
+    start.  The first handshake gets ``timeout`` of it, as nginx's
+    proxy_ssl_handshake_timeout; a follow-up gets at most ``timeout`` of what
+    is left, and one that runs out raises DeadlineReached (the diagnosis then
+    keeps the cause it had).
+    """
+
+    def __init__(self, spec, deadline=None):
         self.spec = spec
         self.address = None
         self.handshakes = 0
         self.evidence = []
         self.observed = None  # the OpenSSL error the failing handshake ended with, as nginx would log it
         self.fields = {"host": spec["host"], "port": spec["port"], "server_name": spec.get("server_name")}
-
-    def deadline(self):
-        return time.monotonic() + self.spec["timeout"]
+        self.deadline = deadline
+        if deadline is None:
+            self.restart_clock()
 
     def handshake(self, **kwargs):
+        what = "a follow-up handshake" if self.handshakes else "the handshake"
+        self.deadline.require(what)
         self.handshakes += 1
-        return hs.handshake(self.spec, self.address, self.deadline(), **kwargs)
+        step = self.deadline.sooner(self.spec["timeout"])
+        out = hs.handshake(self.spec, self.address, step, limit=self.deadline, **kwargs)
+        if out.deadline_note:
+            self.note(out.deadline_note)
+        if self.handshakes > 1 and out.error_kind in ("timeout", "connect_timeout") and step.seconds < self.spec["timeout"]:
+            raise DeadlineReached("%s cut %s short" % (self.deadline.what, what))
+        return out
 
     def hello(self, sni=None, **kwargs):
         """A raw ClientHello/ServerHello exchange (counts as a handshake)."""
-        from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
+        self.deadline.require("a follow-up ClientHello")
         self.handshakes += 1
         sni = self.spec["sni"] if sni is None else sni
         name = self.spec.get("server_name") if sni else None
-        return wire.hello(self.address[0], self.address[1], server_name=name, timeout=self.spec["timeout"], **kwargs)
+        budget = self.deadline.budget(self.spec["timeout"])
+        flight = wire.hello(self.address[0], self.address[1], server_name=name, timeout=budget, **kwargs)
+        if flight.kind in ("timeout", "connect_timeout") and budget < self.spec["timeout"]:
+            raise DeadlineReached("%s cut a follow-up ClientHello short" % self.deadline.what)
+        return flight
 
     def note(self, text):
         self.evidence.append(text)
+
+    def restart_clock(self, factor=DEADLINE_FACTOR, what=None):
+        """A fresh deadline of ``timeout`` x ``factor`` (after name resolution; for enumerate)."""
+        seconds = self.spec["timeout"] * factor
+        self.deadline = Deadline(seconds, "%s (timeout x %d = %.1f s)" % (what or "the target's deadline", factor, seconds))
+
+    def out_of_time(self, exc):
+        self.note("%s; the cause found so far stands" % exc)
 
 
 def _parse(der):
@@ -235,6 +266,7 @@ def probe_one(spec):
     problem = resolve(run)
     if problem:
         return _finish(result, run, "dns_failure", problem, raw=problem)
+    run.restart_clock()  # name resolution is the system resolver's business (resolv.conf timeouts)
     out = run.handshake()
     result["timing"] = {"connect_ms": out.connect_ms, "handshake_ms": out.handshake_ms}
     if out.error_kind == "verify":
@@ -254,7 +286,11 @@ def _after_verify_failure(result, run, out):
     handshake without verification for the details, then name the cause."""
     spec = run.spec
     result["verification"] = {"ok": False, "code": out.verify_code, "message": out.verify_message}
-    details = run.handshake(verify=False)
+    try:
+        details = run.handshake(verify=False)
+    except DeadlineReached as exc:
+        run.out_of_time(exc)
+        details = hs.Outcome()
     leaf, chain = None, []
     if details.handshake_ok:
         result["handshake_ok"] = True
@@ -316,6 +352,8 @@ def _after_handshake(result, run, out):
             return _finish(result, run, cause, detail)
     result["ok"] = True
     if spec["enumerate"]:
+        # opt-in and one ClientHello per accepted item: its own, documented budget
+        run.restart_clock(ENUMERATE_FACTOR, "the capability scan's budget")
         result["capabilities"] = enumerate_.capabilities(run, spec["enumerate"])
     detail = "%s %s%s" % (out.version, out.cipher, (", ALPN " + out.alpn) if out.alpn else "")
     return _finish(result, run, "ok", detail)
@@ -330,7 +368,11 @@ def _wire_only_refusal(run):
     """Offer exactly the target's settings in a raw ClientHello; an Outcome when the server refuses."""
     if not _needs_wire_check(run.spec):
         return None
-    flight = run.hello(**diagnose.offer(run.spec))
+    try:
+        flight = run.hello(**diagnose.offer(run.spec))
+    except DeadlineReached as exc:
+        run.out_of_time(exc)
+        return None
     if diagnose.accepted(flight):
         return None
     refused = hs.Outcome()
@@ -371,13 +413,23 @@ def _safe_probe(spec):
         return _finish(result, run, "unknown", "internal probe error: %r" % exc, raw=repr(exc))
 
 
-def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY):
+def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=None):
     """Probe every target; returns ``(results, summary)`` with results in input order.
 
-    Raises ProbeConfigError for parameters that can never work.
+    Raises ProbeConfigError for parameters that can never work, before any
+    connection.  ``warn`` (the module's warn) is told when verification is off.
     """
     specs = build_targets(targets, defaults or {})
+    unverified = [s["label"] for s in specs if not s["verify"]]
+    if unverified and warn is not None:
+        warn(VERIFY_OFF_WARNING % (len(unverified), len(specs), ", ".join(unverified[:10])
+                                   + (", ..." if len(unverified) > 10 else "")))
     workers = max(1, min(int(concurrency or DEFAULT_CONCURRENCY), len(specs), 256))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(_safe_probe, specs))
     return results, summarize(results)
+
+
+VERIFY_OFF_WARNING = ("verify is false for %d of %d target(s) (%s): their certificates are not checked, so an "
+                      "expired, self-signed, untrusted or wrong-name certificate is reported ok. nginx with "
+                      "proxy_ssl_verify off accepts them the same way; verify: true shows what it hides.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._deadline import DeadlineReached
 
 OPENSSL_DEFAULT_TLS13_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256")
 ALL_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -98,6 +99,8 @@ def negotiated_details(run, out, need_chain, need_group=True):
             flight = run.hello(**kwargs)
             chain = list(getattr(flight, "certificates", None) or [])
             group = _ske_group(flight)
+    except DeadlineReached as exc:
+        run.note("negotiated group/chain not read: %s" % exc)
     except (ValueError, OSError) as exc:
         run.note("could not read the negotiated group/chain: %s" % exc)
     return group, chain
@@ -129,6 +132,9 @@ def after_failure(run, out, cause):
         return cause, detail
     try:
         return handler(run, out, cause, detail)
+    except DeadlineReached as exc:
+        run.out_of_time(exc)
+        return cause, detail
     except (ValueError, OSError) as exc:
         run.note("follow-up handshake failed: %s" % exc)
         return cause, detail
@@ -256,7 +262,11 @@ def sni_changes_things(run, out, cause, detail):
     name = spec.get("server_name")
     if spec["sni"] or not name:
         return cause, detail
-    retry = run.handshake(sni=True, http_request=False)
+    try:
+        retry = run.handshake(sni=True, http_request=False)
+    except DeadlineReached as exc:
+        run.out_of_time(exc)
+        return cause, detail
     if retry.handshake_ok and retry.peer_der:
         try:
             leaf = x509.parse_certificate(retry.peer_der)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._deadline import DeadlineReached
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe_diagnose import ALL_VERSIONS, accepted
 
 # A bound on elimination rounds, so a server that keeps accepting garbage
@@ -105,14 +106,18 @@ def _sni(run):
 
 
 def capabilities(run, items):
+    """The scan of ``items``; what the budget did not cover is left out and noted in the evidence."""
     caps = {}
-    versions = _protocols(run) if ("protocols" in items or "ciphers" in items or "groups" in items) else []
-    if "protocols" in items:
-        caps["protocols"] = versions
-    if "ciphers" in items:
-        caps["ciphers"] = _ciphers(run, versions)
-    if "groups" in items:
-        caps["groups"] = _groups(run, versions)
-    if "sni" in items:
-        caps.update(_sni(run))
+    try:
+        versions = _protocols(run) if ("protocols" in items or "ciphers" in items or "groups" in items) else []
+        if "protocols" in items:
+            caps["protocols"] = versions
+        if "ciphers" in items:
+            caps["ciphers"] = _ciphers(run, versions)
+        if "groups" in items:
+            caps["groups"] = _groups(run, versions)
+        if "sni" in items:
+            caps.update(_sni(run))
+    except DeadlineReached as exc:
+        run.note("capability scan incomplete (%s): reported only %s" % (exc, ", ".join(sorted(caps)) or "nothing"))
     return caps

@@ -53,6 +53,7 @@ class Outcome(object):
         self.http_status = None
         self.http_line = None
         self.http_body = b""
+        self.deadline_note = None   # what the deadline cut short, for the evidence
 
     @property
     def handshake_ok(self):
@@ -66,7 +67,9 @@ def make_context(spec, verify=None, sni=None):
     ctx.check_hostname = False  # nginx checks the name itself, after the chain (see the probe)
     if verify:
         ctx.verify_mode = ssl.CERT_REQUIRED
-        if spec.get("ca_file"):
+        if spec.get("ca_data"):
+            ctx.load_verify_locations(cadata=spec["ca_data"])  # read once, through _safe_files
+        elif spec.get("ca_file"):
             ctx.load_verify_locations(cafile=spec["ca_file"])
         else:
             ctx.load_default_certs()
@@ -86,8 +89,27 @@ def make_context(spec, verify=None, sni=None):
     if spec.get("alpn"):
         ctx.set_alpn_protocols(spec["alpn"])
     if spec.get("client_cert"):
-        ctx.load_cert_chain(spec["client_cert"], spec["client_key"])
+        load_client_pair(ctx, spec["client_cert"], spec["client_key"], spec.get("client_key_passphrase"))
     return ctx
+
+
+class KeyNeedsPassphrase(ValueError):
+    """The private key is encrypted and no passphrase was given."""
+
+
+def load_client_pair(ctx, cert, key, passphrase):
+    """load_cert_chain that never lets OpenSSL prompt on a terminal.
+
+    OpenSSL asks for the passphrase of an encrypted key on the controlling tty
+    (a hang under Ansible) unless it gets one: it always gets a callable here,
+    which raises KeyNeedsPassphrase when there is no passphrase to give.
+    """
+    def password():
+        if passphrase is None:
+            raise KeyNeedsPassphrase(key)
+        return passphrase.encode("utf-8")
+
+    ctx.load_cert_chain(cert, key, password=password)
 
 
 def _openssl_curve_name(group):
@@ -109,8 +131,15 @@ def openssl_style(exc):
     return str(exc) or exc.__class__.__name__
 
 
-def handshake(spec, address, deadline, verify=None, sni=None, http_request=None, post_read=0.3):
+def handshake(spec, address, deadline, verify=None, sni=None, http_request=None, post_read=0.3, limit=None):
     """Connect to ``address`` and complete one handshake before ``deadline``.
+
+    ``deadline`` (a _deadline.Deadline) bounds connect and handshake.  What
+    follows the handshake (the HTTP request and its answer, or the short
+    post-handshake read) gets ``timeout`` again, within ``limit`` (the
+    target's deadline; default ``deadline``).  The watchdog shuts the
+    connection down at each, so neither a trickling peer nor a peer that
+    keeps OpenSSL busy in C can hold the probe.
 
     ``sni`` True sends ``spec['server_name']`` (never for IP literals: ssl
     refuses them, as nginx does).  Returns an Outcome; never raises for
@@ -119,6 +148,9 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     out = Outcome()
     sni = spec["sni"] if sni is None else sni
     http_request = spec["http_request"] if http_request is None else http_request
+    name = spec.get("server_name") if sni else None
+    if name is not None:
+        host_header(name)  # defence in depth: no control character goes out in the SNI either
     try:
         ctx = make_context(spec, verify=verify)
     except (ssl.SSLError, ValueError, OSError) as exc:
@@ -127,7 +159,7 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     out.stage = "connect"
     started = time.monotonic()
     try:
-        sock = socket.create_connection(address[:2], timeout=max(deadline - started, 0.01))
+        sock = socket.create_connection(address[:2], timeout=max(deadline.remaining(), 0.01))
     except ConnectionRefusedError as exc:
         out.error_kind, out.error = "refused", str(exc)
         return out
@@ -139,25 +171,28 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
         return out
     out.connect_ms = round((time.monotonic() - started) * 1000, 2)
     out.stage = "handshake"
-    name = spec.get("server_name") if sni else None
     hs_started = time.monotonic()
     ssock = None
+    guard = deadline.guard(sock)
     try:
-        ssock = ctx.wrap_socket(sock, server_hostname=name, do_handshake_on_connect=False)
-        ssock.settimeout(max(deadline - time.monotonic(), 0.01))
-        ssock.do_handshake()
-        out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
-        out.stage = "post_handshake"
-        out.version = ssock.version()
-        out.cipher = (ssock.cipher() or (None,))[0]
-        out.alpn = ssock.selected_alpn_protocol()
-        out.peer_der = ssock.getpeercert(binary_form=True)
-        chain = getattr(ssock, "get_unverified_chain", None)
-        if chain is not None:  # Python 3.13+
-            out.chain_der = [c.public_bytes(ssl._ssl.ENCODING_DER) if hasattr(c, "public_bytes") else c
-                             for c in (chain() or [])]
-        _after_handshake(ssock, spec, name, out, deadline, http_request, post_read)
-        out.stage = "done" if out.post_error is None else "post_handshake"
+        with guard:
+            ssock = ctx.wrap_socket(sock, server_hostname=name, do_handshake_on_connect=False)
+            deadline.arm(ssock)
+            ssock.do_handshake()
+            out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
+            out.stage = "post_handshake"
+            exchange = (limit or deadline).sooner(spec["timeout"])
+            guard.move(exchange.at)
+            out.version = ssock.version()
+            out.cipher = (ssock.cipher() or (None,))[0]
+            out.alpn = ssock.selected_alpn_protocol()
+            out.peer_der = ssock.getpeercert(binary_form=True)
+            chain = getattr(ssock, "get_unverified_chain", None)
+            if chain is not None:  # Python 3.13+
+                out.chain_der = [c.public_bytes(ssl._ssl.ENCODING_DER) if hasattr(c, "public_bytes") else c
+                                 for c in (chain() or [])]
+            _after_handshake(ssock, spec, name, out, exchange, http_request, post_read, guard)
+            out.stage = "done" if out.post_error is None else "post_handshake"
     except ssl.SSLCertVerificationError as exc:
         out.error_kind, out.error = "verify", openssl_style(exc)
         out.verify_code, out.verify_message = exc.verify_code, exc.verify_message
@@ -173,54 +208,96 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
         out.error_kind, out.error = "os", str(exc)
     finally:
         _close(ssock or sock)
+    if guard.fired and out.stage == "handshake":
+        # the watchdog ended a handshake that never came back from OpenSSL: whatever error
+        # the shut-down connection produced, the truth is that time ran out
+        out.error_kind, out.error = "timeout", "timed out while SSL handshaking"
+        out.deadline_note = ("the handshake was still running at its deadline (%.1f s): the upstream kept "
+                             "OpenSSL busy without finishing it, and the connection was shut down" % deadline.seconds)
     if out.handshake_ms is None and out.stage == "handshake":
         out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
     return out
 
 
-def _after_handshake(ssock, spec, name, out, deadline, http_request, post_read):
-    """Read briefly after the handshake, as nginx's first read would.
+def host_header(value):
+    """The Host header value for ``value``; ValueError for control characters, whatever validated it before."""
+    if any(ch in value for ch in "\r\n\0") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("refusing to send a Host header with a control character: %r" % value)
+    if ":" in value:
+        return "[%s]" % value  # an IPv6 literal
+    return value if value.isascii() else value.encode("idna").decode("ascii")
+
+
+def _after_handshake(ssock, spec, name, out, exchange, http_request, post_read, guard):
+    """Read after the handshake, as nginx's first read would, within ``exchange``.
 
     A TLS 1.3 server that wants a client certificate sends alert 116 only
     now; an nginx upstream with ssl_verify_client answers the request with 400.
+    Every read gets only what is left of ``exchange``, so a peer that trickles
+    its answer is cut off at the deadline (noted in ``out.deadline_note``).
     """
-    try:
-        if http_request and out.alpn not in ("h2", "h3"):  # an HTTP/1.1 request means nothing to h2
-            host = name or spec["host"]
-            request = ("GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsops-handshake-probe\r\n"
-                       "Connection: close\r\n\r\n" % host).encode("ascii", "replace")
-            ssock.settimeout(max(min(deadline - time.monotonic(), 2.0), 0.05))
-            ssock.sendall(request)
-            data = b""
-            while len(data) < 4096 and b"\r\n\r\n" not in data:
-                chunk = ssock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            if len(data) < 4096:  # the body carries nginx's "No required SSL certificate was sent"
-                try:
-                    ssock.settimeout(0.2)
-                    data += ssock.recv(4096 - len(data))
-                except (socket.timeout, ssl.SSLError, OSError):
-                    pass
-            line = data.split(b"\r\n", 1)[0]
-            if line.startswith(b"HTTP/"):
-                out.http_line = line.decode("latin-1")[:200]
-                parts = line.split()
-                if len(parts) > 1 and parts[1].isdigit():
-                    out.http_status = int(parts[1])
-                out.http_body = data[:4096]
-        else:
-            ssock.settimeout(max(min(deadline - time.monotonic(), post_read), 0.01))
+    if not (http_request and out.alpn not in ("h2", "h3")):  # an HTTP/1.1 request means nothing to h2
+        try:
+            exchange.arm(ssock, cap=post_read)
             ssock.recv(1)
+        except socket.timeout:
+            pass
+        except Exception as exc:  # pylint: disable=broad-except
+            _post_error(out, exc, guard)
+        return
+    request = ("GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsops-handshake-probe\r\n"
+               "Connection: close\r\n\r\n" % host_header(name or spec["host"])).encode("ascii")
+    data = b""
+    try:
+        exchange.arm(ssock)
+        try:
+            ssock.sendall(request)
+        except (ssl.SSLError, OSError):
+            # A TLS 1.3 server that refuses a missing client certificate sends alert 116 and may reset at
+            # once: the write then fails while the alert still waits in the receive buffer. Read it.
+            pass
+        while len(data) < 4096 and b"\r\n\r\n" not in data:
+            exchange.arm(ssock)
+            chunk = ssock.recv(4096 - len(data))
+            if not chunk:
+                break
+            data += chunk
+        if len(data) < 4096 and b"\r\n\r\n" in data:
+            # the body carries nginx's "No required SSL certificate was sent"
+            try:
+                exchange.arm(ssock, cap=0.2)
+                data += ssock.recv(4096 - len(data))
+            except (socket.timeout, ssl.SSLError, OSError):
+                pass
     except socket.timeout:
         pass
-    except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
-        pass
-    except ssl.SSLError as exc:
+    except Exception as exc:  # pylint: disable=broad-except
+        _post_error(out, exc, guard)
+    _read_http(out, data)
+    if b"\r\n\r\n" not in data and (guard.fired or exchange.expired()):
+        out.deadline_note = ("the HTTP answer was not complete at the deadline (%d bytes in %.1f s)"
+                             % (len(data), exchange.seconds))
+
+
+def _post_error(out, exc, guard):
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) or guard.fired:
+        return  # the peer (or the watchdog) closed: no alert to report
+    if isinstance(exc, ssl.SSLError):
         out.post_error = openssl_style(exc)
-    except OSError as exc:
+    elif isinstance(exc, OSError):
         out.post_error = str(exc)
+    else:
+        raise exc
+
+
+def _read_http(out, data):
+    line, sep, _rest = data.partition(b"\r\n")
+    if sep and line.startswith(b"HTTP/"):
+        out.http_line = line.decode("latin-1")[:200]
+        parts = line.split()
+        if len(parts) > 1 and parts[1].isdigit():
+            out.http_status = int(parts[1])
+        out.http_body = data[:4096]
 
 
 def _close(sock):

@@ -35,6 +35,7 @@ import socket
 import struct
 import time
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._deadline import Deadline
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls_names import (
     DEFAULT_GROUPS,
     DEFAULT_SIGALGS,
@@ -940,7 +941,12 @@ def hello(host, port, server_name=None, timeout=5.0, max_bytes=DEFAULT_MAX_BYTES
             fl = _early(start, "reset", exc)
             fl.connect_ms = connect_ms
             return fl
-        fl = read_server_flight(sock, deadline - time.monotonic(), max_bytes=max_bytes)
+        # the read loop checks the deadline between reads; the watchdog ends it even if a read never returns
+        guard = Deadline(deadline - time.monotonic()).guard(sock)
+        with guard:
+            fl = read_server_flight(sock, deadline - time.monotonic(), max_bytes=max_bytes)
+        if guard.fired and fl.kind == "closed":
+            fl.kind, fl.error = "timeout", "the deadline's watchdog shut the connection down"
         fl.connect_ms = connect_ms
         fl.elapsed_ms = round((time.monotonic() - start) * 1000.0, 1)
         return fl

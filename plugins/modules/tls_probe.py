@@ -71,6 +71,8 @@ options:
   verify:
     description:
       - Verify the certificate chain and the name, like C(proxy_ssl_verify on).
+      - With V(false) (here or in a target) the module warns, since expired, self-signed, untrusted and
+        wrong-name certificates are then reported V(ok).
     type: bool
     default: true
   ca_file:
@@ -89,10 +91,25 @@ options:
   client_key:
     description:
       - Private key of O(client_cert), like C(proxy_ssl_certificate_key).
+      - An encrypted key needs O(client_key_passphrase); OpenSSL is never allowed to prompt for it.
     type: path
+  client_key_passphrase:
+    description:
+      - Passphrase of an encrypted O(client_key), like nginx's C(proxy_ssl_password_file).
+      - A target dict may carry its own C(client_key_passphrase); it is hidden from the output and the
+        managed host's log like this option.
+    type: str
   timeout:
     description:
-      - Seconds allowed for each connection (connect and handshake) and each follow-up.
+      - Seconds allowed for the connect and the first handshake of a target, like C(proxy_ssl_handshake_timeout)
+        and C(proxy_connect_timeout) together.
+      - Everything a target costs (connect, handshake, the HTTP request and its answer, the read after the
+        handshake and every O(diagnose) follow-up) ends within O(timeout) x 2 seconds whatever the upstream
+        does (trickling bytes, endless records); a watchdog shuts the connection down at that deadline.
+        A follow-up that does not fit is skipped and said in RV(results[].evidence); the cause found so far
+        stands.
+      - The capability scan of O(enumerate) has its own budget of O(timeout) x 10 seconds.
+      - Between 0 (exclusive) and 300.
     type: float
     default: 5.0
   concurrency:
@@ -133,6 +150,12 @@ notes:
     RV(results[].nginx_error) follows that.
   - The negotiated group and, on Python older than 3.13, the served chain are read with one extra raw ClientHello
     (TLS 1.2 when the server allows it, since the TLS 1.3 Certificate message is encrypted).
+  - Every option and every target is checked (types, ranges, host and server names as DNS names or IP literals)
+    before any connection is made; a wrong value fails the task with a message naming it, for example
+    C(targets[2].port).
+  - Reads O(ca_file), O(client_cert) and O(client_key) (regular files only). Sends only TLS ClientHellos, the
+    handshakes themselves and, with O(http_request=true), one C(GET /) with the C(Host) header.
+  - The module ends when the Ansible run that started it is gone.
 seealso:
   - name: nginx ngx_http_proxy_module
     description: The C(proxy_ssl_*) directives this module reproduces.
@@ -277,12 +300,22 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import probe_targets
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import ProbeConfigError
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import ProbeConfigError, secrets_in
+
+
+class _ProbeModule(AnsibleModule):
+    """AnsibleModule that hides per-target client_key_passphrase values like its no_log options,
+    from the invocation it logs on the host as well as from the result."""
+
+    def _log_invocation(self):
+        self.no_log_values.update(secrets_in(self.params.get("targets")))
+        super(_ProbeModule, self)._log_invocation()
 
 
 def main():
-    module = AnsibleModule(
+    module = _ProbeModule(
         argument_spec=dict(
             targets=dict(type="list", elements="raw", required=True),
             protocols=dict(type="list", elements="str", default=["TLSv1.2", "TLSv1.3"],
@@ -297,6 +330,7 @@ def main():
             verify_depth=dict(type="int"),
             client_cert=dict(type="path"),
             client_key=dict(type="path", no_log=False),
+            client_key_passphrase=dict(type="str", no_log=True),
             timeout=dict(type="float", default=5.0),
             concurrency=dict(type="int", default=32),
             diagnose=dict(type="bool", default=True),
@@ -306,13 +340,15 @@ def main():
         ),
         supports_check_mode=True,
     )
+    exit_with_controller()
+    module.no_log_values.update(secrets_in(module.params.get("targets")))
     params = dict(module.params)
     targets = params.pop("targets")
     concurrency = params.pop("concurrency")
     if not 1 <= concurrency <= 256:
         module.fail_json(msg="concurrency: %d is out of range; use 1-256" % concurrency)
     try:
-        results, summary = probe_targets(targets, params, concurrency=concurrency)
+        results, summary = probe_targets(targets, params, concurrency=concurrency, warn=module.warn)
     except ProbeConfigError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, results=results, summary=summary)
