@@ -27,9 +27,9 @@ REDACTED = "<redacted private key>"
 INLINE_KEY = "data:" + REDACTED
 MARKER = "PRIVATE KEY"
 # A PEM private key of any kind (PRIVATE, RSA/EC/DSA/ENCRYPTED/OPENSSH PRIVATE KEY), up to its
-# END line; a block without one (truncated, or one line of a log) up to a quote or ";".
-_PEM_KEY_RE = re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY-----(?:.*?-----END[ A-Z0-9]*PRIVATE KEY-----|[^\"';]*)",
-                         re.DOTALL)
+# END line; a block without one (truncated, or one line of a log) up to a quote or ";"; a lone END line.
+_PEM_KEY_RE = re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY-----(?:.*?-----END[ A-Z0-9]*PRIVATE KEY-----|[^\"';]*)"
+                         r"|-----END[ A-Z0-9]*PRIVATE KEY-----", re.DOTALL)
 _BASE64_LINE_RE = re.compile(r"^[A-Za-z0-9+/]{40,76}={0,2}\s*$")     # PEM body lines are 64 wide, at most 76
 
 
