@@ -76,4 +76,6 @@ def assert_no_crash(name, result):
     # ansible-core 2.19 puts "exception": "(traceback unavailable)" into every fail_json result
     assert "Traceback" not in text and "module_stderr" not in result and "MODULE FAILURE" not in text, (name, result)
     assert result.get("exception") in (None, "(traceback unavailable)"), (name, result)
-    assert "exceeded the timeout" not in text, (name, "hung", result)
+    # a module that raised: "Task failed: Module failed: <exception text>" (2.19) or MODULE FAILURE
+    assert "Module failed" not in str(result.get("msg")), (name, "crashed", result)
+    assert not result.get("timedout") and "Timed out after" not in text, (name, "hung", result)
