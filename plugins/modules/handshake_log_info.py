@@ -71,7 +71,7 @@ options:
       - How many sample lines to keep for each group and for RV(unparsed) - the first distinct ones
         (by message and upstream) in reading order, oldest file first. V(0) keeps none, V(100) is the most.
       - Samples are nginx's lines as they are, with client addresses and request URIs, except that private key
-        material (a PEM key nginx logged when it could not load an inline C(data:) key) is replaced by
+        material (a PEM key nginx logged when it could not load an inline C(data:...) key) is replaced by
         C(<redacted private key>).
     type: int
     default: 3
@@ -233,7 +233,7 @@ files:
   description:
     - The files read, oldest first, each with C(path), C(compression) (V(gzip), V(bzip2), V(xz) or null), C(lines)
       and C(bytes); C(skipped) when not modified since O(since); C(error) when it is not a regular file (a FIFO,
-      a device, a directory: never opened), could not be opened, or stopped being readable (a corrupt or truncated
+      a device, a directory - never opened), could not be opened, or stopped being readable (a corrupt or truncated
       gzip, bzip2 or xz archive, a read error), with what was read until then counted and a warning naming it.
   returned: success
   type: list
