@@ -54,10 +54,10 @@ CERTIFICATE_DIRECTIVES = ("ssl_certificate", "proxy_ssl_certificate", "grpc_ssl_
 CA_DIRECTIVES = ("ssl_trusted_certificate", "ssl_client_certificate", "proxy_ssl_trusted_certificate",
                  "grpc_ssl_trusted_certificate", "uwsgi_ssl_trusted_certificate")
 # Directives whose first argument names a file nginx opens and reads while it tests the configuration.
-READ_BY_NGINX = frozenset(CERTIFICATE_DIRECTIVES + CA_DIRECTIVES + ("ssl_dhparam", "ssl_session_ticket_key",
-                                                                   "ssl_stapling_file", "load_module")) | frozenset(
-    "%s%s" % (prefix, suffix) for prefix in ("ssl_", "proxy_ssl_", "grpc_ssl_", "uwsgi_ssl_")
-    for suffix in ("certificate_key", "crl", "password_file"))
+_READ_FILES = ("ssl_dhparam", "ssl_session_ticket_key", "ssl_stapling_file", "load_module")
+_READ_FILE_SUFFIXES = ("certificate_key", "crl", "password_file")
+READ_BY_NGINX = frozenset(CERTIFICATE_DIRECTIVES + CA_DIRECTIVES + _READ_FILES) | frozenset(
+    "%s%s" % (prefix, suffix) for prefix in ("ssl_", "proxy_ssl_", "grpc_ssl_", "uwsgi_ssl_") for suffix in _READ_FILE_SUFFIXES)
 # ... and opens for writing, relative to the prefix (-p): a FIFO without a reader blocks it.
 WRITTEN_BY_NGINX = ("error_log", "access_log")
 _NOT_LOG_FILES = ("off", "stderr")
