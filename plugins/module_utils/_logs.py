@@ -30,6 +30,7 @@ import zlib
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
 from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_files as files
+from ansible_collections.tlsops.handshake.plugins.module_utils import _safe_files as safe
 from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_lines as lines
 
 DEFAULT_CONFIG = files.DEFAULT_CONFIG
@@ -39,6 +40,8 @@ MAX_CACHE = 4096            # classified messages remembered
 MAX_UPSTREAMS = 1000        # keys of events.by_upstream; further upstreams count under OTHER
 MAX_GROUP_UPSTREAMS = 50    # upstreams listed inside one cause
 CLIENT_CAP = 10000
+MAX_SAMPLES = 100           # per group: samples x groups x SAMPLE_MAX characters is what the result may hold
+MAX_TOP_CLIENTS = 1000
 OTHER = "(other)"
 _VARIED = object()
 
@@ -314,18 +317,33 @@ class _Reader(object):
 
 
 def _log_paths(paths, config, config_given):
-    """``(patterns, paths_from, warnings)``."""
+    """``(patterns, paths_from, warnings, origins)``; ``origins`` maps a pattern to where it came from."""
     if paths:
-        return list(paths), "paths", []
+        return list(paths), "paths", [], {}
     try:
-        named = files.config_error_logs(config)
+        named, origins, warnings = files.config_error_logs(config)
     except (OSError, UnicodeError) as exc:
         if config_given:
-            raise LogReadError("config: cannot read the nginx configuration %s (%s)" % (config, exc))
-        return [files.FALLBACK_LOG], "fallback", []
+            text = str(exc)
+            raise LogReadError("config: cannot read the nginx configuration: %s"
+                               % (text[len("config: "):] if text.startswith("config: ") else "%s (%s)" % (config, text)))
+        if os.path.lexists(config):     # the default exists but is no configuration: say so
+            return [files.FALLBACK_LOG], "fallback", ["%s; reading %s instead" % (exc, files.FALLBACK_LOG)], {}
+        return [files.FALLBACK_LOG], "fallback", [], {}
     if not named:
-        return [files.FALLBACK_LOG], "fallback", []
-    return named, "config", []
+        return [files.FALLBACK_LOG], "fallback", warnings, {}
+    return named, "config", warnings, origins
+
+
+def _check_numbers(samples, top_clients):
+    for name, value, top in (("samples", samples, MAX_SAMPLES), ("top_clients", top_clients, MAX_TOP_CLIENTS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise LogReadError("%s: must be a whole number from 0 to %d, got %s" % (name, top, _shown(value)))
+
+
+def _shown(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_clients=10, now=None):
@@ -336,10 +354,7 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
     ``since``: a duration (``2h``) or ISO time; only lines at or after it count.
     Raises LogReadError (message starts with the parameter's name) for bad input.
     """
-    if samples is None or samples < 0:
-        raise LogReadError("samples: must be 0 or more, got %r" % (samples,))
-    if top_clients is None or top_clients < 0:
-        raise LogReadError("top_clients: must be 0 or more, got %r" % (top_clients,))
+    _check_numbers(samples, top_clients)
     since_key = since_epoch = None
     if since not in (None, ""):
         try:
@@ -347,12 +362,21 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
         except lines.SinceError as exc:
             raise LogReadError(str(exc))
     config_given = config not in (None, "")
-    patterns, paths_from, warnings = _log_paths(paths, config if config_given else DEFAULT_CONFIG, config_given)
-    found, missing = files.expand(patterns, rotated)
+    patterns, paths_from, warnings, origins = _log_paths(paths, config if config_given else DEFAULT_CONFIG,
+                                                         config_given)
+    found, missing, refused, pattern_of = files.expand(patterns, rotated)
+
+    def where(pattern):
+        return origins.get(pattern) or ("paths" if paths_from == "paths" else "the default error log")
+
     if paths_from == "paths":
         warnings.extend("paths: %s does not exist" % name for name in missing)
-    reader = _Reader(samples, top_clients, since_key)
     report, readable = [], 0
+    for name, kind, pattern in refused:
+        refusal = safe.FileRefused(name, kind, where(pattern), files.LOG_WHAT)
+        report.append({"path": name, "error": "not read: it is %s" % kind})
+        warnings.append(str(refusal))
+    reader = _Reader(samples, top_clients, since_key)
     for name in found:
         entry = {"path": name}
         report.append(entry)
@@ -362,9 +386,10 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
                 entry.update(skipped="not modified since %s" % lines.iso(since_key), lines=0, bytes=0)
                 readable += 1
                 continue
-            stream, compression = files.open_log(name)
+            stream, compression = files.open_log(name, where(pattern_of[name]))
         except OSError as exc:
-            entry["error"] = "cannot open: %s" % (exc.strerror or exc)
+            entry["error"] = "cannot open: %s" % (exc.problem if isinstance(exc, safe.FileRefused)
+                                                  else exc.strerror or exc)
             continue
         readable += 1
         entry["compression"] = compression
@@ -372,12 +397,14 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
         try:
             with stream:
                 reader.read(stream)
-        except (OSError, EOFError, zlib.error) as exc:      # truncated or corrupt compressed file
+        except (OSError, EOFError, zlib.error) as exc:      # a corrupt or truncated archive (files.CorruptLog)
             entry["error"] = "stopped reading: %s" % exc
-            warnings.append("paths: %s: %s" % (name, entry["error"]))
         entry["lines"], entry["bytes"] = reader.lines - before[0], reader.bytes - before[1]
+        if "error" in entry:
+            warnings.append("%s: %s: %s after %d lines; the lines before count, the other files are read"
+                            % (where(pattern_of[name]), name, entry["error"], entry["lines"]))
     if not readable:
-        tried = ", ".join(found or patterns)
+        tried = ", ".join(found or [r[0] for r in refused] or patterns)
         errors = "; ".join("%s: %s" % (e["path"], e["error"]) for e in report if "error" in e)
         raise LogReadError("paths: no readable nginx error log among %s%s"
                            % (tried, " (%s)" % errors if errors else " (none exists)"))

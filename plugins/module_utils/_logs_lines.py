@@ -20,6 +20,7 @@ import re
 import time
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_secrets import redact_line
 
 HEAD_RE = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(debug|info|notice|warn|error|crit|alert|emerg)\] \d+#\d+: (?:\*\d+ )?")
 TIME_FORMAT = "%Y/%m/%d %H:%M:%S"      # nginx's; sorts as text, so times compare as strings
@@ -134,8 +135,9 @@ def classify(message):
 
 
 def sample(text):
-    """A line fit to return: no line end, no control characters, at most SAMPLE_MAX characters."""
-    text = text.rstrip("\r\n")
+    """A line fit to return: no line end, no control characters, no private key material (nginx logs an
+    inline key it cannot load), at most SAMPLE_MAX characters."""
+    text = redact_line(text.rstrip("\r\n"))
     if len(text) > SAMPLE_MAX:
         text = text[:SAMPLE_MAX] + "..."
     return _CONTROL_RE.sub(u"\ufffd", text)
@@ -149,23 +151,36 @@ def iso(nginx_time):
 # ----------------------------------------------------------------------------------- since
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_SINCE_DAYS = 36500          # a hundred years back is older than any log
+SINCE_FORMS = ("a duration back from now such as 90s, 30m, 2h, 7d, 2w or 1h30m (at most %dd), or an ISO 8601 time "
+               "such as 2026-12-01T21:00:00, 2026-12-01T20:00:00Z or 2026-12-01 (from 1970 on)" % MAX_SINCE_DAYS)
 
 
 class SinceError(ValueError):
     pass
 
 
+def _since_error(value, problem):
+    text = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
+    return SinceError("since: %s %s; give %s" % (text, problem, SINCE_FORMS))
+
+
 def parse_since(value, now=None):
     """``(nginx_time, epoch)`` from a duration (``30m``, ``2h``, ``7d``, ``1h30m``, ``90s``, ``2w``)
     back from ``now``, or an ISO 8601 time (``2026-12-01T21:00:00``, ``...+02:00``, ``...Z``,
     ``2026-12-01``, or nginx's ``2026/12/01 21:00:00``).  A time without an offset is local time,
-    as in the log; one with an offset is converted to local time."""
+    as in the log; one with an offset is converted to local time.  Raises SinceError (naming
+    ``since`` and the accepted forms) for anything else, a duration over MAX_SINCE_DAYS or a time
+    before 1970 or past what the host's clock functions hold."""
     text = str(value).strip()
     now = time.time() if now is None else now
     compact = text.replace(" ", "").lower()
     parts = _DURATION_RE.findall(compact)
     if parts and "".join(n + u for n, u in parts) == compact:
-        epoch = now - sum(float(n) * _UNITS[u] for n, u in parts)
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+        if not seconds <= MAX_SINCE_DAYS * 86400:       # also false for inf and nan
+            raise _since_error(value, "is too long a duration")
+        epoch = now - seconds
         return time.strftime(TIME_FORMAT, time.localtime(epoch)), epoch
     iso_text = text
     if re.match(r"^\d{4}/\d\d/\d\d", iso_text):
@@ -175,8 +190,13 @@ def parse_since(value, now=None):
     try:
         when = datetime.datetime.fromisoformat(iso_text)
     except ValueError:
-        raise SinceError("since: %r is neither a duration like 30m, 2h or 7d nor an ISO 8601 time "
-                         "like 2026-12-01T21:00:00" % (value,))
-    if when.tzinfo is not None:
-        when = when.astimezone().replace(tzinfo=None)
-    return when.strftime(TIME_FORMAT), when.timestamp()
+        raise _since_error(value, "is neither a duration nor an ISO 8601 time")
+    if when.year < 1970:
+        raise _since_error(value, "is before 1970")
+    try:
+        if when.tzinfo is not None:
+            when = when.astimezone().replace(tzinfo=None)
+        epoch = when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        raise _since_error(value, "is out of range")
+    return when.strftime(TIME_FORMAT), epoch

@@ -16,6 +16,12 @@ interpret the configuration: it gathers
 
 and the controller (plugins/plugin_utils/_nginx_*.py) parses and judges it.
 
+Every file is read through _safe_files (regular files only, at most MAX_FILE_BYTES,
+errors naming the option or the file:line that named the path).  The files are read
+before ``nginx -T`` runs: a FIFO or a device where nginx opens a file would block
+nginx or feed it forever, so then nginx is not run and the reason is reported.
+Inline private keys are redacted (_nginx_secrets) before anything leaves the host.
+
 The tokenizer below only finds ``include`` patterns and certificate paths; the
 real parse is crossplane's, on the controller.
 """
@@ -27,10 +33,13 @@ import os
 import re
 import shutil
 import ssl
+import stat
 import subprocess
 
+from ansible_collections.tlsops.handshake.plugins.module_utils import _safe_files as safe
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
-from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_tokens import statements
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_secrets import redact
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_tokens import located_statements
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx",
                     "/usr/bin/nginx", "/opt/nginx/sbin/nginx")
@@ -44,6 +53,14 @@ CERTIFICATE_DIRECTIVES = ("ssl_certificate", "proxy_ssl_certificate", "grpc_ssl_
                           "uwsgi_ssl_certificate")
 CA_DIRECTIVES = ("ssl_trusted_certificate", "ssl_client_certificate", "proxy_ssl_trusted_certificate",
                  "grpc_ssl_trusted_certificate", "uwsgi_ssl_trusted_certificate")
+# Directives whose first argument names a file nginx opens and reads while it tests the configuration.
+_READ_FILES = ("ssl_dhparam", "ssl_session_ticket_key", "ssl_stapling_file", "load_module")
+_READ_FILE_SUFFIXES = ("certificate_key", "crl", "password_file")
+READ_BY_NGINX = frozenset(CERTIFICATE_DIRECTIVES + CA_DIRECTIVES + _READ_FILES) | frozenset(
+    "%s%s" % (prefix, suffix) for prefix in ("ssl_", "proxy_ssl_", "grpc_ssl_", "uwsgi_ssl_") for suffix in _READ_FILE_SUFFIXES)
+# ... and opens for writing, relative to the prefix (-p): a FIFO without a reader blocks it.
+WRITTEN_BY_NGINX = ("error_log", "access_log")
+_NOT_LOG_FILES = ("off", "stderr")
 
 HEADER_RE = re.compile(r"^# configuration file (.+):$")
 _LOG_RE = re.compile(r"\[(emerg|alert|crit|error|warn|notice)\] \d+#\d+: (.*)$")
@@ -151,43 +168,91 @@ def _full_path(path, conf_prefix):
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(conf_prefix, path))
 
 
-def _read_text(path):
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise OSError("file is larger than %d bytes" % MAX_FILE_BYTES)
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8", "replace")
+def _problem(exc):
+    """What is wrong with a file, as the end of "PATH could not be read: ..."."""
+    if isinstance(exc, safe.FileRefused):
+        return "it is %s" % exc.problem
+    return str(exc)
 
 
-def read_tree(main, conf_prefix):
+def _where(origin, directive):
+    """``/etc/nginx/nginx.conf:12 include``: where a path came from, for messages."""
+    return "%s:%s %s" % (origin[0], origin[1], directive)
+
+
+def read_tree(main, conf_prefix, where="config"):
     """Read ``main`` and every file its ``include`` directives name (globs as nginx expands them).
 
-    Returns ``(files, errors)``: ``[{path, content}]`` in reading order and ``[{path, error}]``.
+    Returns ``(files, errors)``: ``[{path, content}]`` in reading order and ``[{path, error, file,
+    line, message}]`` (``file``/``line`` of the include that named the path, None for ``main``;
+    ``message`` a whole sentence naming ``where`` or that file:line).
     """
     files, errors, seen = [], [], set()
-    pending = [main]
+    pending = [(main, None)]
     while pending and len(files) < MAX_FILES:
-        path = pending.pop(0)
+        path, origin = pending.pop(0)
         if path in seen:
             continue
         seen.add(path)
         try:
-            content = _read_text(path)
-        except (OSError, UnicodeError) as exc:
-            errors.append({"path": path, "error": str(exc)})
+            content = safe.read_text(path, MAX_FILE_BYTES, where=_where(origin, "include") if origin else where,
+                                     what="an nginx configuration file")
+        except OSError as exc:
+            errors.append({"path": path, "error": _problem(exc), "message": str(exc),
+                           "file": origin[0] if origin else None, "line": origin[1] if origin else None})
             continue
         files.append({"path": path, "content": content})
         found = []
-        for name, args in statements(content):
+        for name, args, line, dummy_spans in located_statements(content):
             if name != "include" or not args:
                 continue
             pattern = _full_path(args[0], conf_prefix)
-            if glob.has_magic(pattern):
-                found.extend(sorted(glob.glob(pattern)))
-            else:
-                found.append(pattern)
+            names = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+            found.extend((included, (path, line)) for included in names)
         pending = found + pending
     return files, errors
+
+
+def _blocking_kind(path, for_writing):
+    """What makes ``path`` hang or flood nginx (a FIFO, a device), or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISFIFO(mode):
+        return safe.kind_of(mode)
+    if for_writing or stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None       # nginx writes to /dev/null or /dev/stderr without trouble
+    return safe.kind_of(mode)
+
+
+def blocking_files(files, conf_prefix, prefix):
+    """Why ``nginx -T`` must not run on this configuration: ``["FILE:LINE DIRECTIVE: PATH is a FIFO ..."]``.
+
+    nginx opens the includes and the certificate, key, CRL, password and log files while it
+    tests a configuration; a FIFO there blocks it until a writer (or reader) appears, a
+    device feeds it forever.  Only stat() is used here: nothing is opened.
+    """
+    reasons = []
+    for entry in files:
+        for name, args, line, dummy_spans in located_statements(entry["content"]):
+            if not args or "$" in args[0] or args[0].startswith("data:"):
+                continue
+            for_writing = name in WRITTEN_BY_NGINX
+            if name == "include":
+                pattern = _full_path(args[0], conf_prefix)
+                paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+            elif name in READ_BY_NGINX:
+                paths = [_full_path(args[0], conf_prefix)]
+            elif for_writing and args[0] not in _NOT_LOG_FILES and not args[0].startswith(("syslog:", "memory:")):
+                paths = [_full_path(args[0], prefix)]
+            else:
+                continue
+            for path in paths:
+                kind = _blocking_kind(path, for_writing)
+                if kind:
+                    reasons.append("%s: %s is %s" % (_where((entry["path"], line), name), path, kind))
+    return reasons
 
 
 # --------------------------------------------------------------------------- certificates
@@ -198,9 +263,10 @@ def _summary(cert):
     return {k: cert.get(k) for k in keys}
 
 
-def _load_pem_file(path):
+def _load_pem_file(path, where):
     """Parsed certificates of a PEM file (raises OSError / ValueError)."""
-    return [x509.parse_certificate(der) for der in x509.pem_to_der_list(_read_text(path))]
+    text = safe.read_text(path, MAX_FILE_BYTES, where=where, what="a PEM file of certificates")
+    return [x509.parse_certificate(der) for der in x509.pem_to_der_list(text)]
 
 
 def system_bundle():
@@ -214,21 +280,30 @@ def system_bundle():
 
 
 def certificate_paths(files, conf_prefix):
-    """``{path: kind}`` (kind ``certificate`` or ``ca``) of every file path the configuration names."""
+    """``{path: {kind, directive, file, line}}`` of every certificate file path the configuration names.
+
+    ``kind`` is ``certificate`` or ``ca`` (a path named both ways is a CA file); ``directive``,
+    ``file`` and ``line`` say where it is named first (as that kind).
+    """
     paths = {}
     for entry in files:
-        for name, args in statements(entry["content"]):
+        for name, args, line, dummy_spans in located_statements(entry["content"]):
             if not args or "$" in args[0] or args[0].startswith("data:"):
                 continue
             if name in CERTIFICATE_DIRECTIVES:
-                paths.setdefault(_full_path(args[0], conf_prefix), "certificate")
+                kind = "certificate"
             elif name in CA_DIRECTIVES:
-                paths[_full_path(args[0], conf_prefix)] = "ca"
+                kind = "ca"
+            else:
+                continue
+            path = _full_path(args[0], conf_prefix)
+            if path not in paths or (kind == "ca" and paths[path]["kind"] != "ca"):
+                paths[path] = {"kind": kind, "directive": name, "file": entry["path"], "line": line}
     return paths
 
 
 def read_certificates(paths, bundle=None):
-    """Summaries of the certificate files in ``paths`` ({path: kind}).
+    """Summaries of the certificate files in ``paths`` (as certificate_paths() gives them).
 
     For each file whose last certificate is not self-issued, ``issuer_found_in`` lists the CA files
     of the configuration and the system ``bundle`` holding a certificate that issued it (with
@@ -236,24 +311,25 @@ def read_certificates(paths, bundle=None):
     "intermediate missing".  Returns ``(summaries, bundle_error)``.
     """
     parsed, result, bundle_error = {}, {}, None
-    for path, kind in sorted(paths.items()):
-        entry = {"path": path, "kind": kind, "error": None, "certificates": []}
+    for path, named in sorted(paths.items()):
+        entry = dict(named, path=path, error=None, certificates=[])
         try:
-            parsed[path] = _load_pem_file(path)
+            parsed[path] = _load_pem_file(path, _where((named["file"], named["line"]), named["directive"]))
             entry["certificates"] = [_summary(c) for c in parsed[path]]
             if not parsed[path]:
                 entry["error"] = "no PEM CERTIFICATE block in the file"
         except (OSError, ValueError) as exc:
-            entry["error"] = str(exc)
+            entry["error"] = _problem(exc)
+            entry["missing"] = not os.path.lexists(path)
         result[path] = entry
-    anchors = [(p, c) for p, kind in paths.items() if kind == "ca" for c in parsed.get(p, ())]
-    needs_anchor = [p for p, kind in paths.items()
-                    if kind == "certificate" and parsed.get(p) and not parsed[p][-1]["self_issued"]]
+    anchors = [(p, c) for p, named in paths.items() if named["kind"] == "ca" for c in parsed.get(p, ())]
+    needs_anchor = [p for p, named in paths.items()
+                    if named["kind"] == "certificate" and parsed.get(p) and not parsed[p][-1]["self_issued"]]
     if needs_anchor and bundle:
         try:
-            anchors += [(bundle, c) for c in _load_pem_file(bundle)]
+            anchors += [(bundle, c) for c in _load_pem_file(bundle, "the system CA bundle")]
         except (OSError, ValueError) as exc:
-            bundle_error = "%s: %s" % (bundle, exc)
+            bundle_error = str(exc) if isinstance(exc, safe.FileRefused) else "%s: %s" % (bundle, exc)
     for path in needs_anchor:
         last = parsed[path][-1]
         result[path]["issuer_found_in"] = [
@@ -263,6 +339,36 @@ def read_certificates(paths, bundle=None):
 
 
 # --------------------------------------------------------------------------- everything
+
+def _check_config(config):
+    """``config`` must name an existing regular file (nginx would block on a FIFO, read a device forever)."""
+    try:
+        mode = os.stat(config).st_mode
+    except OSError:
+        raise CollectError("config: %s does not exist or cannot be looked at; give the main nginx configuration "
+                           "file (an absolute path)" % config)
+    kind = safe.kind_of(mode)
+    if kind:
+        raise CollectError("config: %s is %s; give the path of the main nginx configuration file (a regular file)"
+                           % (config, kind))
+
+
+def _skipped_test(argv, reasons):
+    text = ("nginx -T was not run: %s (nginx would wait on it or read it forever); give a regular file there"
+            % "; ".join(reasons))
+    return {"command": argv, "rc": None, "ok": False, "stderr": text, "messages": [], "skipped": True}
+
+
+def _redact_collection(raw):
+    """Nothing that leaves the host carries a private key (see _nginx_secrets)."""
+    for entry in raw["files"]:
+        entry["content"] = redact(entry["content"])
+    test = raw["config_test"]
+    if test:
+        test["stderr"] = redact(test["stderr"])
+        test["messages"] = [redact(m) for m in test["messages"]]
+    raw["nginx"]["version_output"] = redact(raw["nginx"]["version_output"])
+
 
 def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30.0):
     """Gather the raw material for the controller; see the module docs for the keys."""
@@ -277,8 +383,8 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
     if source == "nginx" and not binary:
         raise CollectError("source: nginx was requested but no nginx binary was found on PATH or in %s; "
                            "set nginx_path, or use source=files" % ", ".join(NGINX_CANDIDATES))
-    if config and not os.path.isfile(config):
-        raise CollectError("config: %s does not exist or is not a file" % config)
+    if config:
+        _check_config(config)
 
     raw = {"nginx": {"path": binary, "version_output": None}, "source": None, "config_file": None,
            "conf_prefix": None, "config_test": None, "files": [], "read_errors": [], "certificates": {}}
@@ -296,24 +402,37 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
             main = os.path.join(prefix or compiled.get("prefix") or "/", main)
     raw["config_file"] = main
 
+    # Read first, with the safe reader: what nginx -T would open tells whether it may run.
+    tree, tree_errors = read_tree(main, os.path.dirname(main))
+    main_error = [e for e in tree_errors if e["file"] is None]
+    if main_error and (config or not binary):
+        if config:
+            raise CollectError(main_error[0]["message"])
+        raise CollectError("config: %s cannot be read (%s) and no nginx binary was found to ask; give config (the "
+                           "main nginx.conf) or nginx_path" % (main, main_error[0]["error"]))
+
     if binary and source != "files":
         argv = [binary, "-T"] + (["-p", prefix] if prefix else []) + (["-c", config] if config else [])
-        rc, out, err = run(argv, timeout)
-        raw["config_test"] = {"command": argv, "rc": rc, "ok": rc == 0, "stderr": err,
-                              "messages": nginx_messages(err)}
-        if rc == 0:
-            raw["files"] = split_dump(out)
-            raw["source"] = "nginx -T"
-            if raw["files"]:
-                raw["config_file"] = raw["files"][0]["path"]
-        elif source == "nginx" and rc is None:
-            raise CollectError("source: %s" % err)
+        log_prefix = prefix or compiled.get("prefix") or os.path.dirname(main)
+        blockers = blocking_files(tree, os.path.dirname(main), log_prefix)
+        if blockers:
+            raw["config_test"] = _skipped_test(argv, blockers)
+            if source == "nginx":
+                raise CollectError("source: %s; or use source=files" % raw["config_test"]["stderr"])
+        else:
+            rc, out, err = run(argv, timeout)
+            raw["config_test"] = {"command": argv, "rc": rc, "ok": rc == 0, "stderr": err,
+                                  "messages": nginx_messages(err)}
+            if rc == 0:
+                raw["files"] = split_dump(out)
+                raw["source"] = "nginx -T"
+                if raw["files"]:
+                    raw["config_file"] = raw["files"][0]["path"]
+            elif source == "nginx" and rc is None:
+                raise CollectError("source: %s" % redact(err))
 
     if not raw["files"]:
-        if not os.path.isfile(main) and raw["config_test"] is None:
-            raise CollectError("config: %s does not exist and no nginx binary was found to ask; give config "
-                               "(the main nginx.conf) or nginx_path" % main)
-        raw["files"], raw["read_errors"] = read_tree(main, os.path.dirname(main))
+        raw["files"], raw["read_errors"] = tree, tree_errors
         raw["source"] = "files"
 
     raw["conf_prefix"] = os.path.dirname(raw["config_file"])
@@ -321,4 +440,5 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
     bundle = system_bundle()
     raw["certificates"], raw["system_bundle_error"] = read_certificates(paths, bundle)
     raw["system_bundle"] = bundle
+    _redact_collection(raw)
     return raw

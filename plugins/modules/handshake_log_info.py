@@ -36,6 +36,8 @@ options:
       - Default is the files that the C(error_log) directives of O(config) name (the files it includes are
         followed), or C(/var/log/nginx/error.log) when the configuration names none or cannot be read.
       - With O(rotated=true), each path that is not a glob brings its rotated copies.
+      - Only regular files are read. A path that is a FIFO, a device or a directory is never opened; it is
+        listed in RV(files) with an C(error) saying what it is, and a warning names it.
     type: list
     elements: path
   config:
@@ -43,7 +45,9 @@ options:
       - The main nginx configuration file whose C(error_log) directives give the default O(paths).
       - Relative C(error_log) and C(include) paths are taken relative to this file's directory.
       - Used only when O(paths) is not given. When not set, C(/etc/nginx/nginx.conf), which may be missing;
-        when set, a file that cannot be read is an error.
+        when set, a file that cannot be read (missing, unreadable, larger than 8 MiB, or not a regular file such as
+        a FIFO or a device) is an error. An included file that cannot be read is skipped with a warning naming
+        the C(file:line) that includes it.
     type: path
   rotated:
     description:
@@ -55,8 +59,8 @@ options:
   since:
     description:
       - Count only lines logged at or after this time. Either a duration back from now - V(90s), V(30m), V(2h),
-        V(7d), V(2w), V(1h30m) - or an ISO 8601 time such as V(2026-12-01T21:00:00), V(2026-12-01T20:00:00Z)
-        or V(2026-12-01).
+        V(7d), V(2w), V(1h30m), at most V(36500d) - or an ISO 8601 time from 1970 on, such as
+        V(2026-12-01T21:00:00), V(2026-12-01T20:00:00Z) or V(2026-12-01). Anything else is an error.
       - nginx writes the host's local time without a zone, so a time without an offset is local time on the
         managed host, and one with an offset is converted to it.
       - A line without a time of its own counts as logged at the time of the line before it. Files not
@@ -65,13 +69,15 @@ options:
   samples:
     description:
       - How many sample lines to keep for each group and for RV(unparsed) - the first distinct ones
-        (by message and upstream) in reading order, oldest file first. V(0) keeps none.
-      - Samples are nginx's lines as they are, with client addresses and request URIs.
+        (by message and upstream) in reading order, oldest file first. V(0) keeps none, V(100) is the most.
+      - Samples are nginx's lines as they are, with client addresses and request URIs, except that private key
+        material (a PEM key nginx logged when it could not load an inline C(data:...) key) is replaced by
+        C(<redacted private key>).
     type: int
     default: 3
   top_clients:
     description:
-      - How many client addresses to list in RV(clients).
+      - How many client addresses to list in RV(clients), from V(0) to V(1000).
     type: int
     default: 10
 notes:
@@ -226,8 +232,9 @@ unparsed:
 files:
   description:
     - The files read, oldest first, each with C(path), C(compression) (V(gzip), V(bzip2), V(xz) or null), C(lines)
-      and C(bytes); C(skipped) when not modified since O(since); C(error) when it could not be opened or
-      stopped being readable (a truncated archive), with what was read until then counted.
+      and C(bytes); C(skipped) when not modified since O(since); C(error) when it is not a regular file (a FIFO,
+      a device, a directory - never opened), could not be opened, or stopped being readable (a corrupt or truncated
+      gzip, bzip2 or xz archive, a read error), with what was read until then counted and a warning naming it.
   returned: success
   type: list
   elements: dict
@@ -244,6 +251,7 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs import LogReadError, read_logs
 
 
@@ -259,6 +267,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    exit_with_controller()
     params = module.params
     try:
         result = read_logs(paths=params["paths"], config=params["config"], rotated=params["rotated"],

@@ -39,7 +39,7 @@ options:
     type: path
   config:
     description:
-      - The main configuration file, an absolute path. Passed to nginx as C(-c).
+      - The main configuration file, an absolute path. Passed to nginx as C(-c). It must be a readable regular file.
       - Default is nginx's compiled-in C(--conf-path) (C(nginx -V)) when nginx is present, else
         C(/etc/nginx/nginx.conf).
     type: path
@@ -100,7 +100,16 @@ notes:
     directories the configuration names when they are missing; it changes nothing else and never signals nginx.
   - Certificate files named by C(ssl_certificate) and the CA files of C(*_ssl_trusted_certificate),
     C(ssl_client_certificate) and C(ssl_trusted_certificate) are read on the host to tell whether a served chain
-    is complete. Private keys are never read.
+    is complete. Private keys and C(ssl_password_file) files are never read.
+  - Only regular files of at most 8 MiB are read. The configuration files are read before C(nginx -T) runs; when a
+    path nginx would open (an C(include), a certificate, key, CRL or password file, a log) is a FIFO or a device,
+    nginx would block on it or read it for ever, so C(nginx -T) is not run, the finding C(config_not_tested) names
+    the C(file:line) and the files are read instead (with O(source=nginx), that is an error). An include or
+    certificate file that cannot be read gives C(config_file_unreadable) or C(certificate_unreadable) at the
+    C(file:line) that names it.
+  - Private keys written into the configuration (C(ssl_certificate_key "data:-----BEGIN PRIVATE KEY-----...")),
+    or anywhere else in it, never leave the host - the configuration text, nginx's messages and every result show
+    V(data:<redacted private key>) or V(<redacted private key>) in their place, on the same lines.
   - Variables in C(proxy_pass) cannot be resolved; such upstreams are listed with the finding
     C(pass_has_variables) and no probe target.
 requirements:
@@ -305,6 +314,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_collect import CollectError, collect
 
 PROTOCOL_CHOICES = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
@@ -328,6 +338,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    exit_with_controller()
     params = module.params
     if not 0 < params["timeout"] <= 600:
         module.fail_json(msg="timeout: %s is out of range; use 0 < timeout <= 600 seconds" % params["timeout"])

@@ -337,8 +337,8 @@ def probe_targets(entry, conf_prefix="/"):
             target["verify_depth"] = values["verify_depth"]
             if values["trusted_certificate"] and "$" not in values["trusted_certificate"]:
                 target["ca_file"] = _full_path(values["trusted_certificate"], conf_prefix)
-        if (values["certificate"] and values["certificate_key"] and "$" not in values["certificate"]
-                and not values["certificate"].startswith("data:")):
+        if (values["certificate"] and values["certificate_key"]
+                and not any("$" in v or v.startswith("data:") for v in (values["certificate"], values["certificate_key"]))):
             target["client_cert"] = _full_path(values["certificate"], conf_prefix)
             target["client_key"] = _full_path(values["certificate_key"], conf_prefix)
         target["alpn"] = ["h2"] if entry["kind"] == "grpc" else []
@@ -431,6 +431,12 @@ def upstream_findings(entry, ctx):
     if origin == "variable":
         found.append(_finding("ssl_name_has_variables", where("ssl_name"), prefix=prefix, ssl_name=values["ssl_name"],
                               fallback="the host of each server"))
+
+    for key in ("trusted_certificate", "certificate"):
+        info = _certificate_info(ctx, values[key])
+        if info and info.get("error") and not info.get("missing"):     # a copied tree lacks them: no noise
+            found.append(_finding("certificate_unreadable", where(key), path=values[key],
+                                  directive="%s_ssl_%s" % (prefix, key), error=info["error"]))
 
     # verification
     if not values["verify"]:
@@ -633,8 +639,8 @@ def analyse(raw, policy=None, chains=None, local_addresses=None, nginx_version=N
     nginx, version, version_reason = _nginx_info(raw, nginx_version)
     findings = _config_test_findings(raw.get("config_test"))
     for err in raw.get("read_errors") or ():
-        findings.append(_finding("config_file_unreadable", {"file": err["path"], "line": None}, path=err["path"],
-                                 error=err["error"]))
+        at = {"file": err["file"], "line": err["line"]} if err.get("file") else {"file": err["path"], "line": None}
+        findings.append(_finding("config_file_unreadable", at, path=err["path"], error=err["error"]))
     result = {"changed": False, "source": raw.get("source"), "config_file": raw.get("config_file"),
               "files": [f["path"] for f in raw.get("files") or ()], "nginx": nginx,
               "config_test": raw.get("config_test"), "servers": [], "upstreams": [], "probe_targets": [],
@@ -671,8 +677,28 @@ def analyse(raw, policy=None, chains=None, local_addresses=None, nginx_version=N
                 seen_targets.add(key)
                 result["probe_targets"].append(target)
         result["upstreams"].append(_public_upstream(entry))
+    findings.extend(unreadable_certificate_findings(ctx["certificates"]))
     result["summary"] = summarise(result)
     return result
+
+
+def _certificate_info(ctx, path):
+    """What the host read of the certificate file ``path`` (as configured), or None."""
+    if not path or "$" in path or path.startswith("data:"):
+        return None
+    return ctx["certificates"].get(_full_path(path, ctx["conf_prefix"]))
+
+
+def unreadable_certificate_findings(certificates):
+    """The servers' CA files (ssl_client_certificate, ssl_trusted_certificate) that could not be read, at the
+    file:line that names them; certificates and upstream CA files are judged per server and upstream."""
+    found = []
+    for path, info in sorted(certificates.items()):
+        if (info.get("error") and not info.get("missing")
+                and info.get("directive") in ("ssl_client_certificate", "ssl_trusted_certificate")):
+            found.append(_finding("certificate_unreadable", info, path=path, directive=info["directive"],
+                                  error=info["error"]))
+    return found
 
 
 def summarise(result):

@@ -416,10 +416,10 @@ def test_unreadable_file_among_readable_ones(tmp_path, monkeypatch):
     os.utime(bad, (time.time() - 86400,) * 2)
     real_open = logs.files.open_log
 
-    def refuse(path):
+    def refuse(path, *args):
         if path == bad:
             raise PermissionError(13, "Permission denied")
-        return real_open(path)
+        return real_open(path, *args)
     monkeypatch.setattr(logs.files, "open_log", refuse)
     res = read_logs(paths=[good])
     assert [f.get("error") for f in res["files"]] == ["cannot open: Permission denied", None]

@@ -88,10 +88,13 @@ def test_certificates_are_summarised_and_keys_never_read(tmp_path):
               "content": "ssl_certificate empty.pem; ssl_certificate_key key.pem; ssl_certificate $x.pem;"
                          " proxy_ssl_trusted_certificate /nonexistent/ca.pem;"}]
     paths = nc.certificate_paths(files, str(tmp_path))
-    assert paths == {str(tmp_path / "empty.pem"): "certificate", "/nonexistent/ca.pem": "ca"}
+    assert {path: named["kind"] for path, named in paths.items()} == {
+        str(tmp_path / "empty.pem"): "certificate", "/nonexistent/ca.pem": "ca"}
+    assert paths["/nonexistent/ca.pem"] == {"kind": "ca", "directive": "proxy_ssl_trusted_certificate",
+                                            "file": str(tmp_path / "nginx.conf"), "line": 1}
     summary, bundle_error = nc.read_certificates(paths)
     assert summary[str(tmp_path / "empty.pem")]["error"] == "no PEM CERTIFICATE block in the file"
-    assert "No such file" in summary["/nonexistent/ca.pem"]["error"] and bundle_error is None
+    assert summary["/nonexistent/ca.pem"]["error"] == "it is missing (no such file)" and bundle_error is None
 
 
 def test_bad_parameters_are_named(tmp_path):
