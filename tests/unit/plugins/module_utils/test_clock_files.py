@@ -8,12 +8,12 @@ refused and reported, never read until the module hangs.  Real FIFOs (os.mkfifo)
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _clock as clock
 from ansible_collections.tlsops.handshake.plugins.module_utils import _clock_config as config
+from tests.unit.plugins.module_utils.bounded import within
 
 # every daemon probe points at nothing, so only the file under test is read
 NOWHERE = "/nonexistent/tlsops"
@@ -22,33 +22,13 @@ QUIET = {"servers": None, "samples": 1, "sample_interval": 0.0, "timeout": 0.2, 
          "chrony_config": NOWHERE, "timesyncd_config": NOWHERE, "ntp_config": NOWHERE}
 
 
-def _within(seconds, function, *args, **kwargs):
-    """function(...) in a daemon thread; fails the test (instead of hanging it) when it does not return."""
-    outcome = []
-
-    def run():
-        try:
-            outcome.append(("ok", function(*args, **kwargs)))
-        except BaseException as exc:  # pylint: disable=broad-except
-            outcome.append(("raised", exc))
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert outcome, "still blocked after %s s (a FIFO opened for reading waits for a writer forever)" % seconds
-    kind, value = outcome[0]
-    if kind == "raised":
-        raise value
-    return value
-
-
 def _refused(result):
     return [f for f in result["findings"] if f["code"] == "config_file_unreadable"]
 
 
 def _check(**params):
     warnings = []
-    result = _within(5, clock.check, dict(QUIET, **params), warn=warnings.append)
+    result = within(5, clock.check, dict(QUIET, **params), warn=warnings.append)
     return result, warnings
 
 
@@ -74,10 +54,10 @@ def test_chrony_confdir_sourcedir_with_fifo_and_dev_zero(tmp_path):
     os.symlink("/dev/zero", str(sourcedir / "zero.sources"))
     conf = tmp_path / "chrony.conf"
     conf.write_text("confdir %s\nsourcedir %s\n" % (confdir, sourcedir))
-    servers, files = _within(5, config.chrony_servers, str(conf), [])
+    servers, files = within(5, config.chrony_servers, str(conf), [])
     assert [s["host"] for s in servers] == ["192.0.2.3"]
     problems = []
-    _within(5, config.chrony_servers, str(conf), problems)
+    within(5, config.chrony_servers, str(conf), problems)
     assert [(p.path, p.where, p.problem) for p in problems] == [
         (str(confdir / "a.conf"), "%s:1 (confdir)" % conf, "a FIFO (named pipe)"),
         (str(sourcedir / "zero.sources"), "%s:2 (sourcedir)" % conf, "a character device")]
@@ -99,7 +79,7 @@ def test_huge_include_and_include_loops_are_bounded(tmp_path):
     conf = tmp_path / "chrony.conf"
     conf.write_text("server 192.0.2.4\n" + "include %s\n" % conf * 200 + "include %s\n" % big)
     problems = []
-    servers, files = _within(10, config.chrony_servers, str(conf), problems)
+    servers, files = within(10, config.chrony_servers, str(conf), problems)
     assert [s["host"] for s in servers] == ["192.0.2.4"] and files == [str(conf)]
     assert [(p.path, p.problem) for p in problems] == [(str(big), "larger than 1 MiB")]
 
@@ -112,7 +92,7 @@ def test_timesyncd_dropin_fifo(tmp_path):
     os.mkfifo(str(dropins / "10-x.conf"))
     (dropins / "20-y.conf").write_text("[Time]\nNTP=192.0.2.6\n")
     problems = []
-    servers, _files = _within(5, config.timesyncd_servers, str(main), problems)
+    servers, _files = within(5, config.timesyncd_servers, str(main), problems)
     assert [s["host"] for s in servers] == ["192.0.2.5", "192.0.2.6"]
     assert [(p.where, p.problem) for p in problems] == [("a drop-in of %s" % main, "a FIFO (named pipe)")]
 
