@@ -326,7 +326,7 @@ def quote(data, limit=80):
     """Server bytes for a message: printable ASCII, at most ``limit`` characters (no terminal escapes)."""
     text = data.decode("latin-1") if isinstance(data, bytes) else str(data)
     cut = len(text) > limit
-    shown = repr(text[:limit])
+    shown = ascii(text[:limit])  # escapes control and non-ASCII characters alike
     return shown + ("... (%d bytes)" % len(data) if cut else "")
 
 
@@ -398,13 +398,14 @@ def http_date_offset(url, timeout, validate_certs=True, clock=time.time, monoton
     401) carries a usable Date.  Every failure is ``error_code`` + ``error``, within ``timeout``.
     """
     result = {"url": redact(url), "ok": False, "status": None, "date": None, "offset_ms": None,
-              "uncertainty_ms": None, "rtt_ms": None, "error": None, "error_code": None}
+              "uncertainty_ms": None, "rtt_ms": None, "elapsed_ms": None, "error": None, "error_code": None}
     try:
         parts = parse_url(url)
     except UrlError as exc:
         result.update(error=str(exc), error_code="invalid_url")
         return result
-    conn = _Connection(monotonic() + timeout, timeout, monotonic)
+    started = monotonic()
+    conn = _Connection(started + timeout, timeout, monotonic)
     try:
         conn.connect(parts["host"], parts["port"])
         if parts["scheme"] == "https":
@@ -421,6 +422,7 @@ def http_date_offset(url, timeout, validate_certs=True, clock=time.time, monoton
         return result
     finally:
         conn.close()
+        result["elapsed_ms"] = round((monotonic() - started) * 1000.0, 1)
     result.update(status=status, rtt_ms=round(elapsed * 1000.0, 3))
     date = next((value for name, value in headers if name == b"date"), None)
     if not date:

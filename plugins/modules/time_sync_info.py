@@ -129,7 +129,10 @@ notes:
     synchronised, since nothing checks its clock.
   - When systemd-timesyncd runs but C(timedatectl show) cannot reach systemd-timedated, its synchronisation is judged
     from the last reply it accepted (C(show-timesync)).
-  - The module sends only NTP client packets (mode 3) and at most O(samples) per server.
+  - The module sends only NTP client packets (mode 3), at most O(samples) per server, and one HTTP C(HEAD) request
+    to O(compare_url) when it is set.
+  - It reads the daemons' configuration files (with their includes and drop-ins) and O(proc_path) through one reader
+    that accepts only regular files, so a FIFO or a device there is reported, never waited on.
 seealso:
   - name: RFC 5905, Network Time Protocol Version 4
     description: The packet format, the offset and delay formulas and the kiss codes.
@@ -321,7 +324,8 @@ skewed:
 compare:
   description:
     - The O(compare_url) result, C(url) (user information redacted), C(ok), C(status), C(date), C(offset_ms),
-      C(uncertainty_ms), C(rtt_ms), C(error) and C(error_code).
+      C(uncertainty_ms), C(rtt_ms), C(elapsed_ms) (the whole exchange, at most O(timeout)), C(error) and
+      C(error_code).
     - "C(error_code) is null or one of V(timeout), V(resolve_failed), V(connection_refused), V(connection_reset),
       V(network_error), V(certificate_invalid), V(tls_error), V(bad_status_line), V(bad_header), V(header_too_long),
       V(too_many_headers), V(headers_too_large), V(closed), V(no_date), V(bad_date)."

@@ -41,6 +41,7 @@ class HostileHttp(object):
         self.redirect_to = redirect_to
         self.connections = 0
         self.requests = []
+        self.peer_closed = threading.Event()  # a silent or stalling connection saw the client go away
         self._stop = threading.Event()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -128,8 +129,17 @@ def _good(server, conn, started):
 
 
 def _silent(server, conn, started):
+    """Say nothing; note when the client closes the connection (it gave up, or its process ended)."""
     while server._alive(started):
-        server._stop.wait(0.1)
+        readable, _w, _x = select.select([conn], [], [], 0.1)
+        if readable:
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                server.peer_closed.set()
+                return
 
 
 def _slow_headers(server, conn, started):
