@@ -116,8 +116,8 @@ options:
     description:
       - OpenSSL security level the verification applies, like nginx's SSL context. V(2) (the default of
         Debian/Ubuntu and of OpenSSL 3.2+) rejects RSA keys under 2048 bits and SHA-1 signatures; V(1) is stock
-        OpenSSL 3.0's default; V(0) checks neither (the module warns: RV(verified) then accepts what nginx at its
-        default level refuses).
+        OpenSSL 3.0's default; V(0) checks neither (the module warns, since RV(verified) then accepts what nginx at
+        its default level refuses).
     type: int
     default: 2
     choices: [0, 1, 2, 3, 4, 5]

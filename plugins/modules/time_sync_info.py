@@ -72,7 +72,7 @@ options:
         neither an NTP server nor a synchronised daemon gave an offset.
       - Redirects are not followed (a C(3xx) reply carries a C(Date) header too, and the server does not get to choose
         where this host connects). The response head is limited to 100 header lines of at most 8 KiB, 64 KiB in
-        all; the body is never read. A server that breaks a limit or the O(timeout) gets a RV(compare.error_code)
+        all; the body is never read. A server that breaks a limit or the O(timeout) gets a C(error_code) in RV(compare)
         and a V(compare_failed) finding.
       - User information in the URL (V(http://user:password@host/)) is never sent (a C(401) reply carries a C(Date)
         header as well) and is shown as V(********) in every result, message and in C(invocation).

@@ -87,8 +87,8 @@ def test_fifo_in_a_directory_of_intermediates_is_skipped(tmp_path, ca):
     ({"valid_at": "+99999999999999999999d"}, "valid_at: '+99999999999999999999d' is beyond the years 1-9999"),
     ({"valid_at": "-9999999d"}, "valid_at: '-9999999d' is beyond"),
     ({"valid_at": "9999-12-31T23:59:59-05:00"}, "valid_at: '9999-12-31T23:59:59-05:00' is beyond"),
-    ({"names": ["www.inputs.example\r\nX-Injected: yes"]}, "names[0]: 'www.inputs.example\\r\\nX-Injected: yes' "
-                                                            "holds a space or a control character"),
+    ({"names": ["www.inputs.example\r\nX-Injected: yes"]},
+     "names[0]: 'www.inputs.example\\r\\nX-Injected: yes' holds a space or a control character"),
     ({"names": ["ok.example", "a\x00b"]}, "names[1]: 'a\\x00b' holds a space"),
     ({"names": ["x" * 300]}, "names[0]: 300 characters; a DNS name has at most 253"),
     ({"names": ["%s.example" % ("l" * 64)]}, "names[0]: '%s.example' has an empty label or one longer than 63"
