@@ -78,6 +78,7 @@ options:
         header as well) and is shown as V(********) in every result, message and in C(invocation).
       - Spaces, control characters and non-ASCII characters are refused (they would split or corrupt the request);
         percent-encode them.
+      - The request goes directly to the server; proxy environment variables are not used.
     type: str
   compare_validate_certs:
     description:
