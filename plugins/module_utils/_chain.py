@@ -26,7 +26,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._findings import 
 HAS_CRYPTOGRAPHY = links.HAS_CRYPTOGRAPHY
 CRYPTOGRAPHY_IMPORT_ERROR = links.CRYPTOGRAPHY_IMPORT_ERROR
 
-__all__ = ["inspect_chain", "ChainInputError", "HAS_CRYPTOGRAPHY", "CRYPTOGRAPHY_IMPORT_ERROR"]
+__all__ = ["inspect_chain", "warnings", "ChainInputError", "HAS_CRYPTOGRAPHY", "CRYPTOGRAPHY_IMPORT_ERROR"]
 
 # Verify codes a more specific finding already explains.
 _EXPLAINED_CODES = frozenset((2, 9, 10, 18, 19, 20, 21, 22, 66, 67, 68))
@@ -224,7 +224,8 @@ def _read_inputs(p, at):
     elif p["content"] is not None:
         ders = source.certificates_in(p["content"], "content", "content")
         if not ders:
-            raise ChainInputError("content: holds no certificate (expected PEM blocks '-----BEGIN CERTIFICATE-----')")
+            raise ChainInputError("content: holds no certificate (expected PEM blocks '-----BEGIN CERTIFICATE-----')%s"
+                                  % source.key_hint(p["content"]))
         origin, param = {"type": "content"}, "content"
     else:
         ders, origin = source.fetch_served_chain(p["host"], p["port"], p["server_name"], float(p["timeout"]))
@@ -293,6 +294,15 @@ def _names(leaf, wanted_names):
             findings.append(_with(finding("hostname_mismatch", name=wanted, sans=_sans_summary(leaf.info)),
                                   name=wanted))
     return names, findings
+
+
+def warnings(params):
+    """What the chosen options turn off, for module.warn()."""
+    if (params or {}).get("security_level") == 0 and not isinstance(params.get("security_level"), bool):
+        return ["security_level is 0: verified accepts keys and signature algorithms of any strength (RSA under "
+                "2048 bits, SHA-1, MD5) that nginx at its default level 2 refuses with \"ee key too small\" or "
+                "\"ca md too weak\"; weak_key and weak_signature findings still name them"]
+    return []
 
 
 def inspect_chain(params, now=None, use_openssl=True):

@@ -4,7 +4,12 @@
 """What cert_chain_info reads: the certificates (a file, PEM text or a live
 endpoint), candidate intermediates, trust anchors, a private key, the time.
 
-Every problem raises ChainInputError with a message that names the parameter.
+Every problem raises ChainInputError with a message that names the parameter.  Every
+file is read through _safe_files (regular files only, at most 16 MiB whatever the size
+says): a FIFO or /dev/zero given as path, ca_file, intermediates or key_path is an error
+naming the option, never a hang.  A private key is only ever loaded from key_path; PEM
+blocks other than CERTIFICATE in path or content are ignored, and no message quotes file
+or content bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._safe_files import FileRefused, read_bytes
 
 try:
     from cryptography.hazmat.primitives import serialization
@@ -24,6 +30,8 @@ except ImportError:  # reported by the module through _chain_cert.HAS_CRYPTOGRAP
     serialization = None
 
 _MAX_FILE = 16 * 1024 * 1024
+_MAX_DIRECTORY_FILES = 4096  # /etc/ssl/certs holds a few hundred
+_KEY_BLOCK_RE = re.compile(br"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 
 DEFAULTS = {
     "path": None, "content": None, "host": None, "port": 443, "server_name": None, "timeout": 5.0,
@@ -50,20 +58,26 @@ def check_params(params):
                               "or a live endpoint (host, port, server_name)")
     if len(given) > 1:
         raise ChainInputError("%s: give only one of path, content and host" % ", ".join(given))
+    for name in ("path", "content", "host", "server_name", "key_path", "key_passphrase", "ca_file",
+                 "intermediates", "valid_at"):
+        if p[name] is not None and not isinstance(p[name], str):
+            raise ChainInputError("%s: must be a string, not %s" % (name, type(p[name]).__name__))
+    for name in ("path", "key_path", "ca_file", "intermediates"):
+        if p[name] and "\0" in p[name]:
+            raise ChainInputError("%s: contains a NUL character; give a plain path" % name)
+    for name in ("port", "warn_days", "verify_depth", "security_level"):
+        p[name] = _whole(p[name], name)
     if p["host"] is not None:
-        try:
-            p["port"] = int(p["port"])
-        except (TypeError, ValueError):
-            raise ChainInputError("port: %r is not a port number; use 1-65535" % (p["port"],))
-        if not 1 <= p["port"] <= 65535:
-            raise ChainInputError("port: %d is not a valid port; use 1-65535" % p["port"])
-        if not 0 < float(p["timeout"]) <= 300:
-            raise ChainInputError("timeout: %s is out of range; use 0 < timeout <= 300 seconds" % p["timeout"])
-    if int(p["warn_days"]) < 0:
-        raise ChainInputError("warn_days: %d is negative; give the number of days before expiry to warn" % p["warn_days"])
-    if not 0 <= int(p["security_level"]) <= 5:
+        if p["port"] is None or not 1 <= p["port"] <= 65535:
+            raise ChainInputError("port: %s is not a valid port; use 1-65535" % p["port"])
+        timeout = p["timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
+            raise ChainInputError("timeout: %r is out of range; use 0 < timeout <= 300 seconds" % (timeout,))
+    if p["warn_days"] is None or p["warn_days"] < 0:
+        raise ChainInputError("warn_days: %s is negative; give the number of days before expiry to warn" % p["warn_days"])
+    if p["security_level"] is None or not 0 <= p["security_level"] <= 5:
         raise ChainInputError("security_level: %s is not an OpenSSL security level; use 0-5" % p["security_level"])
-    if p["verify_depth"] is not None and int(p["verify_depth"]) < 0:
+    if p["verify_depth"] is not None and p["verify_depth"] < 0:
         raise ChainInputError("verify_depth: must be 0 or more (it counts intermediates; nginx's default is 1)")
     if p["key_passphrase"] and not p["key_path"]:
         raise ChainInputError("key_passphrase: only makes sense with key_path")
@@ -75,10 +89,42 @@ def check_params(params):
             names = [] if is_ip(name) else [name]
     if isinstance(names, str):
         names = [names]
-    if not all(isinstance(n, str) and n.strip() for n in names):
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and n.strip() for n in names):
         raise ChainInputError("names: give host names as a list of non-empty strings")
-    p["names"] = [n.strip() for n in names]
+    p["names"] = [_name(n.strip(), "names[%d]" % index) for index, n in enumerate(names)]
     return p
+
+
+def _whole(value, name):
+    """An option that must be a whole number (or None); bools and fractions are errors, not coerced."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ChainInputError("%s: %r is not a whole number" % (name, value))
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ChainInputError("%s: %r is not a whole number" % (name, value))
+
+
+def _name(name, where):
+    """A name to check the leaf against: an IP address, or a DNS name (IDNA names as their A-labels)."""
+    if is_ip(name):
+        return name
+    if any(ord(c) < 0x21 or ord(c) == 0x7f for c in name):
+        raise ChainInputError("%s: %r holds a space or a control character; give a DNS name or an IP address"
+                              % (where, name[:80]))
+    if len(name) > 253:
+        raise ChainInputError("%s: %d characters; a DNS name has at most 253" % (where, len(name)))
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ChainInputError("%s: %r is not a valid internationalised DNS name" % (where, name))
+    labels = name.rstrip(".").split(".")
+    if any(not label or len(label) > 63 for label in labels):
+        raise ChainInputError("%s: %r has an empty label or one longer than 63 characters" % (where, name))
+    return name
 
 
 def is_ip(text):
@@ -105,8 +151,11 @@ def parse_valid_at(text, now=None):
     match = _RELATIVE_RE.match(value)
     if match:
         sign, amount, unit = match.groups()
-        delta = timedelta(**{_UNITS[unit]: float(amount)})
-        return now + delta if sign == "+" else now - delta
+        try:
+            delta = timedelta(**{_UNITS[unit]: float(amount)})
+            return now + delta if sign == "+" else now - delta
+        except OverflowError:
+            raise ChainInputError("valid_at: %r is beyond the years 1-9999; give a nearer time" % value)
     iso = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         parsed = datetime.fromisoformat(iso)
@@ -115,7 +164,10 @@ def parse_valid_at(text, now=None):
                               "time (+14d, -2h, +30m, +90s, +2w)" % value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise ChainInputError("valid_at: %r is beyond the years 1-9999 in UTC; give a nearer time" % value)
 
 
 # --------------------------------------------------------------------------
@@ -123,18 +175,12 @@ def parse_valid_at(text, now=None):
 
 
 def _read(path, param, what):
-    if not os.path.exists(path):
-        raise ChainInputError("%s: %s does not exist; give the path of %s" % (param, path, what))
-    if not os.path.isfile(path):
-        raise ChainInputError("%s: %s is not a regular file; give the path of %s" % (param, path, what))
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(_MAX_FILE + 1)
-    except OSError as exc:
-        raise ChainInputError("%s: cannot read %s (%s)" % (param, path, exc.strerror or exc))
-    if len(data) > _MAX_FILE:
-        raise ChainInputError("%s: %s is larger than 16 MB; that is no certificate file" % (param, path))
-    return data
+        return read_bytes(path, _MAX_FILE, where=param, what=what)
+    except FileRefused as exc:
+        raise ChainInputError(str(exc))
+    except ValueError:  # a NUL in a path read from a directory listing
+        raise ChainInputError("%s: %r is not a usable path" % (param, path))
 
 
 def certificates_in(data, param, where):
@@ -156,15 +202,25 @@ def certificates_in(data, param, where):
 
 
 def read_certificates(path, param, required=True):
-    ders = certificates_in(_read(path, param, "a PEM certificate file"), param, path)
+    data = _read(path, param, "a PEM certificate file")
+    ders = certificates_in(data, param, path)
     if not ders and required:
         raise ChainInputError("%s: %s holds no certificate (expected PEM blocks "
-                              "'-----BEGIN CERTIFICATE-----' or one DER certificate)" % (param, path))
+                              "'-----BEGIN CERTIFICATE-----' or one DER certificate)%s" % (param, path, key_hint(data)))
     return ders
 
 
-def read_intermediates(path):
-    """Candidate intermediates from a file or every readable file of a directory."""
+def key_hint(data):
+    """A note for an input without certificates that holds a private key (never the key itself)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "replace")
+    if _KEY_BLOCK_RE.search(data):
+        return "; the private key in it is ignored (give the key file as key_path)"
+    return ""
+
+
+def read_intermediates(path, param="intermediates"):
+    """Candidate intermediates from a file or every readable regular file of a directory."""
     if path is None:
         return [], None
     if os.path.isdir(path):
@@ -172,23 +228,21 @@ def read_intermediates(path):
         try:
             names = sorted(os.listdir(path))
         except OSError as exc:
-            raise ChainInputError("intermediates: cannot list %s (%s)" % (path, exc.strerror or exc))
-        for name in names:
-            full = os.path.join(path, name)
-            if os.path.isfile(full) and os.access(full, os.R_OK):
-                try:
-                    ders.extend(read_certificates(full, "intermediates", required=False))
-                except ChainInputError:
-                    continue  # a key or a README next to the certificates
+            raise ChainInputError("%s: cannot list %s (%s)" % (param, path, exc.strerror or exc))
+        for name in names[:_MAX_DIRECTORY_FILES]:
+            try:
+                ders.extend(read_certificates(os.path.join(path, name), param, required=False))
+            except ChainInputError:
+                continue  # a key, a README, a FIFO or a subdirectory next to the certificates
         return ders, path
-    return read_certificates(path, "intermediates", required=False), path
+    return read_certificates(path, param, required=False), path
 
 
 def read_trust_store(ca_file):
     """Trust anchors: ``ca_file`` (a PEM bundle or a directory of them), else the system store."""
     if ca_file:
         if os.path.isdir(ca_file):
-            ders, dummy = read_intermediates(ca_file)
+            ders, dummy = read_intermediates(ca_file, "ca_file")
         else:
             ders = read_certificates(ca_file, "ca_file")
         if not ders:
@@ -200,13 +254,7 @@ def read_trust_store(ca_file):
     if paths.cafile and os.path.isfile(paths.cafile):
         ders = read_certificates(paths.cafile, "ca_file", required=False)
     elif paths.capath and os.path.isdir(paths.capath):
-        for name in sorted(os.listdir(paths.capath)):
-            full = os.path.join(paths.capath, name)
-            if os.path.isfile(full):
-                try:
-                    ders.extend(read_certificates(full, "ca_file", required=False))
-                except ChainInputError:
-                    continue
+        ders, dummy = read_intermediates(paths.capath, "ca_file")
     return ders, label
 
 

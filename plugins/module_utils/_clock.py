@@ -6,7 +6,7 @@
 Three witnesses, each optional:
   * the local sync daemon (_clock_daemons): is it running, synchronised, what offset does it see;
   * NTP servers queried directly with SNTP (_clock_sntp), by default the daemon's own servers;
-  * an HTTP(S) server's Date header (one-second resolution), a second opinion.
+  * an HTTP(S) server's Date header (one-second resolution, _clock_http), a second opinion.
 
 ``offset_ms`` everywhere is true time minus local time, in milliseconds (the SNTP theta):
 positive means the local clock is behind and must move forward.
@@ -14,20 +14,14 @@ positive means the local clock is behind and must move forward.
 
 from __future__ import annotations
 
-import email.utils
 import math
 import socket
-import ssl
-import time
 from concurrent.futures import ThreadPoolExecutor
-
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlparse
-from urllib.request import HTTPSHandler, Request, build_opener
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _clock_config as config
 from ansible_collections.tlsops.handshake.plugins.module_utils import _clock_daemons as daemons
 from ansible_collections.tlsops.handshake.plugins.module_utils import _clock_sntp as sntp
+from ansible_collections.tlsops.handshake.plugins.module_utils._clock_http import UrlError, http_date_offset, parse_url
 from ansible_collections.tlsops.handshake.plugins.module_utils._findings import finding
 
 DEFAULTS = {
@@ -47,6 +41,8 @@ DEFAULTS = {
     "ntp_config": None,
     "proc_path": "/proc",
 }
+PATH_OPTIONS = ("chronyc_path", "chrony_socket", "chrony_config", "timedatectl_path", "timesyncd_config",
+                "ntpq_path", "ntp_config", "proc_path")
 MAX_SERVERS = 32
 MAX_SAMPLES = 16
 MAX_TIMEOUT = 60.0
@@ -62,14 +58,18 @@ class ClockConfigError(ValueError):
 
 def _number(params, name, low, high, kind=float, low_open=False):
     value = params.get(name)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
+    if isinstance(value, bool):
         raise ClockConfigError("%s: %r is not a number" % (name, value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ClockConfigError("%s: %r is not a number" % (name, value))
+    if kind is int and not (math.isfinite(number) and number.is_integer()):
+        raise ClockConfigError("%s: %r is not a whole number" % (name, value))
     if math.isnan(number) or (number <= low if low_open else number < low) or number > high:
         raise ClockConfigError("%s: %s is out of range; use %s%s to %s" % (
             name, value, "more than " if low_open else "", low, high))
-    return number
+    return kind(number)
 
 
 def parse_server(entry, index):
@@ -117,11 +117,11 @@ def _split_host_port(text, where):
 
 
 def _port(value, where):
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, float) and not (math.isfinite(value) and value.is_integer())):
         raise ClockConfigError("%s: %r is not a port number" % (where, value))
     try:
         port = int(str(value).strip()) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ClockConfigError("%s: %r is not a port number" % (where, value))
     if not 1 <= port <= 65535:
         raise ClockConfigError("%s: %d is out of range; use 1-65535" % (where, port))
@@ -145,9 +145,17 @@ def validate(params):
     opts = dict(DEFAULTS)
     opts.update({k: v for k, v in params.items() if v is not None or k == "servers"})
     opts["timeout"] = _number(opts, "timeout", 0, MAX_TIMEOUT, low_open=True)
-    opts["samples"] = int(_number(opts, "samples", 1, MAX_SAMPLES, kind=int))
+    opts["samples"] = _number(opts, "samples", 1, MAX_SAMPLES, kind=int)
     opts["sample_interval"] = _number(opts, "sample_interval", 0, MAX_TIMEOUT)
     opts["max_offset_ms"] = _number(opts, "max_offset_ms", 0, 1e12)
+    if not isinstance(opts["compare_validate_certs"], bool):
+        raise ClockConfigError("compare_validate_certs: %r is not true or false" % (opts["compare_validate_certs"],))
+    for name in PATH_OPTIONS:
+        value = opts.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ClockConfigError("%s: %r is not a path" % (name, value))
+        if value and "\0" in value:
+            raise ClockConfigError("%s: contains a NUL character; give a plain path" % name)
     servers = opts.get("servers")
     if servers is not None:
         if not isinstance(servers, (list, tuple)):
@@ -155,70 +163,25 @@ def validate(params):
         if len(servers) > MAX_SERVERS:
             raise ClockConfigError("servers: %d entries; at most %d" % (len(servers), MAX_SERVERS))
         opts["servers"] = [parse_server(entry, i) for i, entry in enumerate(servers)]
-    url = opts.get("compare_url")
-    if url:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ClockConfigError("compare_url: %r is not an http:// or https:// URL" % url)
+    if opts.get("compare_url") is not None:
+        try:
+            parse_url(opts["compare_url"])
+        except UrlError as exc:
+            raise ClockConfigError(str(exc))
     proc_path = opts.get("proc_path") or "/proc"
     opts["proc_path"] = proc_path
     return opts
 
 
-# ------------------------------------------------------------------ HTTP Date
-
-
-def http_date_offset(url, timeout, validate_certs=True, clock=time.time, monotonic=time.monotonic):
-    """Offset from an HTTP server's Date header: ``(Date + 0.5 s) - midpoint of the request``.
-
-    Date has one-second resolution (and truncates), hence ``uncertainty_ms`` = 500 ms plus half
-    the round trip.  A status >= 400 still carries a usable Date.
-    """
-    result = {"url": url, "ok": False, "status": None, "date": None, "offset_ms": None,
-              "uncertainty_ms": None, "rtt_ms": None, "error": None}
-    handlers = []
-    if not validate_certs:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        handlers.append(HTTPSHandler(context=context))
-    opener = build_opener(*handlers)
-    request = Request(url, method="HEAD", headers={"User-Agent": "tlsops.handshake time_sync_info"})
-    t1 = clock()
-    m1 = monotonic()
-    try:
-        response = opener.open(request, timeout=timeout)
-        headers, status = response.headers, response.status
-        response.close()
-    except HTTPError as exc:
-        headers, status = exc.headers, exc.code
-    except (URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        result["error"] = str(reason)
-        return result
-    elapsed = monotonic() - m1
-    t_mid = t1 + elapsed / 2.0
-    result["status"] = status
-    result["rtt_ms"] = round(elapsed * 1000.0, 3)
-    date = headers.get("Date") if headers is not None else None
-    if not date:
-        result["error"] = "the response has no Date header"
-        return result
-    result["date"] = date
-    try:
-        parsed = email.utils.parsedate_to_datetime(date)
-    except (TypeError, ValueError, IndexError):
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        result["error"] = "unparsable Date header %r" % date
-        return result
-    server_time = parsed.timestamp() + 0.5
-    result.update({
-        "ok": True,
-        "offset_ms": round((server_time - t_mid) * 1000.0, 3),
-        "uncertainty_ms": round((0.5 + elapsed / 2.0) * 1000.0, 3),
-    })
-    return result
+def warnings(opts):
+    """What the chosen options hide, for module.warn()."""
+    found = []
+    url = opts.get("compare_url")
+    if url and opts.get("compare_validate_certs") is False and parse_url(url)["scheme"] == "https":
+        found.append("compare_validate_certs is false: the certificate of %s is not checked, so anyone on the path "
+                     "to it can answer with any Date header and move the compare_url opinion (and offset_ms, when "
+                     "it is the only witness) wherever they like" % parse_url(url)["redacted"])
+    return found
 
 
 # ------------------------------------------------------------------ the check
@@ -244,14 +207,14 @@ def best_server(results):
     return min(usable[middle - 1:middle + 1], key=lambda r: r["delay_ms"])
 
 
-def _default_targets(primary, opts):
+def _default_targets(primary, opts, problems):
     """Servers to query when O(servers) is not given, and where they came from."""
     if primary["name"] == "systemd-timesyncd" and primary.get("answered"):
         names = primary.get("servers_configured") or primary.get("fallback_servers") or []
         if names:
             return [(n, config.NTP_PORT, sntp._label(n, config.NTP_PORT)) for n in names], \
                 "systemd-timesyncd (timedatectl show-timesync)"
-    servers, source = config.configured_servers(primary["name"], opts)
+    servers, source = config.configured_servers(primary["name"], opts, problems)
     targets = []
     for server in servers:
         try:
@@ -261,15 +224,22 @@ def _default_targets(primary, opts):
     return targets[:MAX_SERVERS], source
 
 
-def check(params, detect=daemons.detect):
-    """Run the whole check; the module's result (without ``changed``)."""
+def check(params, detect=daemons.detect, warn=None):
+    """Run the whole check; the module's result (without ``changed``).
+
+    ``warn`` (module.warn) hears what the options hide and which configuration files were refused.
+    """
     opts = validate(params)
+    warn = warn or (lambda message: None)
+    for message in warnings(opts):
+        warn(message)
     statuses = detect(opts)
     running = [s for s in statuses if s["running"]]
     primary = daemons.primary(statuses)
 
+    refused = []
     if opts["servers"] is None:
-        targets, servers_source = _default_targets(primary, opts)
+        targets, servers_source = _default_targets(primary, opts, refused)
     else:
         targets, servers_source = opts["servers"], "servers parameter"
     results = _query_all(targets, opts)
@@ -289,7 +259,10 @@ def check(params, detect=daemons.detect):
     max_offset = opts["max_offset_ms"]
     skewed = offset_ms is not None and abs(offset_ms) > max_offset
 
-    findings = []
+    findings = [finding("config_file_unreadable", path=exc.path if not exc.where else "%s (named by %s)"
+                        % (exc.path, exc.where), error="it is %s" % exc.problem) for exc in refused]
+    for exc in refused:
+        warn("a time daemon configuration file was not read: %s" % exc)
     if not running:
         findings.append(finding("no_time_daemon"))
     elif not primary["synchronized"]:
@@ -322,6 +295,9 @@ def check(params, detect=daemons.detect):
             leaps.append("%s, says %s" % (LEAP_TEXT[result["leap"]], result["server"]))
     if leaps:
         findings.append(finding("leap_pending", leap="; ".join(leaps)))
+    if compare is not None and not compare["ok"]:
+        findings.append(finding("compare_failed", url=compare["url"], error_code=compare["error_code"],
+                                error=compare["error"]))
     if compare is not None and compare["ok"] and offset_source and not offset_source.startswith("the Date"):
         if abs(compare["offset_ms"] - offset_ms) > compare["uncertainty_ms"] + max_offset:
             findings.append(finding("compare_disagrees", url=compare["url"], compare_ms=_fmt(compare["offset_ms"]),

@@ -5,7 +5,10 @@
 confdir and sourcedir), timesyncd.conf (with its .conf.d drop-ins) and ntp.conf.
 
 Each reader returns ``(servers, files_read)``; a server is ``{"host", "port", "kind"}``
-with kind ``server``, ``pool`` or ``peer``.
+with kind ``server``, ``pool`` or ``peer``.  Every file is read through _safe_files: a
+FIFO, a device or a huge file named by an option or an include is refused (a
+``FileRefused`` naming the option or the ``file:line`` that named it, appended to
+``problems``) instead of hanging the module; the rest of the configuration is still read.
 """
 
 from __future__ import annotations
@@ -13,26 +16,35 @@ from __future__ import annotations
 import glob
 import os
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._safe_files import FileRefused, read_text
+
 NTP_PORT = 123
 CHRONY_CONFIGS = ("/etc/chrony/chrony.conf", "/etc/chrony.conf")
 TIMESYNCD_CONFIG = "/etc/systemd/timesyncd.conf"
 TIMESYNCD_DROPIN_DIRS = ("/usr/lib/systemd/timesyncd.conf.d", "/run/systemd/timesyncd.conf.d")
 NTP_CONFIGS = ("/etc/ntpsec/ntp.conf", "/etc/ntp.conf")
 MAX_INCLUDE_DEPTH = 5
+MAX_FILES = 64  # files read per daemon configuration (include loops and huge globs end here)
+MAX_CONFIG_BYTES = 1 << 20
+WHAT = "a configuration file"
 
 
 def first_existing(paths):
     for path in paths:
-        if path and os.path.isfile(path):
+        if path and os.path.lexists(path):
             return path
     return None
 
 
-def _lines(path):
+def _lines(path, where, problems):
+    """The lines of ``path``, or None when it is missing (silently) or refused (noted in ``problems``)."""
     try:
-        with open(path, "r", errors="replace") as handle:
-            return handle.read(1 << 20).splitlines()
-    except OSError:
+        return read_text(path, MAX_CONFIG_BYTES, where=where, what=WHAT).splitlines()
+    except FileRefused as exc:
+        if problems is not None and os.path.lexists(path):
+            problems.append(exc)
+        return None
+    except ValueError:  # a NUL in a path taken from a file
         return None
 
 
@@ -46,48 +58,63 @@ def _strip_comment(line, marks):
 # ------------------------------------------------------------------ chrony
 
 
-def chrony_servers(path):
+def chrony_servers(path, problems=None, where="chrony_config"):
     """Servers of a chrony config and the files read (include, confdir, sourcedir followed)."""
     servers = []
     files = []
-    _chrony_file(path, servers, files, 0)
+    _chrony_file(path, where, servers, files, 0, problems)
     return _dedupe(servers), files
 
 
-def _chrony_file(path, servers, files, depth):
-    lines = _lines(path)
-    if lines is None or depth > MAX_INCLUDE_DEPTH:
+def _chrony_file(path, where, servers, files, depth, problems):
+    if depth > MAX_INCLUDE_DEPTH or path in files or len(files) >= MAX_FILES:
+        return
+    lines = _lines(path, where, problems)
+    if lines is None:
         return
     files.append(path)
-    for raw in lines:
+    for number, raw in enumerate(lines, 1):
         words = _strip_comment(raw, "#;!%").split()
         if not words:
             continue
         directive = words[0].lower()
+        here = "%s:%d (%s)" % (path, number, directive)
         if directive in ("server", "pool", "peer") and len(words) > 1:
             port = NTP_PORT
             for index, word in enumerate(words[2:], 2):
-                if word.lower() == "port" and index + 1 < len(words) and words[index + 1].isdigit():
+                if word.lower() == "port" and index + 1 < len(words) and _is_number(words[index + 1]):
                     port = int(words[index + 1])
             servers.append({"host": words[1], "port": port, "kind": directive})
         elif directive == "include" and len(words) > 1:
-            for match in sorted(glob.glob(words[1])):
-                _chrony_file(match, servers, files, depth + 1)
+            for match in _glob(words[1]):
+                _chrony_file(match, here, servers, files, depth + 1, problems)
         elif directive in ("confdir", "sourcedir"):
             suffix = ".conf" if directive == "confdir" else ".sources"
             # chrony: for the same file name in several directories only the first counts
             seen = {}
             for directory in words[1:]:
-                for match in sorted(glob.glob(os.path.join(directory, "*" + suffix))):
+                for match in _glob(os.path.join(directory, "*" + suffix)):
                     seen.setdefault(os.path.basename(match), match)
             for name in sorted(seen):
-                _chrony_file(seen[name], servers, files, depth + 1)
+                _chrony_file(seen[name], here, servers, files, depth + 1, problems)
+
+
+def _glob(pattern):
+    """The first MAX_FILES matches of ``pattern``, sorted (a pattern from a file may match anything)."""
+    try:
+        return sorted(glob.glob(pattern))[:MAX_FILES]
+    except (OSError, ValueError):
+        return []
+
+
+def _is_number(word):
+    return word.isascii() and word.isdigit() and len(word) <= 5
 
 
 # ------------------------------------------------------------------ systemd-timesyncd
 
 
-def timesyncd_servers(path=TIMESYNCD_CONFIG):
+def timesyncd_servers(path=TIMESYNCD_CONFIG, problems=None, where="timesyncd_config"):
     """NTP= servers of timesyncd.conf and its drop-ins (FallbackNTP= when NTP= is empty)."""
     files = []
     values = {"NTP": [], "FallbackNTP": None}
@@ -96,11 +123,11 @@ def timesyncd_servers(path=TIMESYNCD_CONFIG):
     candidates = [path]
     dropins = {}
     for directory in dropin_dirs:
-        for match in sorted(glob.glob(os.path.join(directory, "*.conf"))):
+        for match in _glob(os.path.join(directory, "*.conf")):
             dropins[os.path.basename(match)] = match  # later directories override earlier ones
-    candidates += [dropins[name] for name in sorted(dropins)]
+    candidates += [dropins[name] for name in sorted(dropins)][:MAX_FILES]
     for candidate in candidates:
-        lines = _lines(candidate)
+        lines = _lines(candidate, where if candidate == path else "a drop-in of %s" % path, problems)
         if lines is None:
             continue
         files.append(candidate)
@@ -130,10 +157,10 @@ def timesyncd_servers(path=TIMESYNCD_CONFIG):
 # ------------------------------------------------------------------ ntpd
 
 
-def ntp_servers(path):
+def ntp_servers(path, problems=None, where="ntp_config"):
     """server/pool/peer lines of ntp.conf (refclocks 127.127.x.x skipped)."""
     servers = []
-    lines = _lines(path)
+    lines = _lines(path, where, problems)
     if lines is None:
         return [], []
     for raw in lines:
@@ -156,9 +183,10 @@ def _dedupe(servers):
     return unique
 
 
-def configured_servers(daemon_name, options):
+def configured_servers(daemon_name, options, problems=None):
     """``(servers, source)`` for the daemon that runs; when none runs, the first daemon whose
-    config file exists (chrony, systemd-timesyncd, ntpd).  ``source`` names the file(s)."""
+    config file exists (chrony, systemd-timesyncd, ntpd).  ``source`` names the file(s).
+    Files that exist but are refused (a FIFO, a device, too large) are appended to ``problems``."""
     order = ["chrony", "systemd-timesyncd", "ntpd"]
     if daemon_name in order:
         order.remove(daemon_name)
@@ -166,18 +194,23 @@ def configured_servers(daemon_name, options):
     for name in order:
         if name == "chrony":
             path = options.get("chrony_config") or first_existing(CHRONY_CONFIGS)
-            if path and os.path.isfile(path):
-                servers, files = chrony_servers(path)
-                return servers, ", ".join(files)
+            where = "chrony_config" if options.get("chrony_config") else "the default chrony_config"
+            if path and os.path.lexists(path):
+                servers, files = chrony_servers(path, problems, where)
+                if files:
+                    return servers, ", ".join(files)
         elif name == "systemd-timesyncd":
             path = options.get("timesyncd_config") or TIMESYNCD_CONFIG
-            if os.path.isfile(path):
-                servers, files = timesyncd_servers(path)
-                if servers or daemon_name == name:
+            where = "timesyncd_config" if options.get("timesyncd_config") else "the default timesyncd_config"
+            if os.path.lexists(path):
+                servers, files = timesyncd_servers(path, problems, where)
+                if files and (servers or daemon_name == name):
                     return servers, ", ".join(files)
         else:
             path = options.get("ntp_config") or first_existing(NTP_CONFIGS)
-            if path and os.path.isfile(path):
-                servers, files = ntp_servers(path)
-                return servers, ", ".join(files)
+            where = "ntp_config" if options.get("ntp_config") else "the default ntp_config"
+            if path and os.path.lexists(path):
+                servers, files = ntp_servers(path, problems, where)
+                if files:
+                    return servers, ", ".join(files)
     return [], None

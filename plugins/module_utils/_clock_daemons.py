@@ -23,6 +23,8 @@ import re
 import shutil
 import subprocess
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._safe_files import open_binary
+
 DAEMONS = ("chrony", "systemd-timesyncd", "ntpd")
 COMMAND_TIMEOUT = 10
 SEARCH_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -137,10 +139,12 @@ def _process_daemon(base):
 
 
 def _read(path):
+    """The first 4 KiB of a process-table file; "" for anything that is not a readable regular file
+    (proc_path may name a copy of /proc where a FIFO would otherwise block the module)."""
     try:
-        with open(path, "r", errors="replace") as handle:
-            return handle.read(4096)
-    except OSError:
+        with open_binary(path, where="proc_path", what="a process table file") as handle:
+            return handle.read(4096).decode("utf-8", "replace")
+    except (OSError, ValueError):
         return ""
 
 

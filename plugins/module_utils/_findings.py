@@ -114,6 +114,10 @@ FINDINGS = dict((
        "{url} says the clock is off by {compare_ms} ms (+/- {uncertainty_ms} ms), but {source} says {offset_ms} ms",
        "Find out which source is wrong: a server with a wrong clock makes certificates look expired for everyone "
        "who trusts it."),
+    _f("compare_failed", "warning",
+       "{url} gave no usable Date header ({error_code}): {error}",
+       "Point compare_url at a web server that answers a HEAD request promptly with a Date header, or drop it; "
+       "the NTP servers are the better witness."),
     # --- nginx configuration (nginx_tls_info) ----------------------------------------
     # {prefix} is the directive family: proxy, grpc or uwsgi (stream{} uses proxy).
     _f("https_to_plain_port", "error",

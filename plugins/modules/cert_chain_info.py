@@ -38,10 +38,15 @@ options:
     description:
       - PEM file on the managed host holding the certificate and its chain, leaf first (a single DER certificate
         is read too). Mutually exclusive with O(content) and O(host).
+      - Only C(CERTIFICATE) blocks are read; a private key in the same file is ignored and never returned.
+      - Like every file this module reads (O(ca_file), O(intermediates), O(key_path)), it must be a regular file of
+        at most 16 MiB; a FIFO, a device or a directory is an error naming the option.
     type: path
   content:
     description:
       - PEM text of the certificate and its chain. Mutually exclusive with O(path) and O(host).
+      - Not logged and not returned in C(invocation) (C(no_log)), since such text often holds the private key as
+        well; a private key in it is ignored.
     type: str
   host:
     description:
@@ -86,7 +91,8 @@ options:
   names:
     description:
       - Host names (or IP addresses) the leaf must cover, checked as nginx checks C(proxy_ssl_name)
-        (OpenSSL's C(X509_check_host)).
+        (OpenSSL's C(X509_check_host)). An internationalised name is checked as its C(xn--) form; a name with a space
+        or a control character, or longer than a DNS name can be, is an error.
       - Defaults to O(server_name) (or O(host) when it is a name) for a live endpoint, and to none for a file.
     type: list
     elements: str
@@ -110,7 +116,8 @@ options:
     description:
       - OpenSSL security level the verification applies, like nginx's SSL context. V(2) (the default of
         Debian/Ubuntu and of OpenSSL 3.2+) rejects RSA keys under 2048 bits and SHA-1 signatures; V(1) is stock
-        OpenSSL 3.0's default; V(0) checks neither.
+        OpenSSL 3.0's default; V(0) checks neither (the module warns, since RV(verified) then accepts what nginx at
+        its default level refuses).
     type: int
     default: 2
     choices: [0, 1, 2, 3, 4, 5]
@@ -375,13 +382,14 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _chain
+from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path"),
-            content=dict(type="str"),
+            content=dict(type="str", no_log=True),
             host=dict(type="str"),
             port=dict(type="int", default=443),
             server_name=dict(type="str"),
@@ -400,8 +408,11 @@ def main():
         required_one_of=[("path", "content", "host")],
         supports_check_mode=True,
     )
+    exit_with_controller()
     if not _chain.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=_chain.CRYPTOGRAPHY_IMPORT_ERROR)
+    for warning in _chain.warnings(module.params):
+        module.warn(warning)
     try:
         result = _chain.inspect_chain(module.params)
     except _chain.ChainInputError as exc:

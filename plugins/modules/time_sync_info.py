@@ -53,7 +53,9 @@ options:
     default: 2.0
   timeout:
     description:
-      - Seconds to wait for each reply (more than 0, at most 60). Also the timeout of the O(compare_url) request.
+      - Seconds to wait for each reply (more than 0, at most 60).
+      - Also the one deadline of the whole O(compare_url) exchange (name lookup, connect, TLS handshake, request,
+        status line and headers), however the server paces its bytes.
       - Servers are queried in parallel; one server takes at most O(samples) x (O(timeout) + O(sample_interval)) seconds.
     type: float
     default: 2.0
@@ -68,11 +70,21 @@ options:
       - An V(http://) or V(https://) URL whose response C(Date) header gives a second opinion (a C(HEAD) request).
       - The estimate has an uncertainty of half a second plus half the round trip; it becomes RV(offset_ms) only when
         neither an NTP server nor a synchronised daemon gave an offset.
+      - Redirects are not followed (a C(3xx) reply carries a C(Date) header too, and the server does not get to choose
+        where this host connects). The response head is limited to 100 header lines of at most 8 KiB, 64 KiB in
+        all; the body is never read. A server that breaks a limit or the O(timeout) gets a C(error_code) in RV(compare)
+        and a V(compare_failed) finding.
+      - User information in the URL (V(http://user:password@host/)) is never sent (a C(401) reply carries a C(Date)
+        header as well) and is shown as V(********) in every result, message and in C(invocation).
+      - Spaces, control characters and non-ASCII characters are refused (they would split or corrupt the request);
+        percent-encode them.
+      - The request goes directly to the server; proxy environment variables are not used.
     type: str
   compare_validate_certs:
     description:
       - Verify the TLS certificate of an V(https://) O(compare_url). A clock that is far off makes valid certificates
         look expired or not yet valid, so set this to V(false) when that is what you are investigating.
+      - With V(false) the module warns that anyone on the path to the server can then choose the C(Date) it reads.
     type: bool
     default: true
   chronyc_path:
@@ -118,7 +130,10 @@ notes:
     synchronised, since nothing checks its clock.
   - When systemd-timesyncd runs but C(timedatectl show) cannot reach systemd-timedated, its synchronisation is judged
     from the last reply it accepted (C(show-timesync)).
-  - The module sends only NTP client packets (mode 3) and at most O(samples) per server.
+  - The module sends only NTP client packets (mode 3), at most O(samples) per server, and one HTTP C(HEAD) request
+    to O(compare_url) when it is set.
+  - It reads the daemons' configuration files (with their includes and drop-ins) and O(proc_path) through one reader
+    that accepts only regular files, so a FIFO or a device there is reported, never waited on.
 seealso:
   - name: RFC 5905, Network Time Protocol Version 4
     description: The packet format, the offset and delay formulas and the kiss codes.
@@ -309,7 +324,12 @@ skewed:
   type: bool
 compare:
   description:
-    - The O(compare_url) result, C(url), C(ok), C(status), C(date), C(offset_ms), C(uncertainty_ms), C(rtt_ms), C(error).
+    - The O(compare_url) result, C(url) (user information redacted), C(ok), C(status), C(date), C(offset_ms),
+      C(uncertainty_ms), C(rtt_ms), C(elapsed_ms) (the whole exchange, at most O(timeout)), C(error) and
+      C(error_code).
+    - "C(error_code) is null or one of V(timeout), V(resolve_failed), V(connection_refused), V(connection_reset),
+      V(network_error), V(certificate_invalid), V(tls_error), V(bad_status_line), V(bad_header), V(header_too_long),
+      V(too_many_headers), V(headers_too_large), V(closed), V(no_date), V(bad_date)."
   returned: when O(compare_url) is set
   type: dict
 findings:
@@ -317,7 +337,8 @@ findings:
     - Findings from the shared vocabulary, each with C(code), C(severity), C(message), C(fix) and C(cause).
     - "Codes: V(no_time_daemon), V(daemon_not_synchronized), V(offset_exceeds_threshold), V(all_servers_unreachable),
       V(competing_daemons), V(leap_pending), V(server_kiss_of_death), V(server_unsynchronized), V(server_unusable),
-      V(compare_disagrees)."
+      V(compare_disagrees), V(compare_failed), V(config_file_unreadable) (a daemon configuration file or one it
+      includes is a FIFO, a device, a directory or larger than 1 MiB: it is not read, the rest is)."
   returned: always
   type: list
   elements: dict
@@ -333,6 +354,8 @@ findings:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._clock import ClockConfigError, check
+from ansible_collections.tlsops.handshake.plugins.module_utils._clock_http import redact
+from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
 
 
 def main():
@@ -356,8 +379,13 @@ def main():
         ),
         supports_check_mode=True,
     )
+    exit_with_controller()
+    params = dict(module.params)
+    # compare_url is not no_log (the URL itself is worth seeing); its user information is
+    # a secret, so the copy Ansible returns as invocation.module_args is redacted.
+    module.params["compare_url"] = redact(params["compare_url"])
     try:
-        result = check(module.params)
+        result = check(params, warn=module.warn)
     except ClockConfigError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)

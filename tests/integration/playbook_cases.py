@@ -2,9 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Many module calls in one real ansible-playbook run, each result kept for Python to assert on.
 
-A bad-input table is one playbook: each case a task with ``ignore_errors`` and ``register``, a
-per-task ``timeout`` so that a module that hangs fails its case instead of the run, and a last task
-that writes every registered result as JSON.  The run gets its own session (killed whole on
+A bad-input table is one playbook (Ansible's start-up is paid once): each case a task of its own
+with ``ignore_errors`` and ``register`` (not a loop: at -vvv Ansible prints loop items with every
+result, and a test for secrets would find its own input there), a per-task ``timeout`` so that a
+module that hangs fails its case instead of the run, and a last task that writes every registered
+result as JSON.  The run gets its own session (killed whole on
 timeout) and a cap on its address space, so code that reads /dev/zero to the end fails with
 MemoryError instead of eating the machine.
 """
@@ -15,9 +17,10 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 
 from tests.hazards import cap_child_memory
-from tests.integration.helpers import BIN, ansible_env
+from tests.integration.helpers import BIN, REPO_ROOT, ansible_env
 
 
 def run_playbook(playbook, verbosity=0, timeout=900, extra_env=None):
@@ -37,29 +40,52 @@ def run_playbook(playbook, verbosity=0, timeout=900, extra_env=None):
     return proc.returncode, output
 
 
-def run_cases(module, cases, workdir, task_timeout=60, verbosity=0):
-    """Run ``tlsops.handshake.MODULE`` once per ``(name, args)`` of ``cases`` in one playbook.
+class Cases(object):
+    """Registered results by case name (``cases[name]``), and all ansible-playbook printed."""
 
-    Returns ``({name: registered result}, whole output)``.
+    def __init__(self, results, output, returncode):
+        self.results = results
+        self.output = output
+        self.returncode = returncode
+
+    def __getitem__(self, name):
+        return self.results[name]
+
+
+def run_cases(module, cases, workdir=None, task_timeout=60, verbosity=0, timeout=None):
+    """Run ``tlsops.handshake.MODULE`` once per case in one playbook; returns Cases.
+
+    ``cases`` is ``{name: args}`` or a list of ``(name, args)``.  ``workdir`` holds the playbook
+    and the results (a temporary directory under build/ when not given, removed afterwards).
     """
-    names = [name for name, _args in cases]
+    pairs = list(cases.items()) if isinstance(cases, dict) else list(cases)
+    names = [name for name, _args in pairs]
     assert len(set(names)) == len(names), "case names must be unique"
+    own_dir = workdir is None
+    workdir = tempfile.mkdtemp(prefix="cases-", dir=os.path.join(REPO_ROOT, "build")) if own_dir else str(workdir)
     tasks = [{"name": name, "tlsops.handshake." + module: args, "register": "case_%d" % i,
               "ignore_errors": True, "timeout": task_timeout}
-             for i, (name, args) in enumerate(cases)]
-    out = os.path.join(str(workdir), "results.json")
-    every = ", ".join("'case_%d': case_%d" % (i, i) for i in range(len(cases)))
+             for i, (name, args) in enumerate(pairs)]
+    out = os.path.join(workdir, "results.json")
+    every = ", ".join("'case_%d': case_%d" % (i, i) for i in range(len(pairs)))
     tasks.append({"name": "write every result", "ansible.builtin.copy": {
         "content": "{{ {%s} | to_json }}" % every, "dest": out, "mode": "0600"}})
-    playbook = os.path.join(str(workdir), "cases.yml")
-    with open(playbook, "w") as handle:
-        json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], handle, indent=1)
-    returncode, output = run_playbook(playbook, verbosity=verbosity,
-                                      timeout=task_timeout * len(cases) + 300)
-    assert os.path.exists(out), "no results (rc=%s):\n%s" % (returncode, output[-6000:])
-    with open(out) as handle:
-        registered = json.load(handle)
-    return {name: registered["case_%d" % i] for i, name in enumerate(names)}, output
+    playbook = os.path.join(workdir, "cases.yml")
+    try:
+        with open(playbook, "w") as handle:
+            json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], handle, indent=1)
+        returncode, output = run_playbook(playbook, verbosity=verbosity,
+                                          timeout=timeout or task_timeout * len(pairs) + 300)
+        assert os.path.exists(out), "no results (rc=%s):\n%s" % (returncode, output[-6000:])
+        with open(out) as handle:
+            registered = json.load(handle)
+    finally:
+        if own_dir:
+            for name in (playbook, out):
+                if os.path.exists(name):
+                    os.unlink(name)
+            os.rmdir(workdir)
+    return Cases({name: registered["case_%d" % i] for i, name in enumerate(names)}, output, returncode)
 
 
 def assert_clean_failure(name, result, *needles):

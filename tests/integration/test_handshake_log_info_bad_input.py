@@ -94,7 +94,8 @@ def table(tmp_path_factory):
         ("an unknown option", {"paths": [good], "sinse": "2h"}),
     ]
     with hazards.released(fifo, fifo_conf):
-        results, output = run_cases("handshake_log_info", cases, d)
+        ran = run_cases("handshake_log_info", cases, d)
+        results, output = ran.results, ran.output
     return p, results, output
 
 

@@ -90,7 +90,8 @@ def table(tmp_path_factory):
         ("an unknown option", {"confg": "/etc/nginx/nginx.conf"}),
     ]
     with hazards.released(fifo, fifo_main):
-        results, output = run_cases("nginx_tls_info", cases, d)
+        ran = run_cases("nginx_tls_info", cases, d)
+        results, output = ran.results, ran.output
     return {"dir": str(d), "fifo": fifo, "fifo_main": fifo_main, **confs}, results, output
 
 

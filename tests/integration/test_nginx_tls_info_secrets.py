@@ -54,7 +54,8 @@ def run(tmp_path_factory):
     cases = [("accepted by nginx -T", {"config": str(good)}),
              ("rejected by nginx -T", {"config": str(broken)}),
              ("read without nginx", {"config": str(good), "source": "files"})]
-    results, output = run_cases("nginx_tls_info", cases, d, verbosity=3)
+    ran = run_cases("nginx_tls_info", cases, d, verbosity=3)
+    results, output = ran.results, ran.output
     return results, output, (server_pem, other_pem, broken_pem)
 
 

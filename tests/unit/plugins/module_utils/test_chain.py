@@ -527,7 +527,7 @@ def test_every_certificate_finding_is_exercised_here():
 @pytest.mark.parametrize("params,message", [
     ({}, "^path, content or host: give one"),
     ({"path": "/a", "content": "x"}, "^path, content: give only one"),
-    ({"path": "/nonexistent/chain.pem"}, "^path: /nonexistent/chain.pem does not exist"),
+    ({"path": "/nonexistent/chain.pem"}, "^path: /nonexistent/chain.pem is missing \\(no such file\\)"),
     ({"content": "hello"}, "^content: holds no certificate"),
     ({"content": "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"}, "^content: "),
     ({"host": "127.0.0.1", "port": 0}, "^port: 0 is not a valid port"),
@@ -549,11 +549,11 @@ def test_bad_files_name_the_parameter(tmp_path, ca):
     empty.write_text("no certificate here\n")
     with pytest.raises(_chain.ChainInputError, match="^path: .* holds no certificate"):
         _chain.inspect_chain({"path": str(empty)})
-    with pytest.raises(_chain.ChainInputError, match="^path: .* is not a regular file"):
+    with pytest.raises(_chain.ChainInputError, match="^path: .* is a directory; give the path of a PEM certificate file"):
         _chain.inspect_chain({"path": str(tmp_path)})
     with pytest.raises(_chain.ChainInputError, match="^ca_file: .* holds no certificate"):
         _chain.inspect_chain({"path": served, "ca_file": str(empty)})
-    with pytest.raises(_chain.ChainInputError, match="^intermediates: .* does not exist"):
+    with pytest.raises(_chain.ChainInputError, match="^intermediates: .* is missing"):
         _chain.inspect_chain({"path": served, "intermediates": str(tmp_path / "missing")})
     with pytest.raises(_chain.ChainInputError, match="^key_path: .* holds no private key"):
         _chain.inspect_chain({"path": served, "key_path": served})
@@ -564,7 +564,7 @@ def test_bad_files_name_the_parameter(tmp_path, ca):
         with open(str(unreadable)):
             pytest.skip("running as root: every file is readable")
     except PermissionError:
-        with pytest.raises(_chain.ChainInputError, match="^path: cannot read"):
+        with pytest.raises(_chain.ChainInputError, match="^path: .* is not readable by this user"):
             _chain.inspect_chain({"path": str(unreadable)})
 
 
