@@ -66,7 +66,8 @@ options:
     type: str
   timeout:
     description:
-      - Seconds allowed for each connection to O(host).
+      - Seconds allowed for the handshake with O(host). Everything host mode does (connect, handshake, the
+        extra ClientHello that reads the served chain) ends within O(timeout) x 2, whatever the server does.
     type: float
     default: 5.0
   key_path:

@@ -206,21 +206,12 @@ def _kill(pids):
             pass
 
 
-def _module_source_calls_lifeline(module):
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "modules", module + ".py")
-    with open(path) as f:
-        return "exit_with_controller()" in f.read()
-
-
 @pytest.mark.parametrize("module, peer", [
     ("tls_probe", "hello_request_flood"),
     ("tls_probe", "stall"),
     ("cert_chain_info", "hello_request_flood"),
 ])
 def test_module_exits_when_ansible_is_killed(tmp_path, hostile, module, peer):
-    if module == "cert_chain_info" and not _module_source_calls_lifeline(module):
-        # cert_chain_info.py belongs to another change of issue #8; this test runs once it calls the lifeline
-        pytest.skip("%s does not call _lifeline.exit_with_controller() on this branch" % module)
     port = hostile.port(peer)
     if module == "tls_probe":
         args = {"targets": [{"host": "127.0.0.1", "port": port, "server_name": "hostile.lab.test"}], "timeout": 300}
