@@ -155,7 +155,8 @@ def _check_kind(kind):
 def _scalar_errors(name, value, kind):
     check, allowed = _check_kind(kind)
     if isinstance(value, (dict, list, tuple)):
-        return ["%s is a %s, not a single value: %s" % (name, type(value).__name__, allowed)]
+        shape = "dict" if isinstance(value, dict) else "list"   # (Ansible hands over subclasses)
+        return ["%s is a %s, not a single value: %s" % (name, shape, allowed)]
     if check(value):
         return []
     return ["%s = %s is not allowed: %s" % (name, show(value), allowed)]
@@ -203,15 +204,51 @@ def value_errors(values, kinds):
     return out
 
 
-_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.DOTALL)
-_DATA_VALUE = re.compile(r"data:[^\s\"';]*")
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]+-----")
+_PEM_BODY_LINE = re.compile(r"[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info): .*")
+_DATA_VALUE = re.compile(r"data:(?!\()[^\s\"';]+")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+_PEM_NOTE = "(PEM block not shown)"
+
+
+def _redact_pem_blocks(text):
+    """Each PEM block, from its BEGIN line through its END line (or the end of its base64 body when
+    the text was cut inside it, as nginx cuts a long message), becomes one note."""
+    out, in_block, pending = [], False, ""
+    for line in text.splitlines(True):
+        content = line.rstrip("\r\n")
+        newline = line[len(content):]
+        if in_block:
+            end = _PEM_END.search(content)
+            if end:
+                rest = content[end.end():]
+            elif _PEM_BODY_LINE.fullmatch(content.strip()):
+                pending = newline
+                continue
+            else:
+                rest = re.sub(r"^\s*[A-Za-z0-9+/=]+", "", content)
+            out.append(rest + newline)
+            in_block, pending = False, ""
+            continue
+        begin = _PEM_BEGIN.search(content)
+        if not begin:
+            out.append(_PEM_END.sub("(PEM boundary not shown)", content) + newline)
+            continue
+        end = _PEM_END.search(content, begin.end())
+        if end:
+            out.append(content[:begin.start()] + _PEM_NOTE + content[end.end():] + newline)
+        else:
+            out.append(content[:begin.start()] + _PEM_NOTE)
+            in_block, pending = True, newline
+    if in_block:
+        out.append(pending)
+    return "".join(out)
 
 
 def redact_key_material(text):
     """``text`` without PEM blocks, ``data:`` values or long base64 runs (key material)."""
     if not isinstance(text, str):
         text = str(text)
-    text = _PEM_BLOCK.sub("(PEM block not shown)", text)
-    text = _DATA_VALUE.sub("data:(not shown)", text)
+    text = _DATA_VALUE.sub("data:(not shown)", _redact_pem_blocks(text))
     return _BASE64_RUN.sub("(base64 not shown)", text)

@@ -98,18 +98,34 @@ def test_wrong_shapes_are_refused_not_crashed():
         cv.value_errors({"x": 1}, {"x": "no_such_kind"})
 
 
-def test_redaction_removes_pem_blocks_data_values_and_base64_runs():
-    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg"
-    stderr = ('nginx: [emerg] cannot load certificate key "data:-----BEGIN PRIVATE KEY-----\n%s\n'
-              '-----END PRIVATE KEY-----": PEM_read_bio_PrivateKey() failed in /etc/nginx/x.conf:12' % body)
-    out = cv.redact_key_material(stderr)
-    assert "PRIVATE" not in out and body not in out and body[:40] not in out
-    assert out.startswith('nginx: [emerg] cannot load certificate key "data:(not shown)')
-    assert out.endswith("PEM_read_bio_PrivateKey() failed in /etc/nginx/x.conf:12")
-    # a message cut inside the block, an unquoted data: value, a bare body line
-    assert "MIIE" not in cv.redact_key_material("-----BEGIN RSA PRIVATE KEY-----\n" + body[:50])
+BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg"
+
+
+def test_redaction_of_nginx_messages_quoting_an_inline_key():
+    # nginx -t on a key it cannot load: the whole key in the message, cut at about 2 kB
+    cut = ('2026/12/06 22:27:23 [emerg] 1#1: SSL_CTX_use_PrivateKey("data:-----BEGIN PRIVATE KEY-----\n%s\n'
+           'ySZrJLN3fSk+9l41wytNVMo9FQKBgQC3GOKA8Ig0OrWTtJoAvGo84Fvd)\nnginx: configuration file /x/nginx.conf test failed\n'
+           % BODY)
+    assert cv.redact_key_material(cut) == (
+        '2026/12/06 22:27:23 [emerg] 1#1: SSL_CTX_use_PrivateKey("data:(PEM block not shown))\n'
+        'nginx: configuration file /x/nginx.conf test failed\n')
+    whole = ('nginx: [emerg] cannot load certificate key "data:-----BEGIN PRIVATE KEY-----\n%s\n'
+             '-----END PRIVATE KEY-----": PEM_read_bio_PrivateKey() failed in /etc/nginx/x.conf:12' % BODY)
+    assert cv.redact_key_material(whole) == (
+        'nginx: [emerg] cannot load certificate key "data:(PEM block not shown)": PEM_read_bio_PrivateKey() failed '
+        'in /etc/nginx/x.conf:12')
+
+
+def test_redaction_of_config_lines_and_other_shapes():
+    assert cv.redact_key_material('    -----END PRIVATE KEY-----";') == '    (PEM boundary not shown)";'
+    assert cv.redact_key_material("    " + BODY) == "    (base64 not shown)"
     assert cv.redact_key_material("ssl_certificate_key data:$key_var;") == "ssl_certificate_key data:(not shown);"
-    assert cv.redact_key_material("    " + body) == "    (base64 not shown)"
-    # what is not key material stays
-    text = "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256; in /etc/nginx/nginx.conf:7"
+    encrypted = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\n%s\n" % BODY
+    assert cv.redact_key_material(encrypted + "-----END RSA PRIVATE KEY-----\nafter") == "(PEM block not shown)\nafter"
+    assert cv.redact_key_material("-----BEGIN RSA PRIVATE KEY-----\n" + BODY[:50]) == "(PEM block not shown)"
+    assert cv.redact_key_material(12) == "12"
+
+
+def test_redaction_keeps_what_is_not_key_material():
+    text = "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256; in /etc/nginx/nginx.conf:7\nnext: line\n"
     assert cv.redact_key_material(text) == text
