@@ -251,4 +251,13 @@ def redact_key_material(text):
     if not isinstance(text, str):
         text = str(text)
     text = _DATA_VALUE.sub("data:(not shown)", _redact_pem_blocks(text))
-    return _BASE64_RUN.sub("(base64 not shown)", text)
+    return _BASE64_RUN.sub(_base64_note, text)
+
+
+def _base64_note(match):
+    """A long run of base64 characters is key material when it mixes digits and both cases (a path
+    like /etc/nginx/sites/enabled/... does not)."""
+    run = match.group(0)
+    if re.search(r"[0-9]", run) and re.search(r"[a-z]", run) and re.search(r"[A-Z]", run):
+        return "(base64 not shown)"
+    return run

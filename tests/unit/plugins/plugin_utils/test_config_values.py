@@ -127,5 +127,6 @@ def test_redaction_of_config_lines_and_other_shapes():
 
 
 def test_redaction_keeps_what_is_not_key_material():
-    text = "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256; in /etc/nginx/nginx.conf:7\nnext: line\n"
+    text = ("ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256; in /etc/nginx/nginx.conf:7\nnext: line\n"
+            "include /etc/nginx/sites/enabled/somewhere/else/entirely/here;\n")
     assert cv.redact_key_material(text) == text
