@@ -19,12 +19,12 @@ author:
   - tlsops.handshake contributors (@tlsops)
 options:
   _input:
-    description: The variables to check, C({name: value}).
+    description: "The variables to check, C({name: value})."
     type: dict
     required: true
   kinds:
     description:
-      - The kind of each variable, C({name: kind}). A list value is checked element by element.
+      - "The kind of each variable, C({name: kind}). A list value is checked element by element."
       - A kind is one of V(hostname_or_ip), V(upstream_name), V(tls_protocol), V(openssl_ciphers), V(openssl_group),
         V(nginx_session_cache), V(nginx_time), V(nginx_resolver), V(nginx_bare_path), V(file_path), V(single_line),
         V(chrony_word), V(chrony_words), V(chrony_address), V(int), V(uint), V(port), V(number), or
@@ -48,8 +48,7 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - One message per bad value, for example
-      C(my_servers[0].host = "ntp1\nallow all" is not allowed: a DNS name ... or an IPv4 or IPv6 address).
+    - 'One message per bad value, for example C(my_servers[0].host = "ntp1\nallow all" is not allowed: a DNS name ...).'
     - Empty when every value is allowed.
   type: list
   elements: str

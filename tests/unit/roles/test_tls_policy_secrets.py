@@ -14,12 +14,14 @@ and nothing outside the temporary directory is written. Skipped without nginx.""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 
 import pytest
 import trustme
 
+from tests.molecule.key_needles import needles
 from tests.unit.roles._playbook import NGINX, run_playbook
 
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
@@ -59,21 +61,8 @@ exec {nginx} -p {d}/ -c {d}/nginx.conf "$@"
 """
 
 
-def _b64_fragments(data):
-    """What ``data`` looks like inside the base64 of any file holding it, at each of the three alignments."""
-    out = []
-    for shift in range(3):
-        encoded = base64.b64encode(b"\0" * shift + data).decode()
-        start = -(-4 * shift // 3) + 1
-        end = (8 * (shift + len(data)) - 6) // 6 - 1
-        out.append(encoded[start:end])
-    return out
-
-
 def _leaks(output, key_pem):
-    body = [line for line in key_pem.splitlines() if line and not line.startswith("-----")]
-    needles = ["PRIVATE KEY"] + body + _b64_fragments(body[1].encode()) + _b64_fragments(("\n".join(body[1:3])).encode())
-    return [n for n in needles if n in output]
+    return [n for n in needles(key_pem) if n in output]
 
 
 @pytest.fixture
@@ -148,8 +137,7 @@ def test_a_failed_nginx_t_quoting_the_key_says_what_failed_without_it(proxy, tmp
 
 
 def test_the_leak_check_finds_the_key_in_each_form_the_role_could_print_it(proxy):
-    """The needles above match the PEM text, its JSON-escaped form and any base64 of a file holding it."""
-    import json
+    """The needles match the PEM text, its JSON-escaped form and any base64 of a file holding it."""
     key = proxy["key"]
     for prefix in ("", "x", "xy"):
         text = prefix + 'ssl_certificate_key "data:%s";\n' % key
