@@ -39,8 +39,36 @@ import stat
 import sys
 
 
+MAX_FILE_BYTES = 8 * 1024 * 1024    # far above any nginx configuration file
+
+
 class ScanError(Exception):
     pass
+
+
+def read_regular(path, why):
+    """The bytes of ``path``, a regular file of at most MAX_FILE_BYTES; a FIFO, a device or a
+    directory is refused at once (opened non-blocking, never read), whatever its size claims."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise ScanError("cannot read %s (%s): %s" % (path, why, exc.strerror))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ScanError("%s (%s) is not a regular file (a FIFO, a device or a directory); "
+                            "the role reads and writes regular files only" % (path, why))
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise ScanError("%s (%s) is larger than %d bytes" % (path, why, MAX_FILE_BYTES))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class Directive:
@@ -57,7 +85,8 @@ class Directive:
         return len(parts) == 1 or (bool(self.args) and self.args[0].lower() == parts[1].lower())
 
     def text(self):
-        return " ".join([self.name] + self.args)
+        """The directive as the role's messages show it: an inline data: value (a key) is not shown."""
+        return " ".join([self.name] + ["data:(not shown)" if a.startswith("data:") else a for a in self.args])
 
 
 def tokenize(text, path):
@@ -126,11 +155,7 @@ class Parser:
 
     def read(self, path):
         if path not in self.texts:
-            try:
-                with open(path, encoding="utf-8", errors="surrogateescape") as f:
-                    self.texts[path] = f.read()
-            except OSError as exc:
-                raise ScanError("cannot read %s: %s" % (path, exc.strerror))
+            self.texts[path] = read_regular(path, "nginx configuration").decode("utf-8", errors="surrogateescape")
         return self.texts[path]
 
     def parse_file(self, path, context):
@@ -261,8 +286,7 @@ def snapshot(path):
         st = os.stat(path)
     except FileNotFoundError:
         return {"exists": False, "mode": "0644", "content": ""}
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_regular(path, "a file the role may write")
     return {"exists": True, "mode": "%04o" % stat.S_IMODE(st.st_mode), "content": base64.b64encode(data).decode()}
 
 

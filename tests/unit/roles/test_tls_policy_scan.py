@@ -114,3 +114,41 @@ def test_include_is_inserted_into_the_named_location(conf):
     new = result["files"][site]["content"]
     assert "include %s/snippets/tlsops_upstream_api.conf;" % conf in new
     assert new.index("include") > new.index("location /api/ {")
+
+
+KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg"
+
+
+def test_a_duplicate_holding_an_inline_key_is_reported_without_it(conf):
+    """The refusal message shows each duplicate's text: an inline data: key stays out of it."""
+    with open(conf + "/nginx.conf") as fh:
+        text = fh.read()
+    with open(conf + "/nginx.conf", "w") as fh:
+        fh.write(text.replace("    ssl_prefer_server_ciphers on;\n", "    ssl_prefer_server_ciphers on;\n"
+                              '    proxy_ssl_certificate_key "data:-----BEGIN PRIVATE KEY-----\n%s\n'
+                              '-----END PRIVATE KEY-----";\n' % KEY_BODY))
+    result = scan_mod.scan(_args(conf, http=["ssl_protocols", "proxy_ssl_certificate_key"]))
+    reported = [x["directive"] for x in result["duplicates"]]
+    assert "proxy_ssl_certificate_key data:(not shown)" in reported
+    assert not any("PRIVATE" in d or KEY_BODY in d for d in reported)
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_or_a_device_is_refused_at_once_not_read(conf):
+    """A FIFO would block the scan forever and /dev/zero would fill the memory: both are refused."""
+    fifo = os.path.join(conf, "fifo.conf")
+    os.mkfifo(fifo)
+    with pytest.raises(scan_mod.ScanError, match="fifo.conf .nginx configuration. is not a regular file"):
+        scan_mod.scan(_args(conf, conf=fifo))
+    with pytest.raises(scan_mod.ScanError, match="/dev/zero .a file the role may write. is not a regular file"):
+        scan_mod.scan(_args(conf, own=["/dev/zero"]))
+    with open(conf + "/nginx.conf", "a") as fh:
+        fh.write("include %s;\n" % fifo)   # outside http: only read, never written
+    with pytest.raises(scan_mod.ScanError, match="include .*fifo.conf: no such file|not a regular file"):
+        scan_mod.scan(_args(conf))
+
+
+def test_a_file_over_the_cap_is_refused(conf, monkeypatch):
+    monkeypatch.setattr(scan_mod, "MAX_FILE_BYTES", 100)
+    with pytest.raises(scan_mod.ScanError, match="nginx.conf .nginx configuration. is larger than 100 bytes"):
+        scan_mod.scan(_args(conf))
