@@ -71,6 +71,13 @@ CAUSES = {c["code"]: c for c in (
         _HS.replace("{openssl}", "error:0A00010B:SSL routines::wrong version number"),
         ["{host}:{port} answers with a non-TLS protocol ({sniff}): point proxy_pass at the service's TLS port."]),
     _cause(
+        "protocol_violation", "the peer breaks the TLS protocol (oversized, out-of-order or endless messages)",
+        "service",
+        _HS.replace("{openssl}", "error:0A000098:SSL routines::excessive message size"),
+        ["{host}:{port} sends handshake messages no TLS client accepts ({raw_error}): the service there is broken "
+         "or is not what proxy_pass should reach (a tarpit, an IDS, a faulty TLS terminator); fix or replace it, "
+         "no proxy_ssl_* setting helps."]),
+    _cause(
         "plain_http", "the upstream port speaks plain HTTP, not TLS", "service",
         _HS.replace("{openssl}", "error:0A00010B:SSL routines::wrong version number"),
         ["proxy_pass https:// points at a plain-HTTP port: use the upstream's TLS port "
@@ -214,6 +221,11 @@ _REASONS = (
     (r"wrong version number|http request|https proxy request|packet length too long|record layer failure",
      "not_tls"),
     (r"unrecognized name|alert number 112\b", "sni_required"),
+    # a peer that breaks the protocol itself: a 16 MB message, endless warning alerts, a second
+    # HelloRetryRequest, records of the wrong type or length
+    (r"excessive message size|too many warn alerts|unexpected message|unexpected record|"
+     r"record length mismatch|length mismatch|bad length|extra data in message|"
+     r"encrypted length too long|data length too long|too many key updates", "protocol_violation"),
     (r"bad key share|illegal parameter|alert number 47\b", "key_share_violation"),
     (r"no suitable key share|no shared group", "group_mismatch"),
     (r"no suitable groups|no protocols available|no ciphers available|no cipher match|"
@@ -286,6 +298,16 @@ OPENSSL_REASON_CODES = {
     "unknown protocol": 0xFC,
     "wrong curve": 0x17A,
     # checked against OpenSSL 3.0's sslerr.h (numbers are the same in 1.1.1)
+    "excessive message size": 0x98,
+    "unexpected message": 0xF4,
+    "unexpected record": 0xF5,
+    "too many warn alerts": 0x199,
+    "length mismatch": 0x9F,
+    "bad length": 0x10F,
+    "extra data in message": 0x99,
+    "data length too long": 0x92,
+    "encrypted length too long": 0x96,
+    "too many key updates": 0x84,
     "bad dh value": 0x66,
     "ca key too small": 0x18D,
     "ca md too weak": 0x18E,

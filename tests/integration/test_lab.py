@@ -223,6 +223,7 @@ ERRORS = {
     "garbage": ([], r"0A00010B.*wrong version number"),
     "close_mid_handshake": ([], r"0A000126.*unexpected eof while reading"),
     "giant_record": ([], r"0A0000C6.*packet length too long"),
+    "huge_message": ([], r"0A000098.*excessive message size"),
     "key_share_relay": ([], r"0A00006C.*bad key share"),
     "legacy_reneg": ([], r"0A000152.*unsafe legacy renegotiation disabled"),
     "internal_error": ([], r"0A000438.*tlsv1 alert internal error"),

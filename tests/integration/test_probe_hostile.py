@@ -45,14 +45,14 @@ HOSTILE_SUITE = {
     # peer: (timeout, expected cause with diagnose on and off, chain host mode: "error" or "chain")
     "hello_request_flood": (1.0, "handshake_timeout", "error"),
     "hello_request_flood_packed": (1.0, "handshake_timeout", "error"),
-    "endless_warnings": (1.0, "unknown", "error"),
+    "endless_warnings": (1.0, "protocol_violation", "error"),
     "garbage_flood": (1.0, "not_tls", "error"),
     "garbage": (1.0, "not_tls", "error"),
-    "huge_message": (1.0, "unknown", "error"),
+    "huge_message": (1.0, "protocol_violation", "error"),
     "giant_record": (1.0, "not_tls", "error"),
     "slowloris": (1.0, "handshake_timeout", "error"),
     "slow_refusal": (3.0, "cipher_mismatch", "error"),
-    "hrr_loop": (1.0, "unknown", "error"),
+    "hrr_loop": (1.0, "protocol_violation", "error"),
     "trickle_http": (1.0, "ok", "chain"),
     "reset": (1.0, "connection_reset", "error"),
     "stall": (1.0, "handshake_timeout", "error"),
@@ -104,7 +104,7 @@ def test_hostile_suite_classified_within_the_deadline_in_bounded_memory(hostile,
         assert got["cause"] == cause, (mode, got)
         assert got["elapsed"] <= deadline + SLACK, (mode, got)
         assert got["detail"] and "internal probe error" not in got["detail"], (mode, got)
-        if got["cause"] == "unknown":
+        if got["cause"] in ("unknown", "protocol_violation"):
             assert got["raw_error"], (mode, got)
     host_mode = report["chain_host_mode"]
     assert host_mode["elapsed"] <= deadline + SLACK, host_mode

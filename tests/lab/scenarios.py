@@ -181,6 +181,10 @@ SPECS = [
        "handshake record header with length 0xFFFF (message length 16 MB), then trickles: "
        "OpenSSL fails at once with 'packet length too long'", fault="giant",
        nginx_log=("crit", _HS % "0A0000C6:SSL routines::packet length too long")),
+    _s("huge_message", "protocol_violation", PYTHON,
+       "a ServerHello announced as 16 MB (length 0xFFFFFF), streamed in legal 16 kB records: "
+       "OpenSSL refuses 'excessive message size'", fault="huge_message",
+       nginx_log=("error", _HS % "0A000098:SSL routines::excessive message size")),
     _s("key_share_relay", "key_share_violation", PYTHON,
        "relay to the healthy upstream that rewrites the TLS1.3 ServerHello key_share group",
        fault="relay", target="healthy",

@@ -123,19 +123,20 @@ def test_groups_carry_times_samples_title_and_a_rendered_fix():
 def test_real_listener_lines_are_client_side_with_their_clients():
     res = read_logs(paths=[LISTENER], top_clients=3)
     sides = res["events"]["by_side"]
-    assert list(sides) == ["client"] and sides["client"]["count"] == res["events"]["total"] == 11
+    assert list(sides) == ["client"] and sides["client"]["count"] == res["events"]["total"] == 12
     assert sides["client"]["causes"]["protocol_mismatch"] == 3        # TLSv1.3-only/1.2-only upstreams, s_client -tls1_1
     assert res["events"]["by_upstream"] == {}
     top = res["clients"]
-    assert [c["address"] for c in top] == ["127.0.0.1", "127.0.0.2", "127.0.0.5"]
+    assert [c["address"] for c in top] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
     assert top[0]["count"] == 9 and top[1]["causes"] == {"not_tls": 1}
     assert res["clients_approximate"] is False
     for group in res["events"]["by_cause"].values():
         assert group["sides"] == {"client": group["count"]}
         assert group["fix"] == [causes.CLIENT_SIDE_FIX]
         assert "candidates" not in group
-    # the one SSL line no pattern names (garbage after a TLS record header), kept as a sample
-    assert res["unparsed"]["count"] == 1 and "unexpected message" in res["unparsed"]["samples"][0]
+    # garbage after a TLS record header: a client that breaks the protocol
+    assert sides["client"]["causes"]["protocol_violation"] == 1
+    assert res["unparsed"]["count"] == 0
     # the binary request lines ("client sent invalid method") are read, not mistaken for TLS failures
     assert res["lines_read"] == 30
 

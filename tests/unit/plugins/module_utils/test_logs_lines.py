@@ -153,13 +153,23 @@ def test_upstream_lines_without_tls_are_not_failures(message):
 
 @pytest.mark.parametrize("message", [
     _HS % "error:0A000119:SSL routines::decryption failed or bad record mac",
-    _CLIENT_HS % "error:0A0000F4:SSL routines::unexpected message",
     "SSL_shutdown() failed (SSL: error:0A00007F:SSL routines::bad write retry)",
     "upstream SSL certificate verify error: (99:nobody knows) while SSL handshaking to upstream",
 ])
 def test_ssl_lines_nothing_names_are_unknown(message):
     code, _f, _a, _s, ssl = lines.classify(message)
     assert code == "unknown" and ssl
+
+
+@pytest.mark.parametrize("message", [
+    _HS % "error:0A000098:SSL routines::excessive message size",
+    _HS % "error:0A000199:SSL routines::too many warn alerts",
+    _HS % "error:0A0000F4:SSL routines::unexpected message",
+    _CLIENT_HS % "error:0A0000F4:SSL routines::unexpected message",
+])
+def test_peers_that_break_the_protocol_are_named(message):
+    code, _f, _a, _s, ssl = lines.classify(message)
+    assert code == "protocol_violation" and ssl
 
 
 def test_ambiguous_lines_carry_their_candidates():
@@ -185,7 +195,9 @@ def test_reason_for_error_code():
     assert causes.reason_for_error_code("error:14094458:lib(20):func(148):reason(1112)") == "tlsv1 unrecognized name"
     assert causes.reason_for_error_code("error:1408F10B:x:y:z") == "wrong version number"
     assert causes.reason_for_error_code("error:80000068:system library::Connection reset by peer") is None
-    assert causes.reason_for_error_code("error:0A0000F4:SSL routines::unexpected message") is None
+    assert causes.reason_for_error_code("error:0A0000F4:SSL routines::unexpected message") == "unexpected message"
+    assert causes.reason_for_error_code("error:0A000098:lib(20)::reason(152)") == "excessive message size"
+    assert causes.reason_for_error_code("error:0A000101:SSL routines::unknown") is None
     assert causes.reason_for_error_code("no code here") is None
 
 
