@@ -47,6 +47,9 @@ DEFAULT_CONFIG = "/etc/nginx/nginx.conf"
 SOURCES = ("auto", "nginx", "files")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_FILES = 5000
+# All files together: what is read stays in memory and goes to the controller, and `nginx -T`
+# prints the same files again, so it is not run on a tree larger than this.
+MAX_TREE_BYTES = 64 * 1024 * 1024
 
 # Directives whose first argument names a PEM file of certificates (never keys).
 CERTIFICATE_DIRECTIVES = ("ssl_certificate", "proxy_ssl_certificate", "grpc_ssl_certificate",
@@ -189,18 +192,29 @@ def read_tree(main, conf_prefix, where="config"):
     """
     files, errors, seen = [], [], set()
     pending = [(main, None)]
+    left = MAX_TREE_BYTES
     while pending and len(files) < MAX_FILES:
         path, origin = pending.pop(0)
         if path in seen:
             continue
         seen.add(path)
         try:
-            content = safe.read_text(path, MAX_FILE_BYTES, where=_where(origin, "include") if origin else where,
+            content = safe.read_text(path, min(MAX_FILE_BYTES, left),
+                                     where=_where(origin, "include") if origin else where,
                                      what="an nginx configuration file")
         except OSError as exc:
-            errors.append({"path": path, "error": _problem(exc), "message": str(exc),
-                           "file": origin[0] if origin else None, "line": origin[1] if origin else None})
+            tree_full = left < MAX_FILE_BYTES and getattr(exc, "problem", "").startswith("larger than")
+            if tree_full:
+                exc = safe.FileRefused(path, "past the %s the whole configuration may hold"
+                                       % safe.human_size(MAX_TREE_BYTES), exc.where,
+                                       "a configuration tree under that size in all")
+            error = {"path": path, "error": _problem(exc), "message": str(exc),
+                     "file": origin[0] if origin else None, "line": origin[1] if origin else None}
+            if tree_full:
+                error["tree_full"] = True
+            errors.append(error)
             continue
+        left -= len(content.encode("utf-8", "replace"))
         files.append({"path": path, "content": content})
         found = []
         for name, args, line, dummy_spans in located_statements(content):
@@ -353,9 +367,15 @@ def _check_config(config):
                            % (config, kind))
 
 
-def _skipped_test(argv, reasons):
-    text = ("nginx -T was not run: %s (nginx would wait on it or read it forever); give a regular file there"
-            % "; ".join(reasons))
+def _skipped_test(argv, blockers, too_big=()):
+    reasons = []
+    if blockers:
+        reasons.append("%s (nginx would wait on it or read it forever); give a regular file there"
+                       % "; ".join(blockers))
+    for error in too_big:
+        reasons.append("%s %s (its dump would be as large); the files read up to there are reported"
+                       % (error["path"], error["error"]))
+    text = "nginx -T was not run: %s" % "; ".join(reasons)
     return {"command": argv, "rc": None, "ok": False, "stderr": text, "messages": [], "skipped": True}
 
 
@@ -415,8 +435,9 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
         argv = [binary, "-T"] + (["-p", prefix] if prefix else []) + (["-c", config] if config else [])
         log_prefix = prefix or compiled.get("prefix") or os.path.dirname(main)
         blockers = blocking_files(tree, os.path.dirname(main), log_prefix)
-        if blockers:
-            raw["config_test"] = _skipped_test(argv, blockers)
+        too_big = [e for e in tree_errors if e.get("tree_full")]
+        if blockers or too_big:
+            raw["config_test"] = _skipped_test(argv, blockers, too_big[:1])
             if source == "nginx":
                 raise CollectError("source: %s; or use source=files" % raw["config_test"]["stderr"])
         else:

@@ -159,3 +159,26 @@ def test_a_main_config_that_is_no_readable_file_is_an_error_naming_config(tmp_pa
         with pytest.raises(nc.CollectError) as info:
             nc.collect(config=config, source="files")
     assert str(info.value).startswith("config: %s %s; give the path of" % (config, what))
+
+
+@pytest.mark.skipif(not NGINX, reason="needs the nginx binary (make deps)")
+@pytest.mark.timeout(60)
+def test_a_tree_past_the_total_cap_stops_there_and_nginx_dash_t_is_not_run(tmp_path, monkeypatch):
+    """5000 files of 8 MiB each would be 40 GB in memory: the tree as a whole has a cap too.
+    (The cap is lowered to 64 kB here so the test writes 100 kB of real files, not 64 MiB.)"""
+    monkeypatch.setattr(nc, "MAX_TREE_BYTES", 64 * 1024)
+    includes = []
+    for index in range(10):
+        part = tmp_path / ("part%d.conf" % index)
+        part.write_text("# %s\n" % ("x" * 10000))
+        includes.append("include %s;" % part)
+    conf = _config(tmp_path, "http {\n%s\n}\n" % "\n".join(includes))
+    raw = nc.collect(nginx_path=NGINX, config=conf, timeout=20)
+    assert raw["source"] == "files"
+    assert 5 <= len(raw["files"]) <= 7, [f["path"] for f in raw["files"]]
+    assert sum(len(f["content"]) for f in raw["files"]) <= 64 * 1024
+    test = raw["config_test"]
+    assert test.get("skipped") is True and test["rc"] is None
+    assert "past the 64 KiB the whole configuration may hold" in test["stderr"]
+    full = [e for e in raw["read_errors"] if e.get("tree_full")]
+    assert full and full[0]["file"] == conf
