@@ -24,3 +24,12 @@ def lab():
     finally:
         the_lab.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def hostile(tmp_path_factory):
+    """Every hostile peer of tests/lab/hostile.py, served by one process for the whole session."""
+    from tests.lab.hostile import HostilePeers
+
+    with HostilePeers(str(tmp_path_factory.mktemp("hostile")), hold=120) as peers:
+        yield peers

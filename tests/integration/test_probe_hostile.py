@@ -65,15 +65,6 @@ SLACK = 1.0
 MAX_RSS_GROWTH_KB = 24 * 1024
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    from tests.lab.hostile import HostilePeers
-
-    with HostilePeers(str(tmp_path_factory.mktemp("hostile")), hold=60,
-                      names=sorted(HOSTILE_SUITE) + ["mtls_reset"]) as peers:
-        yield peers
-
-
 def _run_in_child(hostile, name, timeout):
     import json
     import subprocess

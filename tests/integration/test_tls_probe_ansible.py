@@ -1,8 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""tls_probe (and cert_chain_info's host mode) run by real ansible-playbook: bad input is a clean
-failure naming the parameter, secrets never show, verify: false warns, and the module ends when
-Ansible is killed in the middle of a probe against a hostile peer."""
+"""tls_probe run by real ansible-playbook: bad input is a clean failure naming the parameter,
+secrets never show, verify: false warns.  (That it ends when Ansible is killed: test_lifeline.py.)"""
 
 from __future__ import annotations
 
@@ -18,15 +17,6 @@ import yaml
 from tests.integration.helpers import BIN, ansible_env
 
 SECRET = "pass-phrase-s3cret-61f2"
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    from tests.lab.hostile import HostilePeers
-
-    with HostilePeers(str(tmp_path_factory.mktemp("hostile")), hold=120,
-                      names=["hello_request_flood", "stall", "recorder"]) as peers:
-        yield peers
 
 
 def _encrypted_client_pair(folder):
@@ -162,92 +152,3 @@ def test_verify_false_warns_what_it_hides(tmp_path):
     assert "1 of 2 target(s) (unchecked)" in about_verify[1]
     for w in about_verify:
         assert "expired" in w and "self-signed" in w and "reported ok" in w
-
-
-# --------------------------------------------------------------------------------------------------
-# The module ends when Ansible is gone (kill -9 of ansible-playbook and its worker).
-
-def _processes():
-    """{pid: (ppid, cmdline)} of every process we can see."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] != "Z":
-            table[int(entry)] = (int(fields[1]), cmd)
-    return table
-
-
-def _descendants(root):
-    table = _processes()
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        for child, (ppid, _cmd) in table.items():
-            if ppid == pid and child not in found:
-                found.add(child)
-                todo.append(child)
-    return {pid: table[pid][1] for pid in found if pid in table}
-
-
-def _kill(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-@pytest.mark.parametrize("module, peer", [
-    ("tls_probe", "hello_request_flood"),
-    ("tls_probe", "stall"),
-    ("cert_chain_info", "hello_request_flood"),
-])
-def test_module_exits_when_ansible_is_killed(tmp_path, hostile, module, peer):
-    port = hostile.port(peer)
-    if module == "tls_probe":
-        args = {"targets": [{"host": "127.0.0.1", "port": port, "server_name": "hostile.lab.test"}], "timeout": 300}
-    else:
-        args = {"host": "127.0.0.1", "port": port, "server_name": "hostile.lab.test", "timeout": 300}
-    playbook = str(tmp_path / "playbook.yml")
-    with open(playbook, "w") as f:
-        yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False,
-                         "tasks": [{"tlsops.handshake.%s" % module: args}]}], f)
-    proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", playbook],
-                            env=ansible_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    marker = "AnsiballZ_%s" % module
-    started_by_us = set()
-    try:
-        deadline = time.monotonic() + 60
-        module_pids = []
-        while not module_pids and time.monotonic() < deadline:
-            time.sleep(0.2)
-            tree = _descendants(proc.pid)
-            started_by_us |= set(tree)
-            module_pids = [pid for pid, cmd in tree.items() if marker in cmd and "python" in cmd]
-        assert module_pids, "the module never started"
-        time.sleep(1.5)  # in the handshake now (the peer floods or stalls; timeout is 300 s)
-        tree = _descendants(proc.pid)
-        started_by_us |= set(tree)
-        ansible_side = [proc.pid] + [pid for pid, cmd in tree.items() if "ansible-playbook" in cmd]
-        _kill(ansible_side)
-        proc.wait(10)
-        gone_by = time.monotonic() + 6
-        alive = module_pids
-        while alive and time.monotonic() < gone_by:
-            time.sleep(0.2)
-            table = _processes()
-            alive = [pid for pid in module_pids if pid in table and marker in table[pid][1]]
-        assert not alive, "the module (pid %s) still runs %.0f s after Ansible was killed" % (alive, 6)
-    finally:
-        table = _processes()
-        _kill([pid for pid in started_by_us if pid in table] + ([proc.pid] if proc.poll() is None else []))
