@@ -23,9 +23,9 @@ from tests.hazards import cap_child_memory
 from tests.integration.helpers import BIN, REPO_ROOT, ansible_env
 
 
-def run_playbook(playbook, verbosity=0, timeout=900, extra_env=None):
+def run_playbook(playbook, verbosity=0, timeout=900, extra_env=None, extra_args=()):
     """``(returncode, stdout + stderr)`` of ``ansible-playbook playbook`` on localhost, connection local."""
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)] + list(extra_args)
     if verbosity:
         cmd.append("-" + "v" * verbosity)
     proc = subprocess.Popen(cmd, env=ansible_env(extra_env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -52,7 +52,7 @@ class Cases(object):
         return self.results[name]
 
 
-def run_cases(module, cases, workdir=None, task_timeout=60, verbosity=0, timeout=None):
+def run_cases(module, cases, workdir=None, task_timeout=60, verbosity=0, timeout=None, extra_args=()):
     """Run ``tlsops.handshake.MODULE`` once per case in one playbook; returns Cases.
 
     ``cases`` is ``{name: args}`` or a list of ``(name, args)``.  ``workdir`` holds the playbook
@@ -74,7 +74,7 @@ def run_cases(module, cases, workdir=None, task_timeout=60, verbosity=0, timeout
     try:
         with open(playbook, "w") as handle:
             json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], handle, indent=1)
-        returncode, output = run_playbook(playbook, verbosity=verbosity,
+        returncode, output = run_playbook(playbook, verbosity=verbosity, extra_args=extra_args,
                                           timeout=timeout or task_timeout * len(pairs) + 300)
         assert os.path.exists(out), "no results (rc=%s):\n%s" % (returncode, output[-6000:])
         with open(out) as handle:

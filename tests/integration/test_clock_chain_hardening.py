@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import time
 
 import pytest
 
-from tests.integration.helpers import BIN, ansible_env
 from tests.integration.hostile_http import HostileHttp, tls_server_context
 from tests.integration.playbook_cases import assert_clean_failure, run_cases
 

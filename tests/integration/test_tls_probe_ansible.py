@@ -7,14 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import time
 
-import pytest
-import yaml
-
-from tests.integration.helpers import BIN, ansible_env
+from tests.integration.playbook_cases import assert_clean_failure, run_cases
 
 SECRET = "pass-phrase-s3cret-61f2"
 
@@ -96,59 +90,35 @@ def _bad_inputs(folder):
     ]
 
 
-def _run_playbook(folder, tasks, extra_args=(), timeout=600):
-    playbook = os.path.join(folder, "playbook.yml")
-    with open(playbook, "w") as f:
-        yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}], f,
-                       default_flow_style=False, allow_unicode=False)
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", playbook] + list(extra_args)
-    return subprocess.run(cmd, env=ansible_env(), capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, check=False)
-
-
 def test_bad_input_table_fails_cleanly_naming_the_parameter(tmp_path):
     cases = _bad_inputs(str(tmp_path))
-    out_file = str(tmp_path / "results.json")
-    tasks = [{"name": case, "tlsops.handshake.tls_probe": args, "register": "r_" + case, "ignore_errors": True}
-             for case, args, _needle in cases]
-    collect = "{{ {%s} | to_json }}" % ", ".join("'%s': r_%s" % (case, case) for case, _a, _n in cases)
-    tasks.append({"name": "collect", "ansible.builtin.copy": {"content": collect, "dest": out_file}})
     secrets = str(tmp_path / "secrets.json")
     with open(secrets, "w") as f:
         json.dump({"wrong_passphrase": SECRET[::-1], "other_passphrase": SECRET + "x"}, f)
-    proc = _run_playbook(str(tmp_path), tasks, ["-vvv", "-e", "@" + secrets])
-    assert os.path.exists(out_file), proc.stdout[-3000:] + proc.stderr[-3000:]
-    with open(out_file) as f:
-        results = json.load(f)
-    problems = {}
+    ran = run_cases("tls_probe", [(case, args) for case, args, _needle in cases], tmp_path, verbosity=3,
+                    extra_args=["-e", "@" + secrets])
     for case, _args, needle in cases:
-        r = results[case]
-        text = json.dumps(r)
-        # ansible-core 2.19 adds "exception": "(traceback unavailable)" to every failure without one
-        if not r.get("failed") or needle not in r.get("msg", "") or "Traceback" in text or "module_stderr" in r:
-            problems[case] = (needle, r.get("msg"), r.get("module_stderr", "")[-500:])
-    assert not problems, json.dumps(problems, indent=1)
-    assert "Traceback" not in proc.stdout and "Traceback" not in proc.stderr
+        assert_clean_failure(case, ran[case], needle)
+    assert "Traceback" not in ran.output
     # the passphrase never shows, even with -vvv (module args are echoed there)
-    assert SECRET not in proc.stdout + proc.stderr and SECRET[::-1] not in proc.stdout + proc.stderr
-    assert SECRET not in json.dumps(results) and SECRET[::-1] not in json.dumps(results)
+    assert SECRET not in ran.output and SECRET[::-1] not in ran.output
+    assert SECRET not in json.dumps(ran.results) and SECRET[::-1] not in json.dumps(ran.results)
 
 
 def test_verify_false_warns_what_it_hides(tmp_path):
-    tasks = [
-        {"name": "module level", "tlsops.handshake.tls_probe": {"targets": ["127.0.0.1:1"], "verify": False,
-                                                                "diagnose": False}},
-        {"name": "one target", "tlsops.handshake.tls_probe": {
-            "targets": ["127.0.0.1:1", {"host": "127.0.0.1", "port": 1, "verify": False, "name": "unchecked"}],
-            "diagnose": False}},
-        {"name": "verified", "tlsops.handshake.tls_probe": {"targets": ["127.0.0.1:1"], "diagnose": False}},
-    ]
-    proc = _run_playbook(str(tmp_path), tasks)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    warnings = (proc.stdout + proc.stderr).replace("\n", " ").split("[WARNING]:")[1:]
-    about_verify = [w for w in warnings if "verify is false" in w]
-    assert len(about_verify) == 2, warnings
-    assert "1 of 1 target(s) (127.0.0.1:1)" in about_verify[0]
-    assert "1 of 2 target(s) (unchecked)" in about_verify[1]
-    for w in about_verify:
+    ran = run_cases("tls_probe", [
+        ("module level", {"targets": ["127.0.0.1:1"], "verify": False, "diagnose": False}),
+        ("one target", {"targets": ["127.0.0.1:1", {"host": "127.0.0.1", "port": 1, "verify": False,
+                                                    "name": "unchecked"}], "diagnose": False}),
+        ("verified", {"targets": ["127.0.0.1:1"], "diagnose": False}),
+    ], tmp_path)
+    assert ran.returncode == 0, ran.output[-3000:]
+
+    def about_verify(case):
+        return [w for w in ran[case].get("warnings", []) if "verify is false" in w]
+    assert len(about_verify("module level")) == 1 and len(about_verify("one target")) == 1
+    assert about_verify("verified") == []
+    assert "1 of 1 target(s) (127.0.0.1:1)" in about_verify("module level")[0]
+    assert "1 of 2 target(s) (unchecked)" in about_verify("one target")[0]
+    for w in about_verify("module level") + about_verify("one target"):
         assert "expired" in w and "self-signed" in w and "reported ok" in w
