@@ -186,6 +186,41 @@ def test_tls12_flight_round_trip(cipher, version, renegotiation_info, alpn, cert
         assert flight.server_key_exchange.get("sigalg") == (0x0804 if version == "TLSv1.2" else None)
 
 
+@examples(150)
+@given(fragment=st.integers(1, 600), keep=st.floats(0, 1, exclude_max=True), garbage=st.binary(min_size=1, max_size=50))
+def test_a_cut_flight_is_never_complete_and_what_follows_is_not_read(fragment, keep, garbage):
+    messages = (tw.iter_records(srv.build_server_hello(_CLIENT_HELLO, cipher=0xC02F))[0][0].fragment
+                + srv.build_certificate([b"\x30" * 700]) + srv.build_server_hello_done())
+    data = tw.build_records(tw.CT_HANDSHAKE, messages, max_fragment=fragment)
+    cut = tw.parse_server_flight(data[:int(len(data) * keep)])
+    assert not cut.complete and cut.kind in ("closed", "server_hello"), cut
+    if cut.kind == "server_hello":
+        assert cut.error == "closed after ServerHello"
+    whole = tw.parse_server_flight(data + garbage)
+    assert whole.complete and comparable(whole) == comparable(tw.parse_server_flight(data))
+
+
+@examples(150)
+@given(warnings=st.lists(st.integers(1, 255), max_size=5), level=st.integers(1, 2), description=st.integers(0, 255),
+       then_hello=st.booleans(), cuts=cuts)
+def test_alerts_read_back(warnings, level, description, then_hello, cuts):
+    # Warning alerts before the ServerHello (old servers' unrecognized_name) do not decide anything.
+    data = b"".join(srv.build_alert(w, level=1) for w in warnings)
+    if then_hello:
+        data += srv.build_server_hello(_CLIENT_HELLO, version="TLSv1.3")
+    else:
+        data += srv.build_alert(description, level=level)
+    flight = feed_in_pieces(data, cuts)
+    if then_hello:
+        assert flight.kind == "server_hello" and flight.complete
+        assert flight.alert == ((1, warnings[-1], names.alert_name(warnings[-1])) if warnings else None)
+    else:
+        assert flight.kind == "alert", flight
+        assert flight.alert == (level, description, names.alert_name(description))
+    # An alert record shorter than 2 bytes is not an alert.
+    assert tw.parse_server_flight(tw.build_records(tw.CT_ALERT, bytes((2,)))).kind == "malformed"
+
+
 @examples(100)
 @given(group=st.sampled_from([0x001D, 0x0017, 0x0018, 0x0100, 0x11EC]),
        retry=st.booleans(),
