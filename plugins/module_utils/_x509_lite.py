@@ -226,6 +226,16 @@ def _decode_int(content, what="INTEGER"):
     return int.from_bytes(content, "big", signed=True)
 
 
+def _small_int(item, what):
+    """An INTEGER that is returned as a number: at most 64 bits, so it is valid JSON (Python refuses
+    to print an int of more than 4300 digits, which made the module's exit_json raise)."""
+    content = _expect(item, _INTEGER, what).content
+    value = _decode_int(content, what)
+    if value.bit_length() > 63:
+        raise X509Error("%s: INTEGER of %d bytes is too large" % (what, len(content)))
+    return value
+
+
 def _decode_oid(content):
     if not content:
         raise X509Error("empty OBJECT IDENTIFIER")
@@ -635,7 +645,7 @@ def _parse_known_extension(oid, inner, info):
             info["is_ca"] = bool(fields[pos].content.strip(b"\0"))
             pos += 1
         if pos < len(fields):
-            info["path_length"] = _decode_int(_expect(fields[pos], _INTEGER, "pathLenConstraint").content)
+            info["path_length"] = _small_int(fields[pos], "pathLenConstraint")
     elif oid == _EXT_SKI:
         info["subject_key_id"] = _hex(_expect(inner, _OCTET_STRING, "subjectKeyIdentifier").content)
     elif oid == _EXT_AKI:
@@ -716,7 +726,7 @@ def _parse_certificate(der, now):
         inner = tbs[0].children()
         if len(inner) != 1:
             raise X509Error("invalid version field")
-        version = _decode_int(_expect(inner[0], _INTEGER, "version").content) + 1
+        version = _small_int(inner[0], "version") + 1
         pos = 1
     if len(tbs) < pos + 6:
         raise X509Error("TBSCertificate has too few elements")

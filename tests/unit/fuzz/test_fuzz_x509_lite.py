@@ -264,6 +264,34 @@ def test_generated_certificates_read_as_cryptography_reads_them(subject, issuer,
     assert xl.pem_to_der_list(xl.der_to_pem(der(cert))) == [der(cert)]
 
 
+def _with_integer(seed, field, content):
+    """``seed`` re-encoded with the INTEGER ``content`` as its version or its pathLenConstraint."""
+    top = xl._read_tlv(seed, 0, len(seed)).children()
+    fields = [item.raw for item in top[0].children()]
+    if field == "version":
+        fields[0] = _tlv(0xA0, _tlv(0x02, content))
+    else:
+        constraints = _tlv(0x30, _tlv(0x01, b"\xff") + _tlv(0x02, content))
+        extension = _tlv(0x30, _tlv(0x06, b"\x55\x1d\x13") + _tlv(0x01, b"\xff") + _tlv(0x04, constraints))
+        fields[-1] = _tlv(0xA3, _tlv(0x30, extension))
+    return _tlv(0x30, _tlv(0x30, b"".join(fields)) + top[1].raw + top[2].raw)
+
+
+@examples(100)
+@given(field=st.sampled_from(["version", "path_length"]), size=st.integers(1, 3000), first=st.integers(0, 255),
+       fill=st.integers(0, 255))
+@example(field="version", size=2001, first=1, fill=0).via("before: parsed, then json.dumps raised (4300-digit limit)")
+@example(field="path_length", size=2001, first=1, fill=0)
+def test_integer_fields_of_any_size_give_json_or_a_value_error(field, size, first, fill):
+    # The module returns what parse_certificate gives as JSON: an integer too big for that (Python's
+    # 4300-digit limit on int -> str) was a traceback in AnsibleModule.exit_json.
+    content = bytes((first,)) + bytes((fill,)) * (size - 1)
+    info = parse_or_value_error(_with_integer(SEEDS[0], field, content))
+    value = int.from_bytes(content, "big", signed=True)
+    if abs(value) < 2 ** 63:  # up to 64 bits, what cryptography reads: the value as it is
+        assert info is not None and info[field] == value + (field == "version")
+
+
 # ---------------------------------------------------------------------------
 # OBJECT IDENTIFIERs: arcs up to 128 bits, as cryptography; longer ones refused in linear time
 # ---------------------------------------------------------------------------
