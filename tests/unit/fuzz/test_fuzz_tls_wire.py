@@ -11,6 +11,7 @@ classified ServerFlight, never an internal error, within max_bytes and in time l
 
 from __future__ import annotations
 
+import socket
 import struct
 
 from hypothesis import assume, example, given
@@ -115,6 +116,21 @@ def test_bytes_read_never_exceeds_max_bytes(data, max_bytes):
     check_classified(flight, data, max_bytes)
     if flight.kind == "malformed" and "without a decision" in (flight.error or ""):
         assert len(data) >= max_bytes
+
+
+@examples(100)
+@given(data=st.one_of(st.binary(max_size=600), tls_shaped), max_bytes=st.integers(64, 700))
+def test_the_socket_reader_agrees_with_the_parser_and_keeps_to_max_bytes(data, max_bytes):
+    # read_server_flight on a real socket (a connected pair: the peer wrote everything and closed).
+    # max_bytes from 64: below that, the extra read that sniffs a non-TLS banner may read past it
+    # (up to 64 bytes in all; no caller sets max_bytes that low).
+    ours, peer = socket.socketpair()
+    with ours, peer:
+        peer.sendall(data)
+        peer.shutdown(socket.SHUT_WR)
+        flight = tw.read_server_flight(ours, 2.0, max_bytes=max_bytes)
+    assert flight.bytes_read <= max_bytes and flight.elapsed_ms < 2000
+    assert comparable(flight) == comparable(tw.parse_server_flight(data, max_bytes=max_bytes))
 
 
 @examples(10)
