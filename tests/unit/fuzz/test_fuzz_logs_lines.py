@@ -78,7 +78,7 @@ log_bytes = st.lists(st.one_of(st.lists(_PIECES, max_size=10).map(b"".join), st.
                      max_size=12).map(b"\n".join)
 
 
-@examples(400)
+@examples(800)
 @given(data=log_bytes, newline_at_end=st.booleans())
 @example(data=REAL[0].replace(b"127.0.0.1:37019", "127.0.0.1:\u00b2".encode()), newline_at_end=True).via(
     "hypothesis: int('\u00b2') raised in split_hostport ('\u00b2'.isdigit() is true)")

@@ -101,7 +101,7 @@ cuts = st.lists(st.integers(0, 2000), max_size=20)
 # Any bytes: classified, bounded, and the same however the network cuts them
 # ---------------------------------------------------------------------------
 
-@examples(400)
+@examples(1000)
 @given(data=st.one_of(st.binary(max_size=300), tls_shaped), cuts=cuts)
 def test_any_flight_is_classified_the_same_however_it_is_cut(data, cuts):
     whole = tw.parse_server_flight(data)

@@ -16,6 +16,7 @@ import hashlib
 import ipaddress
 import json
 import re
+import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -126,7 +127,7 @@ _edits = st.lists(st.tuples(st.sampled_from(["set", "set", "set", "insert", "del
                             st.integers(0, 4000), st.integers(0, 255)), min_size=1, max_size=4)
 
 
-@examples(400)
+@examples(1000)
 @given(seed=st.sampled_from(SEEDS), edits=_edits)
 def test_mutated_real_certificates_give_a_certificate_or_a_value_error(seed, edits):
     data = _mutate(seed, edits)
@@ -136,14 +137,19 @@ def test_mutated_real_certificates_give_a_certificate_or_a_value_error(seed, edi
     # What still parses is read from these bytes, not from the seed.
     assert info["sha256"] == ":".join("%02X" % b for b in hashlib.sha256(data).digest())
     try:  # cryptography reads lazily: a field it refuses raises only when asked for
-        cert = x509.load_der_x509_certificate(data)
-        expected = (cert.serial_number, cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    cert.subject.public_bytes(), cert.issuer.rfc4514_string(_OVERRIDES))
-    except ValueError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a serial that is not positive: read, with a deprecation warning
+            cert = x509.load_der_x509_certificate(data)
+            expected = (cert.serial_number, cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        cert.subject.public_bytes(), cert.issuer.public_bytes(), cert.issuer.rfc4514_string(_OVERRIDES))
+    except (ValueError, x509.InvalidVersion):
         # cryptography is stricter than this reader (and OpenSSL): e.g. an attribute value of an
-        # unknown string type, which _x509_lite prints as #hex. Not a disagreement about content.
+        # unknown string type, which _x509_lite prints as #hex, or a version other than v1-v3.
+        # Not a disagreement about content.
         return
-    assert (int(info["serial"], 16), info["not_after"], info["subject_der"], info["issuer"]) == expected
+    assert (int(info["serial"], 16), info["not_after"], info["subject_der"], info["issuer_der"]) == expected[:4]
+    if "=#" not in info["issuer"]:  # an attribute _x509_lite does not name is dotted.oid=#hex (as OpenSSL)
+        assert info["issuer"] == expected[4]
 
 
 # ---------------------------------------------------------------------------
@@ -178,7 +184,7 @@ _times = st.datetimes(min_value=datetime.datetime(1951, 1, 1), max_value=datetim
     lambda t: t.replace(microsecond=0, tzinfo=UTC))
 
 
-@examples(60)
+@examples(150)
 @given(subject=names, issuer=names, serial=st.integers(1, 2 ** 159 - 1), not_before=_times,
        days=st.integers(0, 20000), key_name=st.sampled_from(sorted(_KEYS)),
        sans=st.lists(_general_name, max_size=6), ca=st.one_of(st.none(), st.tuples(st.booleans(), st.integers(0, 5))),
