@@ -73,9 +73,9 @@ def expected_error(leap, version, mode, stratum, origin_ok, receive, transmit):
        root_dispersion=st.integers(0, 2 ** 32 - 1), refid=st.binary(min_size=4, max_size=4),
        origin_ok=st.booleans(), offset=st.floats(-1e6, 1e6), delay=st.floats(0, 5), server_time=st.floats(0, 1),
        zero=st.sampled_from([None, "receive", "transmit"]))
-def test_a_reply_reads_back_and_is_judged_in_rfc_order(leap, version, mode, stratum, poll, precision, root_delay,
-                                                      root_dispersion, refid, origin_ok, offset, delay, server_time,
-                                                      zero):
+def test_a_reply_reads_back_and_is_judged_in_rfc_order(
+        leap, version, mode, stratum, poll, precision, root_delay, root_dispersion, refid, origin_ok, offset, delay,
+        server_time, zero):
     request, transmit = sntp.build_request(T1, nonce=0x1234)
     t1 = sntp.from_ntp(transmit, T1)
     t2 = t1 + delay / 2 + offset          # the server's clock is `offset` ahead

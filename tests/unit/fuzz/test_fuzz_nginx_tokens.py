@@ -214,8 +214,8 @@ def test_known_differences_at_the_end_and_in_variables():
     assert list(nt.tokens('a "b')) == [("a", False), ("b", True)]
     assert _crossplane_tokens('a "b') == [("a", False)]
     # } ends a bare word here and in crossplane (nginx would keep a}b as one word)
-    assert list(nt.tokens("a}b;")) == _crossplane_tokens("a}b;") == [("a", False), ("}", False), ("b", False),
-                                                                      (";", False)]
+    split = [("a", False), ("}", False), ("b", False), (";", False)]
+    assert list(nt.tokens("a}b;")) == _crossplane_tokens("a}b;") == split
     # ${ with whitespace before its }: nginx and this tokenizer end the word; crossplane keeps the blank
     assert list(nt.tokens("a ${b c};")) == [("a", False), ("${b", False), ("c", False), ("}", False), (";", False)]
     assert _crossplane_tokens("a ${b c};")[1] == ("${b c", False)

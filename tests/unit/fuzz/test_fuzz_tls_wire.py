@@ -14,7 +14,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from hypothesis import assume, example, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names as names

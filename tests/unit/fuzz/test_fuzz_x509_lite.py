@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import ipaddress
 import json
 import re
 import warnings
@@ -188,11 +187,11 @@ _times = st.datetimes(min_value=datetime.datetime(1951, 1, 1), max_value=datetim
 @given(subject=names, issuer=names, serial=st.integers(1, 2 ** 159 - 1), not_before=_times,
        days=st.integers(0, 20000), key_name=st.sampled_from(sorted(_KEYS)),
        sans=st.lists(_general_name, max_size=6), ca=st.one_of(st.none(), st.tuples(st.booleans(), st.integers(0, 5))),
-       key_usage=st.lists(st.booleans(), min_size=9, max_size=9), ekus=st.lists(st.sampled_from(sorted(_EKUS, key=str)),
-                                                                                 max_size=3, unique=True),
+       key_usage=st.lists(st.booleans(), min_size=9, max_size=9),
+       ekus=st.lists(st.sampled_from(sorted(_EKUS, key=str)), max_size=3, unique=True),
        aia=st.lists(st.tuples(st.booleans(), _dns), max_size=3), key_ids=st.booleans(), must_staple=st.booleans())
-def test_generated_certificates_read_as_cryptography_reads_them(subject, issuer, serial, not_before, days, key_name,
-                                                               sans, ca, key_usage, ekus, aia, key_ids, must_staple):
+def test_generated_certificates_read_as_cryptography_reads_them(
+        subject, issuer, serial, not_before, days, key_name, sans, ca, key_usage, ekus, aia, key_ids, must_staple):
     key = _KEYS[key_name]
     not_after = min(not_before + datetime.timedelta(days=days), datetime.datetime(9999, 1, 1, tzinfo=UTC))
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
