@@ -335,10 +335,11 @@ def _escape_dn_value(val):
     for char in ("\\", '"', "+", ",", ";", "<", ">"):
         val = val.replace(char, "\\" + char)
     val = val.replace("\0", "\\00")
-    if val[0] in ("#", " "):
-        val = "\\" + val
+    # the last blank first: a value of one blank is escaped once, as cryptography does
     if val[-1] == " ":
         val = val[:-1] + "\\ "
+    if val[0] in ("#", " "):
+        val = "\\" + val
     return val
 
 

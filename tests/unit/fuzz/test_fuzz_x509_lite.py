@@ -17,6 +17,7 @@ import json
 import re
 import warnings
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -395,3 +396,14 @@ def test_begin_lines_without_end_cost_linear_time(marker, count, tail):
     # 16 MB bundle, the file cap: hours).
     seconds, ders = timed(xl.pem_to_der_list, marker * count + tail)
     assert ders == [] and seconds < 0.5, seconds
+
+
+@pytest.mark.parametrize("value", [" ", "  ", "# ", " #", "\\ ", "a "])
+def test_blank_ends_of_a_name_value_are_escaped_as_cryptography_does(value):
+    """Found by test_generated_certificates_read_as_cryptography_reads_them: a value of one space
+    was escaped twice (``CN=\\\\ ``): once as the first character, once as the last."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, value)])
+    key = _KEYS["p256"]
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(NOW).not_valid_after(NOW).sign(key, hashes.SHA256()))
+    assert xl.parse_certificate(der(cert), now=NOW)["subject"] == cert.subject.rfc4514_string()
