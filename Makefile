@@ -49,8 +49,14 @@ export PY_COLORS := 0
 endif
 
 WITH_HOME := HOME=$(TOOL_HOME) XDG_CACHE_HOME=$(TOOL_HOME)/.cache XDG_CONFIG_HOME=$(TOOL_HOME)/.config
+# hypothesis (tests/unit/fuzz) keeps its caches, and under `make fuzz` its example database, here
+# instead of .hypothesis/ in the working tree.
+export HYPOTHESIS_STORAGE_DIRECTORY := $(BUILD)/hypothesis
+# `make fuzz`: per-test time limit (20 times the examples of `make unit`); FUZZ_ARGS for pytest,
+# e.g. FUZZ_ARGS="--hypothesis-seed=123 -k x509" to repeat a run or pick a parser.
+FUZZ_TIMEOUT ?= 3600
 
-.PHONY: help venv deps collection unit integration sanity lint changelog-lint molecule test demo clean distclean
+.PHONY: help venv deps collection unit fuzz integration sanity lint changelog-lint molecule test demo clean distclean
 
 help:
 	@echo "make demo            install what is needed, then run the demo (tests/demo.sh)"
@@ -59,6 +65,7 @@ help:
 	@echo "make deps            nginx (+ stream module), openssl, ca-certificates from apt; chrony unpacked into build/"
 	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
 	@echo "make unit | integration | sanity | lint | changelog-lint | molecule"
+	@echo "make fuzz            the property-based tests of the parsers (tests/unit/fuzz) with 20x the examples of make unit"
 	@echo "make molecule        role scenarios in podman containers (tests/molecule/run.sh; ROLES=... for some)"
 	@echo "make clean           remove build/ and test output (keeps .venv)"
 	@echo "make distclean       clean, and remove .venv"
@@ -139,6 +146,14 @@ endef
 
 unit: venv collection
 	$(call run-pytest,tests/unit)
+
+# The same property-based tests `make unit` runs (derandomized, a few minutes), with 20 times the
+# examples, random seeds and a database of failing examples in build/hypothesis/examples (replayed
+# first next time). Not part of `make test`.
+fuzz: venv collection
+	@mkdir -p $(BUILD)/pytest
+	$(WITH_HOME) FUZZ_PROFILE=fuzz $(VBIN)/python -m pytest -p no:cacheprovider --timeout=$(FUZZ_TIMEOUT) \
+	  --basetemp=$(BUILD)/pytest/fuzz --hypothesis-show-statistics $(FUZZ_ARGS) tests/unit/fuzz
 
 integration: venv deps collection
 	$(call run-pytest,tests/integration)

@@ -411,7 +411,8 @@ def title(code):
 # for failures around the handshake, checked before the OpenSSL reasons above.  Named groups become
 # render() fields; ``None`` means "the X509 verify code names the cause" (VERIFY_CODE_CAUSES).
 _NGINX_LOG_PATTERNS = (
-    (r"SSL certificate verify error: \((?P<verify_code>\d+):(?P<verify_message>[^)]*)\)", None),
+    # at most 9 digits: int() of thousands (a forged line) raises on Python's int-to-str limit
+    (r"SSL certificate verify error: \((?P<verify_code>\d{1,9}):(?P<verify_message>[^)]*)\)", None),
     (r'upstream SSL certificate does not match "(?P<server_name>[^"]*)"', "hostname_mismatch"),
     (r"timed out \(\d+: [^)]*\) while SSL handshaking", "handshake_timeout"),
     (r"timed out \(\d+: [^)]*\) while connecting to upstream", "connect_timeout"),

@@ -26,12 +26,17 @@ HEAD_RE = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(debug|info|notice|war
 TIME_FORMAT = "%Y/%m/%d %H:%M:%S"      # nginx's; sorts as text, so times compare as strings
 
 SAMPLE_MAX = 1000                      # characters kept of one sample line
+# Characters of a message the classifier reads.  nginx writes at most 2048 bytes per error-log line
+# (NGX_MAX_ERROR_STR); a longer one is not nginx's, and its regex scans must stay cheap (a 64 kB line
+# of "verify error: (1:" repeated cost 0.4 s).
+MESSAGE_MAX = 4096
 _CONTROL_RE = re.compile(u"[\x00-\x08\x0b-\x1f\x7f]")
 
 # Causes a line without any SSL wording may report: the upstream never got to TLS.
 NETWORK_CAUSES = frozenset(code for code, cause in causes.CAUSES.items() if cause["layer"] == "network") | {"not_tls"}
 # Upstream schemes that never speak TLS: their connect errors are not handshake failures.
 PLAIN_SCHEMES = frozenset(("http", "grpc", "fastcgi", "uwsgi", "scgi", "memcached"))
+_PORT_RE = re.compile(r"[0-9]{1,5}\Z")
 _DEFAULT_PORTS = {"https": 443, "grpcs": 443, "suwsgi": 443, "http": 80, "grpc": 80}
 
 
@@ -94,7 +99,8 @@ def split_hostport(text):
         host, _sep, port = text.partition(":")
     else:
         host, port = text, ""
-    return host, (int(port) if port.isdigit() else None)
+    # ASCII digits only: "²".isdigit() is true and int() refuses it; 5 at most, as in any port.
+    return host, (int(port) if _PORT_RE.match(port) else None)
 
 
 def side_of(message):
@@ -115,6 +121,7 @@ def classify(message):
     (alert 40, verify error 20, ...).  Lines without SSL wording (``ssl`` false) name a cause only
     through nginx's own network wording (refused, timed out while connecting, host not found).
     """
+    message = message[:MESSAGE_MAX]
     side = side_of(message)
     ssl = is_ssl_line(message)
     code, fields = causes.cause_for_nginx_message(message)

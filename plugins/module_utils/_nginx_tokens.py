@@ -45,10 +45,14 @@ def _scan(text):
                     j += 2
                     continue
                 if text[j] == "$" and j + 1 < n and text[j + 1] == "{":
-                    end = text.find("}", j)
-                    end = n - 1 if end < 0 else end
-                    buf.append(text[j:end + 1])
-                    j = end + 1
+                    # ${name}: its } stays in the word.  Whitespace, ; or { end the word first, as in
+                    # nginx: an unclosed ${ must not swallow the statements up to the next }.
+                    end = j + 2
+                    while end < n and not text[end].isspace() and text[end] not in ";{}":
+                        end += 1
+                    end += 1 if end < n and text[end] == "}" else 0
+                    buf.append(text[j:end])
+                    j = end
                     continue
                 buf.append(text[j])
                 j += 1

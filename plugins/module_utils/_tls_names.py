@@ -155,6 +155,18 @@ def _fmt_code(code):
     return "0x%04X" % code
 
 
+def _hex_code(text):
+    """``0x1234`` -> 0x1234; None unless it is hex that fits the 16 bits a hello writes it in."""
+    if text.lower().startswith("0x"):
+        try:
+            code = int(text, 16)
+        except ValueError:
+            return None
+        if code <= 0xFFFF:
+            return code
+    return None
+
+
 def version_code(name):
     """'TLSv1.2' (also 'TLSv1.0', 'TLS1.2', 'SSLv3') -> 0x0303; ValueError on an unknown name."""
     if isinstance(name, int):
@@ -181,12 +193,9 @@ def group_code(name):
     key = str(name).strip()
     code = _GROUPS_LOWER.get(key.lower())
     if code is None:
-        if key.lower().startswith("0x"):
-            try:
-                return int(key, 16)
-            except ValueError:
-                pass
-        raise ValueError("unknown key-exchange group %r" % (name,))
+        code = _hex_code(key)
+        if code is None:
+            raise ValueError("unknown key-exchange group %r" % (name,))
     return code
 
 
@@ -210,12 +219,10 @@ def sigalg_code(name):
         code = _SIGALG_PLUS.get((alg, digest))
         if code is not None:
             return code
-    if key.lower().startswith("0x"):
-        try:
-            return int(key, 16)
-        except ValueError:
-            pass
-    raise ValueError("unknown signature algorithm %r" % (name,))
+    code = _hex_code(key)
+    if code is None:
+        raise ValueError("unknown signature algorithm %r" % (name,))
+    return code
 
 
 def sigalg_name(code):
@@ -306,7 +313,8 @@ def cipher_codes(openssl_cipher_string):
         if not token:
             continue
         if token.lower() in tls13_by_name:
-            tls13.append(tls13_by_name[token.lower()])
+            if tls13_by_name[token.lower()] not in tls13:
+                tls13.append(tls13_by_name[token.lower()])
         else:
             rest.append(token)
     codes = list(tls13)

@@ -66,10 +66,10 @@ class X509Error(ValueError):
 # --------------------------------------------------------------------------
 # PEM
 
-_PEM_RE = re.compile(
-    r"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
-    re.DOTALL,
-)
+# Two searches, not one lazy regex from BEGIN to END: that rescanned the rest of the text for
+# every BEGIN without an END (quadratic: 448 kB of BEGIN lines took 34 s, a 16 MB file hours).
+_PEM_BEGIN_RE = re.compile(r"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----")
+_PEM_END_RE = re.compile(r"-----END (?:X509 |TRUSTED )?CERTIFICATE-----")
 
 
 def pem_to_der_list(text) -> list[bytes]:
@@ -79,8 +79,14 @@ def pem_to_der_list(text) -> list[bytes]:
     if not isinstance(text, str):
         raise X509Error("PEM input must be str or bytes")
     result = []
-    for match in _PEM_RE.finditer(text):
-        body = match.group(1)
+    pos = 0
+    while True:
+        begin = _PEM_BEGIN_RE.search(text, pos)
+        end = begin and _PEM_END_RE.search(text, begin.end())
+        if not end:  # no END after this BEGIN, so none after a later one either
+            break
+        body = text[begin.end():end.start()]
+        pos = end.end()
         # RFC 1421 style headers ("Proc-Type: ...") are not expected in
         # certificates; drop any "key: value" lines to be lenient.
         lines = [ln.strip() for ln in body.splitlines() if ":" not in ln]
@@ -220,6 +226,16 @@ def _decode_int(content, what="INTEGER"):
     return int.from_bytes(content, "big", signed=True)
 
 
+def _small_int(item, what):
+    """An INTEGER that is returned as a number: at most 64 bits, so it is valid JSON (Python refuses
+    to print an int of more than 4300 digits, which made the module's exit_json raise)."""
+    content = _expect(item, _INTEGER, what).content
+    value = _decode_int(content, what)
+    if value.bit_length() > 63:
+        raise X509Error("%s: INTEGER of %d bytes is too large" % (what, len(content)))
+    return value
+
+
 def _decode_oid(content):
     if not content:
         raise X509Error("empty OBJECT IDENTIFIER")
@@ -232,6 +248,10 @@ def _decode_oid(content):
         if not byte & 0x80:
             arcs.append(value)
             value = 0
+        elif value >> 121:
+            # Longer than 128 bits once the next 7 are added.  cryptography refuses such arcs too;
+            # without a bound, each byte shifted an ever larger integer (quadratic in the OID's length).
+            raise X509Error("OBJECT IDENTIFIER arc longer than 128 bits")
     first = arcs[0]
     if first < 40:
         head = [0, first]
@@ -315,10 +335,11 @@ def _escape_dn_value(val):
     for char in ("\\", '"', "+", ",", ";", "<", ">"):
         val = val.replace(char, "\\" + char)
     val = val.replace("\0", "\\00")
-    if val[0] in ("#", " "):
-        val = "\\" + val
+    # the last blank first: a value of one blank is escaped once, as cryptography does
     if val[-1] == " ":
         val = val[:-1] + "\\ "
+    if val[0] in ("#", " "):
+        val = "\\" + val
     return val
 
 
@@ -625,7 +646,7 @@ def _parse_known_extension(oid, inner, info):
             info["is_ca"] = bool(fields[pos].content.strip(b"\0"))
             pos += 1
         if pos < len(fields):
-            info["path_length"] = _decode_int(_expect(fields[pos], _INTEGER, "pathLenConstraint").content)
+            info["path_length"] = _small_int(fields[pos], "pathLenConstraint")
     elif oid == _EXT_SKI:
         info["subject_key_id"] = _hex(_expect(inner, _OCTET_STRING, "subjectKeyIdentifier").content)
     elif oid == _EXT_AKI:
@@ -706,7 +727,7 @@ def _parse_certificate(der, now):
         inner = tbs[0].children()
         if len(inner) != 1:
             raise X509Error("invalid version field")
-        version = _decode_int(_expect(inner[0], _INTEGER, "version").content) + 1
+        version = _small_int(inner[0], "version") + 1
         pos = 1
     if len(tbs) < pos + 6:
         raise X509Error("TBSCertificate has too few elements")
