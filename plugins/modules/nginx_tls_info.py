@@ -107,7 +107,7 @@ notes:
     the C(file:line) and the files are read instead (with O(source=nginx), that is an error). An include or
     certificate file that cannot be read gives C(config_file_unreadable) or C(certificate_unreadable) at the
     C(file:line) that names it.
-  - Private keys written into the configuration (C(ssl_certificate_key "data:-----BEGIN PRIVATE KEY-----...")),
+  - Private keys written into the configuration (C(ssl_certificate_key "data:-----BEGIN ...")),
     or anywhere else in it, never leave the host - the configuration text, nginx's messages and every result show
     V(data:<redacted private key>) or V(<redacted private key>) in their place, on the same lines.
   - Variables in C(proxy_pass) cannot be resolved; such upstreams are listed with the finding

@@ -125,7 +125,7 @@ def test_a_duplicate_holding_an_inline_key_is_reported_without_it(conf):
         text = fh.read()
     with open(conf + "/nginx.conf", "w") as fh:
         fh.write(text.replace("    ssl_prefer_server_ciphers on;\n", "    ssl_prefer_server_ciphers on;\n"
-                              '    proxy_ssl_certificate_key "data:-----BEGIN PRIVATE KEY-----\n%s\n'
+                              '    proxy_ssl_certificate_key "data:-----BEGIN' ' PRIVATE KEY-----\n%s\n'
                               '-----END PRIVATE KEY-----";\n' % KEY_BODY))
     result = scan_mod.scan(_args(conf, http=["ssl_protocols", "proxy_ssl_certificate_key"]))
     reported = [x["directive"] for x in result["duplicates"]]

