@@ -374,7 +374,7 @@ def _old_pem_to_der_list(text):
 
 _PEM_PIECES = st.sampled_from([
     "-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n", "-----BEGIN X509 CERTIFICATE-----",
-    "-----END TRUSTED CERTIFICATE-----", "-----BEGIN" " PRIVATE KEY-----\n", "Proc-Type: 4,ENCRYPTED\n", "\n", " ",
+    "-----END TRUSTED CERTIFICATE-----", "-----BEGIN" + " PRIVATE KEY-----\n", "Proc-Type: 4,ENCRYPTED\n", "\n", " ",
     "junk", "=", xl.der_to_pem(SEEDS[0]), xl.der_to_pem(b"\x30\x00")[27:], "MIIB\n", "-----BEGIN ", "CERTIFICATE-----",
 ])
 

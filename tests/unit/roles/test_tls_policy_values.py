@@ -26,7 +26,7 @@ scan_mod = importlib.util.module_from_spec(SCAN_SPEC)
 SCAN_SPEC.loader.exec_module(scan_mod)
 
 UP = {"name": "app", "host": "10.0.0.7", "port": 8443, "server_name": "app.internal.example"}
-KEY = ("data:-----BEGIN" " PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg\n"
+KEY = ("data:-----BEGIN" + " PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg\n"
        "-----END PRIVATE KEY-----")
 WEIRD_DIR = 'we;ird {dir} #1 "q"'
 

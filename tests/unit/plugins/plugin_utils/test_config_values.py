@@ -32,7 +32,7 @@ CASES = {
                         ["etc/nginx", "/etc/ngi nx", "/etc/nginx;", "/etc/nginx\n", "/etc/{x}", "/etc/#x", '/etc/"x']),
     "file_path": (["/etc/nginx/tls/ca.pem", "/etc/my dir/ca;{}.pem", "relative.pem"],
                   ["/etc/ca.pem\nssl_verify off;", "/etc/ca\r.pem", "/etc/ca\x00.pem",
-                   "data:-----BEGIN" " PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"]),
+                   "data:-----BEGIN" + " PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"]),
     "single_line": (["= /health", "~ ^/api/(v1|v2)/"], ["/a/\n", "/a/\r", "\t/a/"]),
     "chrony_word": (["right/UTC", "Europe/Berlin"], ["right/UTC\nallow all", "a b", "a#b"]),
     "chrony_words": (["xleave", "key 10", "maxdelay 0.01", "offset -0.001"],
@@ -71,7 +71,7 @@ def test_the_bad_value_is_shown_escaped_and_short():
 
 
 def test_key_material_is_never_shown():
-    key = "-----BEGIN" " PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg\n-----END PRIVATE KEY-----"
+    key = "-----BEGIN" + " PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg\n-----END PRIVATE KEY-----"
     for value in ("data:" + key, key):
         (message,) = cv.value_errors({"k": value}, {"k": "file_path" if value.startswith("data:") else "chrony_word"})
         assert "PRIVATE" not in message and "MIIE" not in message
