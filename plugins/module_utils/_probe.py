@@ -110,6 +110,7 @@ def _base_result(spec):
         "host": spec["host"],
         "port": spec["port"],
         "server_name": spec.get("server_name"),
+        "origin": spec.get("origin"),
         "sni": bool(spec["sni"] and spec.get("server_name")),
         "ok": False,
         "handshake_ok": False,

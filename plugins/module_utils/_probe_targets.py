@@ -14,6 +14,7 @@ _safe_files: a FIFO or ``/dev/zero`` is an error naming the option.
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import re
 import ssl
@@ -46,7 +47,12 @@ SETTINGS = {
     "http_request": True,
     "clock_offset_ms": None,
 }
-TARGET_KEYS = ("host", "port", "server_name", "name") + tuple(SETTINGS)
+TARGET_KEYS = ("host", "port", "server_name", "name", "origin") + tuple(SETTINGS)
+
+# A target's ``origin`` (where nginx uses it, from nginx_tls_info) is carried through to its result
+# unchanged; the bound keeps a playbook's mistake (a whole registered result passed as origin) from
+# travelling to the host and back for every target.  nginx_tls_info trims its origins to fit.
+ORIGIN_MAX_BYTES = 16 * 1024
 
 
 # Files the probe reads, and how much of each it accepts.
@@ -294,6 +300,31 @@ def _check_settings(s, where, cache, client_pair=True):
     return s
 
 
+def origin_size(origin):
+    """Bytes of ``origin`` as compact UTF-8 JSON: what ORIGIN_MAX_BYTES bounds."""
+    return len(json.dumps(origin, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+
+
+def check_origin(origin, where):
+    """``origin`` unchanged when it is a dict that JSON carries unchanged, within ORIGIN_MAX_BYTES."""
+    if not isinstance(origin, dict):
+        raise ProbeConfigError("%s: expected a dict (where the target is used, as nginx_tls_info's probe_targets[].origin "
+                               "gives it), got %s %r" % (where, type(origin).__name__, _short(origin)))
+    try:
+        size = origin_size(origin)
+        same = json.loads(json.dumps(origin, allow_nan=False)) == origin
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ProbeConfigError("%s: cannot be written as JSON (%s); use only dicts with string keys, lists, strings, "
+                               "numbers, booleans and null" % (where, _short(exc)))
+    if not same:
+        raise ProbeConfigError("%s: would not come back unchanged from JSON (keys that are not strings, or tuples); "
+                               "use only dicts with string keys, lists, strings, numbers, booleans and null" % where)
+    if size > ORIGIN_MAX_BYTES:
+        raise ProbeConfigError("%s: %d bytes as JSON, more than the %d allowed; keep it to where the target is used "
+                               "(nginx_tls_info's origin fits)" % (where, size, ORIGIN_MAX_BYTES))
+    return origin
+
+
 def _target_spec(item, base, where):
     spec = dict(base)
     if isinstance(item, str):
@@ -324,6 +355,8 @@ def _target_spec(item, base, where):
         spec["server_name"] = None if is_ip_literal(spec["host"]) else spec["host"]
     if spec.get("name") is not None and not isinstance(spec["name"], str):
         raise ProbeConfigError("%s.name: expected a label (a string), got %r" % (where, spec["name"]))
+    if spec.get("origin") is not None:
+        check_origin(spec["origin"], where + ".origin")
     return spec
 
 

@@ -30,7 +30,12 @@ options:
       - Upstreams to probe, as V(host), V(host:port), V([v6addr]:port) strings, or dicts with the keys
         C(host), C(port) (default V(443)), C(server_name) (SNI and verification name; defaults to the host
         unless the host is an IP literal), C(sni) (send SNI, default true), C(name) (a label),
+        C(origin) (a dict returned unchanged in RV(results[].origin)),
         and any of this module's other settings except O(concurrency).
+      - M(tlsops.handshake.nginx_tls_info)'s RV(tlsops.handshake.nginx_tls_info#module:probe_targets) can be given
+        as they are; their C(name) and C(origin) then say where nginx uses each target.
+      - C(origin) must be a dict of plain JSON values (string keys) of at most 16 KiB as JSON; anything else fails
+        the task with a message naming V(targets[N].origin).
     type: list
     elements: raw
     required: true
@@ -209,6 +214,20 @@ results:
       description: SNI and verification name used.
       type: str
       sample: backend.example
+    origin:
+      description:
+        - The C(origin) of the target, unchanged - from M(tlsops.handshake.nginx_tls_info), where nginx uses it
+          (C(upstream), C(proxy_pass), C(kind), C(locations) with C(file) and C(line), C(locations_omitted)).
+        - Null when the target had none.
+      type: dict
+      sample:
+        upstream: backend
+        proxy_pass: https://backend
+        kind: http
+        locations:
+          - {"file": "/etc/nginx/sites/api.conf", "line": 12, "location": "/v1", "server_names": ["api.example.com"],
+             "listen": ["443 ssl"], "proxy_pass": "https://backend"}
+        locations_omitted: 0
     ok:
       description: The handshake and, when O(verify=true), the verification succeeded.
       type: bool
