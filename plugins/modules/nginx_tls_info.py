@@ -83,7 +83,8 @@ options:
   chains:
     description:
       - What is known of the upstreams' certificate chains, to decide C(verify_depth_too_small).
-      - Keys are probe target names (RV(probe_targets[].name)), V(host:port) or upstream names; values are the
+      - Keys are probe target names (RV(probe_targets[].name), the long form included), V(host:port) or upstream
+        names; values are the
         number of intermediate certificates, or a M(tlsops.handshake.tls_probe) C(results[].chain) list or
         C(results[]) entry.
       - Without an entry, an upstream verified with a small depth gets an C(info) finding that says "needs probe".
@@ -241,7 +242,9 @@ upstreams:
       description: For each effective key, C(file), C(line) and C(directive) where it is set, or null for nginx's default.
       type: dict
     probe_targets:
-      description: M(tlsops.handshake.tls_probe) targets that reproduce nginx's handshakes to this upstream.
+      description:
+        - M(tlsops.handshake.tls_probe) targets that reproduce nginx's handshakes to this upstream, the same
+          entries as in RV(probe_targets) (an entry whose locations share a target with another entry lists it too).
       type: list
       elements: dict
     findings:
@@ -273,8 +276,57 @@ probe_targets:
   elements: dict
   contains:
     name:
-      description: V(host:port), or V(upstream (host:port)) for a server of an C(upstream {}) block.
+      description:
+        - Unique within one result, and M(tlsops.handshake.tls_probe)'s RV(tlsops.handshake.tls_probe#module:results[].target).
+        - V(host:port), or V(upstream (host:port)) for a server of an C(upstream {}) block, when no other target has
+          that label (the usual case).
+        - When several targets share it (locations that reach one upstream with different effective settings, such
+          as C(proxy_ssl_server_name) on in one and off in the other), the label is followed by the server name (or
+          V(listen ADDRESS) when the server has none), the location and the C(file:line) of the first location that
+          uses the target, the file relative to the configuration's directory - for example
+          V(10.0.0.7:443 @ api.example.com /v1 (sites/api.conf:12)). Only if that is still ambiguous (one snippet
+          included in two servers of the same name) V( #2), V( #3)... follow.
+        - Names follow the configuration's order, so they stay the same while the configuration does; adding a
+          location with other settings toward the same upstream can turn a plain V(host:port) into the long form.
       type: str
+      sample: "10.0.0.7:443 @ api.example.com /v1 (sites/api.conf:12)"
+    origin:
+      description:
+        - Where nginx uses this target, passed through M(tlsops.handshake.tls_probe) unchanged into its
+          RV(tlsops.handshake.tls_probe#module:results[].origin), so that every result points back to the configuration.
+        - Locations with the same effective settings toward the same upstream share one target; all of them are
+          listed, in the configuration's order.
+        - At most 16 KiB as JSON (M(tlsops.handshake.tls_probe)'s bound); past that the first locations that fit are
+          kept and C(locations_omitted) counts the others. Names, locations and pass values are cut at 256
+          characters, C(server_names) and C(listen) at 16 entries.
+      type: dict
+      contains:
+        upstream:
+          description: The upstream entry's name (RV(upstreams[].name)) - the C(upstream {}) block name or V(host:port).
+          type: str
+        proxy_pass:
+          description: The C(*_pass) value as written (of the first entry when several share the target).
+          type: str
+        kind:
+          description: V(http) (C(proxy_pass) in http{}), V(grpc), V(uwsgi) or V(stream) (C(proxy_pass) in stream{}).
+          type: str
+        locations:
+          description:
+            - Every place that uses the target - C(file), C(line) (of the C(*_pass) directive), C(location) (null in
+              stream{}), C(server_names), C(listen) and C(proxy_pass) (the value written there).
+          type: list
+          elements: dict
+        locations_omitted:
+          description: Locations left out to stay within the bound (usually V(0)).
+          type: int
+      sample:
+        upstream: backend
+        proxy_pass: https://backend
+        kind: http
+        locations:
+          - {"file": "/etc/nginx/sites/api.conf", "line": 12, "location": "/v1", "server_names": ["api.example.com"],
+             "listen": ["443 ssl"], "proxy_pass": "https://backend"}
+        locations_omitted: 0
     host:
       description: Where nginx connects.
       type: str
@@ -290,7 +342,11 @@ probe_targets:
       type: bool
   sample:
     - {"name": "backend (10.0.0.7:443)", "host": "10.0.0.7", "port": 443, "server_name": "backend", "sni": false,
-       "protocols": ["TLSv1", "TLSv1.1", "TLSv1.2"], "ciphers": "DEFAULT", "verify": false, "alpn": []}
+       "protocols": ["TLSv1", "TLSv1.1", "TLSv1.2"], "ciphers": "DEFAULT", "verify": false, "alpn": [],
+       "origin": {"upstream": "backend", "proxy_pass": "https://backend", "kind": "http", "locations_omitted": 0,
+                  "locations": [{"file": "/etc/nginx/conf.d/app.conf", "line": 9, "location": "/",
+                                 "server_names": ["app.example.com"], "listen": ["443 ssl"],
+                                 "proxy_pass": "https://backend"}]}}
 findings:
   description: Every finding - C(code), C(severity) (V(info), V(warning), V(error)), C(file), C(line), C(message),
     C(fix), C(cause) (the handshake cause it leads to, or null), and C(upstream) or C(server) naming what it is about.

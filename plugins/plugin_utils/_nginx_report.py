@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""nginx_tls_info's judgement, on the controller: upstreams, servers, findings, probe targets.
+"""nginx_tls_info's judgement, on the controller: upstreams, servers, findings (probe targets: _nginx_targets.py).
 
 ``analyse(raw, ...)`` takes what the module collected on the host
 (module_utils/_nginx_collect.py) and returns the module's result.  Plain Python:
@@ -19,8 +19,9 @@ from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_collect import parse_version_output
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_effective as eff
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_parse as nparse
+from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_targets as probe
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx_targets import full_path as _full_path
 
-PROBE_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 POLICY_KEYS = ("protocols", "ciphers", "groups")
 PLAIN_HINTS = {"proxy": "http://", "grpc": "grpc://", "uwsgi": "uwsgi://", "stream": "proxy_ssl off;"}
 WILDCARDS = ("*", "0.0.0.0", "::")
@@ -233,7 +234,7 @@ def _location_entry(usage):
 def build_upstreams(extracted, version):
     """Group every TLS ``*_pass`` by what it reaches and how (its effective settings)."""
     entries, index = [], {}
-    for usage in extracted["passes"]:
+    for order, usage in enumerate(extracted["passes"]):
         kind, node = usage["kind"], usage["node"]
         value = node.args[0]
         target = eff.parse_pass(kind, value)
@@ -261,6 +262,7 @@ def build_upstreams(extracted, version):
         key = json.dumps([kind, value, values], sort_keys=True, default=str)
         if key in index:
             index[key]["locations"].append(_location_entry(usage))
+            index[key]["_order"].append(order)
             continue
         entry = {"name": name, "kind": kind, "context": eff.KINDS[kind]["context"],
                  "directive": eff.KINDS[kind]["pass"], "proxy_pass": value, "scheme": target["scheme"],
@@ -268,89 +270,18 @@ def build_upstreams(extracted, version):
                  "upstream_block": ({"name": block["name"], "file": block["file"], "line": block["line"]}
                                     if block else None),
                  "servers": servers, "locations": [_location_entry(usage)], "effective": values,
-                 "sources": sources, "_target": target, "_origin": origin, "_pass": _where(node)}
+                 "sources": sources, "_target": target, "_origin": origin, "_pass": _where(node),
+                 "_order": [order]}
         index[key] = entry
         entries.append(entry)
     return entries
 
 
-def _probe_list(names, check):
-    good, bad = [], []
-    for name in names or ():
-        try:
-            check(name)
-            good.append(name)
-        except (ValueError, KeyError):
-            bad.append(name)
-    return good, bad
-
-
-def _target_name(entry, server):
-    address = "%s:%s" % (server["host"], server["port"])
-    return "%s (%s)" % (entry["name"], address) if entry["upstream_block"] else address
-
-
-def probe_targets(entry, conf_prefix="/"):
-    """tls_probe targets that reproduce nginx's handshakes for ``entry``, and notes on what is left out.
-
-    Relative file paths are made absolute the way nginx reads them (from the main file's directory).
-    """
-    values, notes, targets = entry["effective"], [], []
-    if entry["tls"] is not True:
-        return targets, notes
-    protocols = [p for p in values["protocols"] if p in PROBE_PROTOCOLS]
-    if not protocols:
-        notes.append("no probe target: %s enables no protocol tls_probe can offer" % " ".join(values["protocols"]))
-        return targets, notes
-    groups, bad_groups = _probe_list(values["groups"], wire.group_code)
-    sigalgs, bad_sigalgs = _probe_list(values["sigalgs"], wire.sigalg_code)
-    known13 = set(wire.tls13_cipher_suites().values())
-    suites = [s for s in values["ciphersuites"] or () if s in known13]
-    bad_suites = [s for s in values["ciphersuites"] or () if s not in known13]
-    for label, bad in (("groups", bad_groups), ("sigalgs", bad_sigalgs), ("ciphersuites", bad_suites)):
-        if bad:
-            notes.append("%s %s not known to tls_probe: left out of the probe targets" % (label, ", ".join(bad)))
-    name = values["ssl_name_resolved"]
-    for server in entry["servers"]:
-        if server.get("unix") or server.get("port") is None or not server.get("host"):
-            notes.append("no probe target for %s: %s" % (
-                server.get("host"), "a unix socket" if server.get("unix") else "no port"))
-            continue
-        if server.get("down"):
-            notes.append("no probe target for %s:%s: marked down" % (server["host"], server["port"]))
-            continue
-        server_name = name or (None if eff.is_ip_literal(server["host"]) else server["host"])
-        target = {"name": _target_name(entry, server), "host": server["host"], "port": server["port"]}
-        if server_name and not (eff.is_ip_literal(server_name) and server_name == server["host"]):
-            target["server_name"] = server_name
-        target["sni"] = bool(values["server_name_on"] and server_name and not eff.is_ip_literal(server_name))
-        target["protocols"] = protocols
-        target["ciphers"] = values["ciphers"]
-        if groups:
-            target["groups"] = groups
-        if sigalgs:
-            target["sigalgs"] = sigalgs
-        if suites:
-            target["ciphersuites"] = suites
-        target["verify"] = bool(values["verify"])
-        if values["verify"]:
-            target["verify_depth"] = values["verify_depth"]
-            if values["trusted_certificate"] and "$" not in values["trusted_certificate"]:
-                target["ca_file"] = _full_path(values["trusted_certificate"], conf_prefix)
-        if (values["certificate"] and values["certificate_key"]
-                and not any("$" in v or v.startswith("data:") for v in (values["certificate"], values["certificate_key"]))):
-            target["client_cert"] = _full_path(values["certificate"], conf_prefix)
-            target["client_key"] = _full_path(values["certificate_key"], conf_prefix)
-        target["alpn"] = ["h2"] if entry["kind"] == "grpc" else []
-        if entry["kind"] != "proxy":
-            target["http_request"] = False
-        targets.append(target)
-    return targets, notes
-
-
 def _chain_for(entry, server, chains):
-    for key in (_target_name(entry, server), "%s:%s" % (server.get("host"), server.get("port")), entry["name"],
-                str(server.get("host"))):
+    names = [t["name"] for t in entry.get("probe_targets") or ()
+             if (t["host"], t["port"]) == (server.get("host"), server.get("port"))]
+    for key in names + [probe.address_label(entry, server), "%s:%s" % (server.get("host"), server.get("port")),
+                        entry["name"], str(server.get("host"))]:
         if key in chains:
             return key, chains[key]
     return None, None
@@ -517,10 +448,6 @@ def _server_groups(server):
     return None if not curve or curve.lower() == "auto" else [g for g in curve.split(":") if g]
 
 
-def _full_path(path, conf_prefix):
-    return path if path.startswith("/") else "%s/%s" % (conf_prefix.rstrip("/"), path)
-
-
 def server_findings(server, ctx):
     found = []
     if not server["ssl"] or server["ssl_reject_handshake"]:
@@ -665,17 +592,13 @@ def analyse(raw, policy=None, chains=None, local_addresses=None, nginx_version=N
         for item in server["findings"]:
             findings.append(dict(item, server=server_label(server)))
         result["servers"].append(server)
-    seen_targets = set()
-    for entry in build_upstreams(extracted, version):
+    entries = build_upstreams(extracted, version)
+    # targets first: a `chains` key may be a target's name, and names need every entry
+    result["probe_targets"] = probe.assign_probe_targets(entries, config.conf_prefix)
+    for entry in entries:
         entry["findings"] = upstream_findings(entry, ctx)
-        entry["probe_targets"], entry["notes"] = probe_targets(entry, config.conf_prefix)
         for item in entry["findings"]:
             findings.append(dict(item, upstream=entry["name"]))
-        for target in entry["probe_targets"]:
-            key = json.dumps(target, sort_keys=True)
-            if key not in seen_targets:
-                seen_targets.add(key)
-                result["probe_targets"].append(target)
         result["upstreams"].append(_public_upstream(entry))
     findings.extend(unreadable_certificate_findings(ctx["certificates"]))
     result["summary"] = summarise(result)

@@ -178,7 +178,11 @@ def test_a_config_without_findings(tmp_path, certs):
     assert res["probe_targets"] == [{
         "name": "localhost:9443", "host": "localhost", "port": 9443, "server_name": "localhost", "sni": True,
         "protocols": ["TLSv1.2", "TLSv1.3"], "ciphers": "DEFAULT", "verify": True, "verify_depth": 3,
-        "ca_file": certs + "/ca.pem", "alpn": []}]
+        "ca_file": certs + "/ca.pem", "alpn": [],
+        "origin": {"upstream": "localhost:9443", "kind": "http", "proxy_pass": "https://localhost:9443",
+                   "locations": [{"file": d + "/nginx.conf", "line": 15, "location": "/", "server_names": ["app.test"],
+                                  "listen": ["127.0.0.1:18444 ssl"], "proxy_pass": "https://localhost:9443"}],
+                   "locations_omitted": 0}}]
 
 
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
