@@ -278,14 +278,14 @@ probe_targets:
     name:
       description:
         - Unique within one result, and M(tlsops.handshake.tls_probe)'s RV(tlsops.handshake.tls_probe#module:results[].target).
-        - V(host:port), or V(upstream (host:port)) for a server of an C(upstream {}) block, when no other target has
+        - V(host:port), or V(upstream (host:port\)) for a server of an C(upstream {}) block, when no other target has
           that label (the usual case).
         - When several targets share it (locations that reach one upstream with different effective settings, such
           as C(proxy_ssl_server_name) on in one and off in the other), the label is followed by the server name (or
           V(listen ADDRESS) when the server has none), the location and the C(file:line) of the first location that
           uses the target, the file relative to the configuration's directory - for example
-          V(10.0.0.7:443 @ api.example.com /v1 (sites/api.conf:12)). Only if that is still ambiguous (one snippet
-          included in two servers of the same name) V( #2), V( #3)... follow.
+          V(10.0.0.7:443 @ api.example.com /v1 (sites/api.conf:12\)). Only if that is still ambiguous (one snippet
+          included in two servers of the same name) a number follows (C(#2), C(#3)...).
         - Names follow the configuration's order, so they stay the same while the configuration does; adding a
           location with other settings toward the same upstream can turn a plain V(host:port) into the long form.
       type: str
