@@ -30,6 +30,7 @@ tls_probe bounds an origin to ORIGIN_MAX_BYTES of JSON: the first locations that
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import ORIGIN_MAX_BYTES, origin_size
@@ -170,7 +171,7 @@ def where_label(location, conf_prefix):
 
 def _name_targets(groups, conf_prefix):
     labels = [g["target"]["name"] for g in groups]
-    shared = {label for label in labels if labels.count(label) > 1}
+    shared = {label for label, count in Counter(labels).items() if count > 1}
     wanted = [("%s @ %s" % (label, where_label(g["locations"][0], conf_prefix)) if label in shared else label)
               for label, g in zip(labels, groups)]
     taken = set()
@@ -194,9 +195,9 @@ def assign_probe_targets(entries, conf_prefix="/"):
             key = json.dumps([entry["kind"], entry["name"], target], sort_keys=True)
             group = by_key.get(key)
             if group is None:
-                group = by_key[key] = {"target": target, "locations": [], "seen": set(),
-                                       "origin": {"upstream": _clip(entry["name"]), "kind": ORIGIN_KINDS.get(entry["kind"], entry["kind"]),
-                                                  "proxy_pass": _clip(entry["proxy_pass"])}}
+                origin = {"upstream": _clip(entry["name"]), "proxy_pass": _clip(entry["proxy_pass"]),
+                          "kind": ORIGIN_KINDS.get(entry["kind"], entry["kind"])}
+                group = by_key[key] = {"target": target, "origin": origin, "locations": [], "seen": set()}
                 groups.append(group)
             for order, location in zip(entry.get("_order") or range(len(entry["locations"])), entry["locations"]):
                 placed = _origin_location(location, entry["proxy_pass"])
