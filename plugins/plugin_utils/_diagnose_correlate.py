@@ -208,7 +208,7 @@ def correlate(hosts, pairs, now):
                 okay = sorted(set(w["proxy"] for w in working if w["proxy"] != pair["proxy"]))
                 if any(w["proxy"] == pair["proxy"] for w in working):
                     okay.append("another location of %s" % pair["proxy"])
-                pair["why"] = "%s fails from %s while it works from %s" % (upstream, pair["proxy"], " and ".join(okay))
+                pair["why"] = "%s fails from %s while it works from %s" % (upstream, pair["proxy"], ", ".join(okay))
             elif len(users) > 1 and all(p["cause"] == pair["cause"] for p in failing):
                 pair.update(side="upstream", owner=upstream)
                 pair["why"] = "%s fails with the same cause from every proxy that uses it (%s)" % (upstream, ", ".join(users))

@@ -63,7 +63,7 @@ def client_noise(lab, count=3):
                 pass
 
 
-def _tasks(lab, ntp_address, names):
+def _tasks(lab, ntp_address, names, overrides):
     nginx_conf = os.path.join(lab.dir, "nginx.conf")
     paths = [os.path.join(lab.dir, "pki", name + ".pem") for name in CERTIFICATES]
     logs = [lab.info["proxy"]["error_log"], lab.info["nginx_error_log"]]
@@ -75,8 +75,8 @@ def _tasks(lab, ntp_address, names):
          "register": "clock"},
         {"name": "probe", "tlsops.handshake.tls_probe": {
             # the lab proxy's targets, one per location; only the scenarios asked for
-            "targets": "{{ nginx.probe_targets | selectattr('port', 'in', %s) | list }}" % json.dumps(
-                sorted(set(lab.scenarios[n]["port"] for n in names))),
+            "targets": "{{ nginx.probe_targets | selectattr('port', 'in', %s) | map('combine', %s) | list }}" % (
+                json.dumps(sorted(set(lab.scenarios[n]["port"] for n in names))), json.dumps(overrides or {})),
             "clock_offset_ms": "{{ clock.offset_ms }}", "timeout": 3},
          "register": "probe"},
         {"name": "chains", "tlsops.handshake.cert_chain_info": {"path": "{{ item }}", "ca_file": lab.info["ca_file"]},
@@ -85,12 +85,14 @@ def _tasks(lab, ntp_address, names):
     ]
 
 
-def capture_host(lab, workdir, ntp_offset_s=0.0, names=PROBED):
+def capture_host(lab, workdir, ntp_offset_s=0.0, names=PROBED, overrides=None):
     """One host's data (Contract 2) from real module runs on the lab; ``ntp_offset_s``: how far the
-    loopback NTP server's clock is from ours (true minus local, as time_sync_info reports it)."""
+    loopback NTP server's clock is from ours (true minus local, as time_sync_info reports it);
+    ``overrides``: settings merged into every probe target (a proxy configured otherwise)."""
+    os.makedirs(str(workdir), exist_ok=True)
     out = os.path.join(str(workdir), "host.json")
     with NtpServer(offset=ntp_offset_s) as ntp:
-        tasks = _tasks(lab, ntp.address, names)
+        tasks = _tasks(lab, ntp.address, names, overrides)
         tasks.append({"name": "write", "ansible.builtin.copy": {
             "content": "{{ {'nginx': nginx, 'clock': clock, 'probe': probe,"
                        " 'chains': chains.results, 'logs': logs} | to_json }}",
