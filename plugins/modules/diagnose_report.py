@@ -81,6 +81,7 @@ attributes:
     support: none
     description: No diff.
   platform:
+    support: full
     platforms: posix
     description: The controller.
 seealso:
@@ -161,7 +162,7 @@ lines:
   elements: str
   sample: ["host  upstream        cause         fix", "p1    10.0.0.7:443    sni_required  proxy_ssl_server_name on;"]
 status:
-  description: V(ok), V(warning) or V(failure), as RV(report.summary.status).
+  description: V(ok), V(warning) or V(failure), the C(summary.status) of RV(report).
   returned: success and when the status reaches O(fail_on)
   type: str
   sample: failure

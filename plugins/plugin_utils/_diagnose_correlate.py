@@ -236,4 +236,3 @@ def attach_logs(pairs, log_entries):
                     ", ".join("%s %d" % kv for kv in sorted(entry["causes"].items())),
                     entry["first_seen"] or "?", entry["last_seen"] or "?"))
     return log_entries
-

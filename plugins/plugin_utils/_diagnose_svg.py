@@ -142,8 +142,8 @@ def clock_bars(clocks):
             clock["host"], describe_offset(clock["offset_ms"]), clock["source"]))))
         body.append('<text class="label" x="4" y="%d">%s</text>' % (y + 15, esc(_label(clock["host"]))))
         body.append('<rect class="bar" x="%d" y="%d" width="%.1f" height="14" rx="3"/>' % (LABEL, y + 4, max(2.0, x(clock["offset_ms"]) - LABEL)))
-        body.append('<text class="value" x="%.1f" y="%d">%s</text></g>' % (x(clock["offset_ms"]) + 4, y + 15,
-                                                                         esc(describe_offset(clock["offset_ms"]))))
+        value = esc(describe_offset(clock["offset_ms"]))
+        body.append('<text class="value" x="%.1f" y="%d">%s</text></g>' % (x(clock["offset_ms"]) + 4, y + 15, value))
         if clock["max_offset_ms"]:
             xt = x(clock["max_offset_ms"])
             body.append('<line class="threshold" x1="%.1f" y1="%d" x2="%.1f" y2="%d"/>' % (xt, y + 2, xt, y + 20))
