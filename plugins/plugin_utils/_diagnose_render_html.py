@@ -277,7 +277,7 @@ def render(report):
     finally:
         for finding in report["findings"]:
             finding.pop("_pair_links", None)
-    nav = "<nav>%s</nav>" % "".join('<a href="#%s">%s</a>' % (key, title.split(":", 1)[0]) for key, title, _b in sections)
+    nav = "<nav>%s</nav>" % "".join('<a href="#%s">%s</a>' % (key, title.split(":", 1)[0].split(" (", 1)[0]) for key, title, _b in sections)
     body = "".join('<section id="%s"><h2>%s</h2>%s</section>' % s for s in sections)
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta http-equiv="Content-Security-Policy" content="%s">'

@@ -182,7 +182,7 @@ def test_report_html_renders_in_headless_chromium_without_errors_or_requests(bro
     assert seen["requests"] == [], seen["requests"]
     assert seen["seconds"] < 30, seen["seconds"]
     assert os.path.getsize(os.path.join(OUTPUT, "report.png")) > 10000
-    # a phone's width: the wide parts scroll inside their boxes, the page itself does not get wider
+    # a phone's width (the matrix and charts scroll inside their boxes: see report-phone.png)
     phone = chromium.open_page(page, tmp_path, screenshot=os.path.join(OUTPUT, "report-phone.png"), window="390,1400")
     assert phone["console"] == [] and phone["requests"] == []
 
