@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) tlsops.handshake contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin diagnose_report: the fleet report, built and written on the controller.
+
+Nothing runs on the managed host: the engine (plugins/plugin_utils/_diagnose_report.py) turns the
+collected per-host results into report.json, report.md and report.html in output_dir, each written
+to a temporary file in that directory and renamed over the old one, so a reader never sees half a
+report.  Documentation: plugins/modules/diagnose_report.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.tlsops.handshake.plugins.plugin_utils import _diagnose_render_html as render_html
+from ansible_collections.tlsops.handshake.plugins.plugin_utils import _diagnose_render_md as render_md
+from ansible_collections.tlsops.handshake.plugins.plugin_utils import _diagnose_report as engine
+
+OPTIONS = ("hosts", "output_dir", "fail_on", "since", "group")
+DEFAULT_OUTPUT_DIR = "./tlsops-report"
+
+
+class ReportWriteError(OSError):
+    """output_dir cannot hold the report; the message names the path and what to do."""
+
+
+def write_atomically(directory, name, content):
+    path = os.path.join(directory, name)
+    handle, temporary = tempfile.mkstemp(prefix=".%s." % name, suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def write_report(report, output_dir):
+    """Write the three files; returns ``{json, md, html}`` absolute paths."""
+    directory = os.path.abspath(os.path.expanduser(output_dir))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        if not os.path.isdir(directory):
+            raise ReportWriteError("output_dir: %s is not a directory; choose a directory for the report" % directory)
+        return {
+            "json": write_atomically(directory, "report.json", json.dumps(report, indent=1, sort_keys=True) + "\n"),
+            "md": write_atomically(directory, "report.md", render_md.render(report)),
+            "html": write_atomically(directory, "report.html", render_html.render(report)),
+        }
+    except ReportWriteError:
+        raise
+    except OSError as exc:
+        raise ReportWriteError("output_dir: cannot write the report into %s (%s); choose a directory this user can write"
+                               % (directory, exc.strerror or exc))
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp  # nothing goes to the host
+        args = dict(self._task.args)
+        result["changed"] = False
+        unknown = sorted(k for k in args if k not in OPTIONS)
+        if unknown:
+            result.update(failed=True, msg="unknown option(s) %s; allowed: %s" % (", ".join(unknown), ", ".join(OPTIONS)))
+            return result
+        if "hosts" not in args:
+            result.update(failed=True, msg="hosts: required (a dict of inventory host name -> the data the play collected)")
+            return result
+        output_dir = args.get("output_dir") or DEFAULT_OUTPUT_DIR
+        if not isinstance(output_dir, str):
+            result.update(failed=True, msg="output_dir: expected a path, got %s" % type(output_dir).__name__)
+            return result
+        try:
+            report = engine.build_report(args["hosts"], {key: args.get(key) for key in ("fail_on", "since", "group")})
+            paths = write_report(report, output_dir)
+        except (engine.InputError, ReportWriteError) as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        result.update(report=report, paths=paths, lines=engine.lines(report), status=report["summary"]["status"])
+        if engine.fails(report):
+            summary = report["summary"]
+            result.update(failed=True, msg="diagnosis status %s (fail_on=%s): %d of %d pair(s) fail, %d finding(s); see %s" % (
+                summary["status"], report["options"]["fail_on"], summary["pairs_failed"], summary["pairs"],
+                summary["findings"], paths["md"]))
+        return result
