@@ -309,7 +309,8 @@ class Fleet:
             handle.write("#!/bin/sh\n"
                          "# This host's clock is off by %s: every module Ansible runs here sees that time\n"
                          "# (libfaketime, this process tree only; the machine's clock is not touched).\n"
-                         "FAKETIME_DONT_FAKE_MONOTONIC=1\nexport FAKETIME_DONT_FAKE_MONOTONIC\n"
+                         "# The monotonic clock is faked too: with FAKETIME_DONT_FAKE_MONOTONIC=1, libfaketime\n"
+                         "# 0.9.10 makes Python's time.sleep() fail with EINVAL.\n"
                          "exec %s -f '%s' %s \"$@\"\n" % (skew, faketime, skew, sys.executable))
         os.chmod(path, 0o755)
         return path
