@@ -16,13 +16,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
 
-from tests.integration.helpers import BIN, ansible_env
+from tests.integration.helpers import BIN, REPO_ROOT, ansible_env
 from tests.integration.playbook_cases import run_playbook
-from tests.lab import lab_processes
+from tests.lab import LabError, lab_processes
+from tests.lab import fleet as fleet_module
 from tests.lab.fleet import FAULTS, SKEW_SECONDS, UPSTREAMS, Fleet, expected_pairs
 from tests.lab.noise import NOISE
 
@@ -137,6 +139,43 @@ def test_every_proxy_met_its_upstreams_before_the_diagnosis(fleet):
     for (proxy, block), cause in expected_pairs().items():
         location = [u[1] for u in UPSTREAMS if u[0] == block][0]
         assert (statuses[proxy, location] == 200) == (cause == "ok"), (proxy, block, statuses)
+
+
+def test_cli_start_status_stop(tmp_path):
+    """``python -m tests.lab fleet start|status|stop``: the commands make demo runs."""
+    workdir = str(tmp_path / "cli")
+    cli = [sys.executable, "-m", "tests.lab", "fleet"]
+    run = lambda action: subprocess.run(cli + [action, "--dir", workdir], cwd=REPO_ROOT, capture_output=True,  # noqa: E731
+                                        text=True, timeout=120, check=False)
+    started = run("start")
+    try:
+        assert started.returncode == 0, started.stderr
+        assert "inventory %s/inventory.yml" % workdir in started.stdout
+        assert run("status").returncode == 0
+        again = run("start")
+        assert again.returncode == 1 and "already running" in again.stderr
+    finally:
+        stopped = run("stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not lab_processes(workdir)
+    assert run("status").returncode == 1
+
+
+def test_failed_start_stops_what_it_started(tmp_path, monkeypatch):
+    """p3's nginx cannot start (its faketime is `false`): start() raises LabError naming p3, after the
+    lab of upstreams, the NTP server and the other proxies were started - and none of them is left."""
+    monkeypatch.setattr(fleet_module, "FAKETIME_BIN", "false")
+    workdir = str(tmp_path / "broken")
+    with pytest.raises(LabError, match="fleet component p3 failed to come up"):
+        Fleet(workdir).start()
+    with open(os.path.join(workdir, "fleet.json")) as handle:
+        assert json.load(handle)["state"] == "stopped"
+    with open(os.path.join(workdir, "upstreams", "lab.json")) as handle:
+        assert json.load(handle)["state"] == "stopped"
+    for started in ("ntp", "p1", "p2"):
+        assert os.path.exists(os.path.join(workdir, "logs", started + ".log")), started
+    assert not lab_processes(workdir)
+    assert not os.path.exists(os.path.join(workdir, "inventory.yml"))
 
 
 # ------------------------------------------------------------------------------- the diagnosis
