@@ -144,9 +144,10 @@ def test_every_proxy_met_its_upstreams_before_the_diagnosis(fleet):
 def test_cli_start_status_stop(tmp_path):
     """``python -m tests.lab fleet start|status|stop``: the commands make demo runs."""
     workdir = str(tmp_path / "cli")
-    cli = [sys.executable, "-m", "tests.lab", "fleet"]
-    run = lambda action: subprocess.run(cli + [action, "--dir", workdir], cwd=REPO_ROOT, capture_output=True,  # noqa: E731
-                                        text=True, timeout=120, check=False)
+
+    def run(action):
+        return subprocess.run([sys.executable, "-m", "tests.lab", "fleet", action, "--dir", workdir], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120, check=False)
     started = run("start")
     try:
         assert started.returncode == 0, started.stderr
