@@ -310,3 +310,21 @@ def test_limit_group_all_and_two_nginx_instances(fleet, tmp_path):
               if target.startswith("search_backend")}
     assert search == {p2["config"]: "sni_required", p1["config"]: "ok"}
     assert sorted(f["path"] for f in rec["logs"]["files"]) == sorted([p2["error_log"], p1["error_log"]])
+
+
+def test_bad_variables_fail_their_host_clearly(fleet, tmp_path):
+    """A variable of the wrong type fails its host with a message naming it; the other hosts are
+    diagnosed and the failed ones still get a row."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text(json.dumps({"proxies": {"hosts": {
+        "p1": {"diagnose_extra_targets": "127.0.0.1:443"},
+        "p2": {"diagnose_probe_options": ["timeout", 3], "tlsops_nginx_instances": ["/etc/nginx/nginx.conf"]}}}}))
+    rc, output, hosts = diagnose(fleet, tmp_path / "out", inventories=[str(bad)])
+    assert rc != 0
+    assert "diagnose_extra_targets must be a list, not str" in output
+    assert "diagnose_probe_options must be a dict of module options, not list" in output
+    assert "tlsops_nginx_instances must be a list of dicts of nginx_tls_info options" in output
+    assert "Traceback" not in output
+    for name in ("p1", "p2"):
+        assert hosts[name]["reachable"] is False and "failed on this host" in hosts[name]["unreachable_msg"]
+    assert probe_causes(hosts["p3"])["app_backend"] == "clock_skew"
