@@ -13,6 +13,8 @@ export ANSIBLE_LOCAL_TEMP=$repo/build/ansible-tmp
 export ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0
 export PYTHONWARNINGS=ignore::DeprecationWarning
 
+# a fleet left running by an interrupted demo is stopped before its directory goes
+[ -f "$demo/fleet/fleet.json" ] && "$py" -m tests.lab fleet stop --dir "$demo/fleet" >/dev/null
 rm -rf "$demo"
 mkdir -p "$demo"
 stop_fleet() {
