@@ -4,7 +4,8 @@
 #   make test    unit, integration, sanity, lint, changelog-lint, molecule
 #
 # Works from a fresh clone as root on Debian/Ubuntu: `venv` installs the Python
-# tools, `deps` installs nginx/openssl from apt. Everything generated goes to
+# tools, `deps` installs nginx/openssl/faketime from apt (faketime: the lab
+# fleet's proxy whose clock is wrong, tests/lab/fleet.py). Everything generated goes to
 # .venv/ and build/ (both git-ignored); `make clean` / `make distclean` remove it.
 
 SHELL := /bin/bash
@@ -62,7 +63,7 @@ help:
 	@echo "make demo            install what is needed, then run the demo (tests/demo.sh)"
 	@echo "make test            unit integration sanity lint changelog-lint molecule, in that order"
 	@echo "make venv            .venv with requirements/controller.txt"
-	@echo "make deps            nginx (+ stream module), openssl, ca-certificates from apt; chrony unpacked into build/"
+	@echo "make deps            nginx (+ stream module), openssl, ca-certificates, faketime from apt; chrony unpacked into build/"
 	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
 	@echo "make unit | integration | sanity | lint | changelog-lint | molecule"
 	@echo "make fuzz            the property-based tests of the parsers (tests/unit/fuzz) with 20x the examples of make unit"
@@ -94,7 +95,8 @@ deps:
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	dpkg -s ca-certificates >/dev/null 2>&1 || missing="$$missing ca-certificates"; \
 	test -e /usr/lib/nginx/modules/ngx_stream_module.so || missing="$$missing libnginx-mod-stream"; \
-	if [ -z "$$missing" ]; then echo "== deps: nginx, stream module, openssl, ca-certificates already installed"; exit 0; fi; \
+	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
+	if [ -z "$$missing" ]; then echo "== deps: nginx, stream module, openssl, ca-certificates, faketime already installed"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then echo "== deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
 	echo "== deps: installing$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \

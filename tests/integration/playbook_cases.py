@@ -23,9 +23,14 @@ from tests.hazards import cap_child_memory
 from tests.integration.helpers import BIN, REPO_ROOT, ansible_env
 
 
-def run_playbook(playbook, verbosity=0, timeout=900, extra_env=None, extra_args=()):
-    """``(returncode, stdout + stderr)`` of ``ansible-playbook playbook`` on localhost, connection local."""
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)] + list(extra_args)
+def run_playbook(playbook, verbosity=0, timeout=900, extra_env=None, extra_args=(), inventories=None):
+    """``(returncode, stdout + stderr)`` of ``ansible-playbook playbook`` on localhost, connection local,
+    or with ``inventories`` (inventory files, each passed with -i) and the connections they name."""
+    if inventories:
+        where = [arg for inventory in inventories for arg in ("-i", str(inventory))]
+    else:
+        where = ["-i", "localhost,", "-c", "local"]
+    cmd = [os.path.join(BIN, "ansible-playbook")] + where + [str(playbook)] + list(extra_args)
     if verbosity:
         cmd.append("-" + "v" * verbosity)
     proc = subprocess.Popen(cmd, env=ansible_env(extra_env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

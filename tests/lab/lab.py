@@ -109,12 +109,12 @@ def _proc_table():
 
 def _is_lab_program(cmd, workdir):
     return workdir + "/" in cmd and ("serve-faults" in cmd or cmd.startswith("nginx:") or "s_server" in cmd
-                                     or cmd.startswith(nginx.NGINX_BIN))
+                                     or "ntp_lab serve" in cmd or cmd.startswith(nginx.NGINX_BIN))
 
 
 def lab_processes(workdir, pgids=()):
     """Live (non-zombie) processes of the lab in workdir: a lab program (nginx, s_server,
-    serve-faults) whose command line names workdir, and the other members of its process
+    serve-faults, the fleet's NTP server) whose command line names workdir, and the other members of its process
     group (nginx workers).  A recorded group counts only while such a program is in it, or
     when only nginx workers are left in it: a recycled pid is never taken for the lab."""
     me = os.getpid()
