@@ -59,10 +59,13 @@ def extra_inventory_fixture(fleet, tmp_path_factory):
     return str(path)
 
 
-def diagnose(fleet, outdir, *args, inventories=()):
+def diagnose(fleet, outdir, *args, inventories=(), fail_on="never"):
+    """``(rc, output, hosts.json)`` of one diagnose.yml run; the planted faults are expected, so the run
+    fails on them only when ``fail_on`` says so."""
     inventories = [fleet.inventory] + list(inventories)
     rc, output = run_playbook(PLAYBOOK, timeout=300, inventories=inventories,
-                              extra_args=["-e", "diagnose_output_dir=%s" % outdir] + list(args))
+                              extra_args=["-e", "diagnose_output_dir=%s" % outdir,
+                                          "-e", "diagnose_fail_on=%s" % fail_on] + list(args))
     hosts_json = os.path.join(str(outdir), "hosts.json")
     assert os.path.exists(hosts_json), "no hosts.json (rc=%s):\n%s" % (rc, output[-6000:])
     with open(hosts_json) as handle:
@@ -72,8 +75,9 @@ def diagnose(fleet, outdir, *args, inventories=()):
 @pytest.fixture(scope="module", name="diagnosed")
 def diagnosed_fixture(fleet, extra_inventory, tmp_path_factory):
     started = time.monotonic()
-    rc, output, hosts = diagnose(fleet, tmp_path_factory.mktemp("report"), inventories=[extra_inventory])
-    return {"rc": rc, "output": output, "hosts": hosts, "seconds": time.monotonic() - started}
+    outdir = tmp_path_factory.mktemp("report")
+    rc, output, hosts = diagnose(fleet, outdir, inventories=[extra_inventory])
+    return {"rc": rc, "output": output, "hosts": hosts, "seconds": time.monotonic() - started, "dir": str(outdir)}
 
 
 def probe_causes(record):
@@ -328,3 +332,77 @@ def test_bad_variables_fail_their_host_clearly(fleet, tmp_path):
     for name in ("p1", "p2"):
         assert hosts[name]["reachable"] is False and "failed on this host" in hosts[name]["unreachable_msg"]
     assert probe_causes(hosts["p3"])["app_backend"] == "clock_skew"
+
+
+# ------------------------------------------------------------------------------- the report
+
+def _report(diagnosed):
+    with open(os.path.join(diagnosed["dir"], "report.json")) as handle:
+        return json.load(handle)
+
+
+def _address(fleet, block):
+    upstream = fleet.info["upstreams"][block]
+    return "%s:%s" % (upstream.get("host", "127.0.0.1"), upstream["port"])
+
+
+def test_the_report_validates_against_the_shipped_schema(diagnosed):
+    import jsonschema
+    from ansible_collections.tlsops.handshake.plugins.plugin_utils import _diagnose_report as engine
+
+    with open(engine.SCHEMA_PATH) as handle:
+        jsonschema.Draft202012Validator(json.load(handle)).validate(_report(diagnosed))
+    for name in ("report.md", "report.html"):
+        assert os.path.getsize(os.path.join(diagnosed["dir"], name)) > 1000
+
+
+def test_every_planted_fault_is_one_finding_with_its_side_owner_and_fix(diagnosed, fleet):
+    findings = _report(diagnosed)["findings"]
+    for fault in FAULTS:
+        if fault["cause"] is None:
+            continue
+        owner = _address(fleet, fault["upstream"]) if fault["side"] == "upstream" else fault["owner"]
+        same = [f for f in findings if f["cause"] == fault["cause"] and f["owner"] == owner]
+        assert len(same) == 1, (fault, [(f["cause"], f["side"], f["owner"]) for f in findings])
+        finding = same[0]
+        assert finding["side"] == fault["side"], (fault, finding)
+        assert finding["fix"], finding
+    by_cause = {f["cause"]: f for f in findings if f["side"] != "client"}
+    assert by_cause["plain_http"]["impact"] == {"hosts": 3, "pairs": 3}
+    assert by_cause["sni_required"]["fix"][0] == "proxy_ssl_server_name on;"
+    assert any("works from p1" in e for e in by_cause["sni_required"]["evidence"]), by_cause["sni_required"]
+    assert "Synchronise the clock of p3" in by_cause["clock_skew"]["fix"][0]
+    # the highest impact first: the upstream broken for everyone
+    assert findings[0]["cause"] == "plain_http" and findings[0]["rank"] == 1
+
+
+def test_healthy_pairs_are_green_and_failing_ones_carry_their_location(diagnosed, fleet):
+    pairs = {(p["proxy"], p["upstream"]): p for p in _report(diagnosed)["pairs"] if p["proxy"].startswith("p")}
+    for (proxy, block), cause in expected_pairs().items():
+        pair = pairs[proxy, _address(fleet, block)]
+        assert pair["cause"] == cause and pair["ok"] is (cause == "ok"), pair
+        location = pair["origin"]["locations"][0]
+        assert location["file"].endswith("/%s/nginx.conf" % proxy) and location["line"] > 0, pair
+
+
+def test_client_noise_is_reported_apart_from_upstream_failures(diagnosed):
+    report = _report(diagnosed)
+    client = report["logs"]["client"]
+    assert client and {entry["host"] for entry in client} == {"p2"}
+    assert sum(entry["count"] for entry in client) == sum(count for _source, _kind, count in NOISE)
+    assert "127.0.0.66" in json.dumps(client)            # the scanner is among the top addresses
+    assert not [f for f in report["findings"] if f["side"] == "client" and f["owner"] != "p2"]
+
+
+def test_unreachable_host_is_a_row_of_the_report(diagnosed):
+    hosts = {h["name"]: h for h in _report(diagnosed)["hosts"]}
+    assert hosts["dead"]["reachable"] is False and hosts["dead"]["error"]
+    assert _report(diagnosed)["summary"]["hosts_unreachable"] == 1
+
+
+def test_the_run_fails_on_failing_pairs_by_default_after_writing_the_report(fleet, tmp_path):
+    rc, output, _hosts = diagnose(fleet, tmp_path, fail_on="failure")
+    assert rc != 0
+    assert "diagnosis status failure (fail_on=failure)" in output
+    assert os.path.exists(str(tmp_path / "report.html"))
+    assert re.search(r"p2\s+\S+\s+sni_required\s+proxy_ssl_server_name on;", output), output[-3000:]
