@@ -33,7 +33,8 @@ import subprocess
 import sys
 import time
 
-from .lab import REPO_ROOT, Lab, LabError, free_ports, lab_processes, ports_held_by
+from .lab import REPO_ROOT, Lab, LabError, ProcessDir, free_ports, lab_processes, ports_held_by
+from .lab import process_group as _pgid
 from .nginx import NGINX_BIN
 from .noise import client_noise, requests_through
 from .pki import LabPKI
@@ -162,22 +163,14 @@ _INVENTORY_HEAD = """\
 """
 
 
-class Fleet:
+class Fleet(ProcessDir):
     """``Fleet(workdir).start()`` ... ``.stop()``; ``Fleet.load(workdir)`` for one started elsewhere."""
 
+    STATE_FILE = "fleet.json"
+
     def __init__(self, workdir):
-        self.dir = os.path.abspath(workdir)
+        super(Fleet, self).__init__(workdir)
         self.lab = Lab(self.path("upstreams"))
-        self.info = {}
-        self._procs = {}
-        self._pids = {}
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-    @property
-    def info_file(self):
-        return self.path("fleet.json")
 
     @property
     def inventory(self):
@@ -192,21 +185,6 @@ class Fleet:
         if os.path.exists(fleet.lab.info_file):
             fleet.lab = Lab.load(fleet.lab.dir)
         return fleet
-
-    def _save(self, state):
-        self.info["state"] = state
-        self.info["pids"] = dict(self._pids)
-        tmp = self.info_file + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump(self.info, handle, indent=2, sort_keys=True)
-        os.replace(tmp, self.info_file)
-
-    # ----------------------------------------------------------------- start
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def start(self):
         if os.path.exists(self.info_file):
@@ -337,19 +315,6 @@ class Fleet:
         with open(self.inventory, "w") as handle:
             handle.write("\n".join(lines) + "\n")
 
-    def _spawn(self, component, cmd, cwd=None, env=None):
-        os.makedirs(self.path("logs"), exist_ok=True)
-        log = open(self.path("logs", component + ".log"), "ab")
-        try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    cwd=cwd or self.dir, start_new_session=True,
-                                    env=dict(os.environ, **env) if env else None)
-        finally:
-            log.close()
-        self._procs[component] = proc
-        self._pids[component] = proc.pid
-        self._save("starting")
-
     def _group(self, component):
         """Pids of the process group of ``component`` (faketime forks: nginx is its child)."""
         pgid = self._pids[component]
@@ -424,9 +389,3 @@ class Fleet:
         rows.append("ntp server (real time): %s" % self.info.get("ntp_server"))
         return "\n".join(rows)
 
-
-def _pgid(pid):
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None

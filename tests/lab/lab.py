@@ -134,24 +134,76 @@ def lab_processes(workdir, pgids=()):
     return found
 
 
-class Lab:
-    """The lab of broken upstreams.  ``Lab(workdir, base_port=None).start()``; see README in __init__."""
+def process_group(pid):
+    """The process group of ``pid``, or None when it is gone."""
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
-    def __init__(self, workdir, base_port=None):
+
+class ProcessDir(object):
+    """A directory holding processes this run started, each in its own session, and a JSON state file
+    (``STATE_FILE``: state, pids by component) so another process (the CLI) can stop them."""
+
+    STATE_FILE = "state.json"
+
+    def __init__(self, workdir):
         self.dir = os.path.abspath(workdir)
-        self.base_port = base_port
         self.info = {}
-        self.scenarios = {}
         self._procs = {}          # component -> Popen (only in the process that started them)
         self._pids = {}           # component -> pid (== pgid)
 
-    # ----------------------------------------------------------------- paths / info
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
     @property
     def info_file(self):
-        return self.path("lab.json")
+        return self.path(self.STATE_FILE)
+
+    def _save(self, state):
+        self.info["state"] = state
+        self.info["pids"] = dict(self._pids)
+        tmp = self.info_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.info, f, indent=2, sort_keys=True)
+        os.replace(tmp, self.info_file)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self):
+        raise NotImplementedError
+
+    def _spawn(self, component, cmd, cwd=None, env=None):
+        os.makedirs(self.path("logs"), exist_ok=True)
+        log = open(self.path("logs", component + ".log"), "ab")
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    cwd=cwd or self.dir, start_new_session=True,
+                                    env=dict(os.environ, **env) if env else None)
+        finally:
+            log.close()
+        self._procs[component] = proc
+        self._pids[component] = proc.pid
+        self._save("starting")
+
+
+class Lab(ProcessDir):
+    """The lab of broken upstreams.  ``Lab(workdir, base_port=None).start()``; see README in __init__."""
+
+    STATE_FILE = "lab.json"
+
+    def __init__(self, workdir, base_port=None):
+        super(Lab, self).__init__(workdir)
+        self.base_port = base_port
+        self.scenarios = {}
 
     @classmethod
     def load(cls, workdir):
@@ -162,21 +214,6 @@ class Lab:
         lab.scenarios = lab.info.get("scenarios", {})
         lab._pids = dict(lab.info.get("pids", {}))
         return lab
-
-    def _save(self, state):
-        self.info["state"] = state
-        self.info["pids"] = dict(self._pids)
-        tmp = self.info_file + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.info, f, indent=2, sort_keys=True)
-        os.replace(tmp, self.info_file)
-
-    # ----------------------------------------------------------------- start
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def start(self):
         if os.path.exists(self.info_file):
@@ -290,17 +327,6 @@ class Lab:
                 "-cert", files["cert_file"], "-key", files["key_file"],
                 "-cert_chain", pki.int_file] + args
 
-    def _spawn(self, component, cmd, cwd=None):
-        log = open(self.path("logs", component + ".log"), "ab")
-        try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    cwd=cwd or self.dir, start_new_session=True)
-        finally:
-            log.close()
-        self._procs[component] = proc
-        self._pids[component] = proc.pid
-        self._save("starting")
-
     def _wait_ready(self, component, ready):
         proc = self._procs[component]
         deadline = time.monotonic() + START_TIMEOUT
@@ -343,12 +369,7 @@ class Lab:
                 self._save("stopped")
         assert not left, "lab processes left after stop(): %r" % left
 
-    @staticmethod
-    def _pgid(pid):
-        try:
-            return os.getpgid(pid)
-        except OSError:
-            return None
+    _pgid = staticmethod(process_group)
 
     @staticmethod
     def _signal_group(pgid, sig):
