@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
@@ -388,4 +387,3 @@ class Fleet(ProcessDir):
                                               for b, u in self.info["upstreams"].items()))
         rows.append("ntp server (real time): %s" % self.info.get("ntp_server"))
         return "\n".join(rows)
-
