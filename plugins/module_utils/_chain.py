@@ -348,7 +348,7 @@ def inspect_chain(params, now=None, use_openssl=True):
         "chain": [_chain_entry(c, i) for i, c in enumerate(served)],
         "leaf_position": positions[leaf_index],
         "order_ok": None if leaf_only else problem is None,
-        "path": chain_path.path_view(path, served_positions),
+        "chosen_path": chain_path.path_view(path, served_positions),
         "path_ends_at_trusted": None if leaf_only else path.ends_at_trusted,
         "served_extra": chain_path.served_extra(path, unique, served_positions),
         "complete": complete,

@@ -85,7 +85,7 @@ def _up_the_store(anchor, store):
 
 
 def path_view(path, served_positions):
-    """The ``path`` of the result: one dict per certificate, leaf first."""
+    """The ``chosen_path`` of the result: one dict per certificate, leaf first."""
     return [{"subject": c.subject, "issuer": c.info["issuer"], "sha256": c.sha256, "origin": c.origin,
              "position": served_positions.get(c.sha256) if c.origin == "served" else None}
             for c in path.certs]

@@ -68,7 +68,7 @@ def codes(result):
 
 
 def path_of(result):
-    return [(step["subject"], step["origin"]) for step in result["path"]]
+    return [(step["subject"], step["origin"]) for step in result["chosen_path"]]
 
 
 def openssl_path(tmp_path, served, anchors, valid_at):
@@ -89,7 +89,7 @@ def agrees_with_openssl(result, tmp_path, served, anchors, valid_at=JULY_2021):
         return
     expected, status = openssl_path(tmp_path, served, anchors, valid_at)
     assert status == 0, "the oracle must accept the chain to print it"
-    mine = [(step["subject"].split(",")[0][3:], step["origin"] == "store") for step in result["path"]]
+    mine = [(step["subject"].split(",")[0][3:], step["origin"] == "store") for step in result["chosen_path"]]
     assert mine == expected
 
 
@@ -104,7 +104,7 @@ def test_store_with_isrg_root_x1_ends_the_path_there(tmp_path):
     assert "untrusted_root" not in codes(result)
     assert result["findings"] == []
     assert path_of(result) == [(LEAF_2021_SUBJECT, "served"), (R3_SUBJECT, "served"), (X1_SUBJECT, "store")]
-    assert [step["position"] for step in result["path"]] == [0, 1, None]
+    assert [step["position"] for step in result["chosen_path"]] == [0, 1, None]
     assert result["path_ends_at_trusted"] is True
     assert result["complete"] is True and result["missing_issuer"] is None and result["order_ok"] is True
     extra = result["served_extra"]
@@ -122,7 +122,7 @@ def test_store_with_only_dst_root_ca_x3_goes_through_the_cross_sign(tmp_path):
     assert result["verified"]["ok"] is True, result["verified"]
     assert path_of(result) == [(LEAF_2021_SUBJECT, "served"), (R3_SUBJECT, "served"), (X1_SUBJECT, "served"),
                                (DST_SUBJECT, "store")]
-    assert result["path"][2]["issuer"] == DST_SUBJECT
+    assert result["chosen_path"][2]["issuer"] == DST_SUBJECT
     assert result["path_ends_at_trusted"] is True and result["served_extra"] == []
     assert result["findings"] == [] and result["complete"] is True
     agrees_with_openssl(result, tmp_path, served, [DST])
@@ -132,7 +132,7 @@ def test_store_with_both_roots_still_ends_at_isrg_root_x1(tmp_path):
     """Trusted first: R3's issuer is looked up in the store before the served cross-sign is followed."""
     served = [LEAF_2021, R3, X1_CROSS]
     result = inspect(tmp_path, served, [DST, X1])
-    assert path_of(result)[-1] == (X1_SUBJECT, "store") and len(result["path"]) == 3
+    assert path_of(result)[-1] == (X1_SUBJECT, "store") and len(result["chosen_path"]) == 3
     assert [e["subject"] for e in result["served_extra"]] == [X1_SUBJECT]
     assert result["findings"] == []
     agrees_with_openssl(result, tmp_path, served, [DST, X1])
@@ -150,6 +150,14 @@ def test_after_dst_expired_the_cross_sign_path_fails_but_the_x1_path_does_not(tm
     assert current["verified"]["ok"] is True and current["findings"] == []
     assert [e["position"] for e in current["served_extra"]] == [2]
     agrees_with_openssl(current, tmp_path, served, [X1], valid_at=MAY_2023)
+
+
+def test_expired_cross_sign_still_served_is_not_a_finding(tmp_path):
+    """After 2024-09-30 the cross-sign had expired; a server still sending it fails no client that trusts X1."""
+    result = inspect(tmp_path, [LEAF_2023, R3, X1_CROSS], [X1], valid_at="2024-10-15T12:00:00Z")
+    assert result["chain"][2]["expired"] is True
+    assert codes(result) == ["expired"] and result["findings"][0]["subject"] == "CN=tracker.mywaifu.best"
+    assert [e["position"] for e in result["served_extra"]] == [2]
 
 
 # --------------------------------------------------------------------------
@@ -174,7 +182,7 @@ def test_misordered_chain_with_the_cross_sign_first(tmp_path):
     result = inspect(tmp_path, served, [X1])
     assert result["verified"]["ok"] is True and result["order_ok"] is False
     assert path_of(result) == [(LEAF_2021_SUBJECT, "served"), (R3_SUBJECT, "served"), (X1_SUBJECT, "store")]
-    assert [step["position"] for step in result["path"]] == [0, 2, None]
+    assert [step["position"] for step in result["chosen_path"]] == [0, 2, None]
     assert [e["position"] for e in result["served_extra"]] == [1]
     assert codes(result) == ["chain_misordered"]
     agrees_with_openssl(result, tmp_path, served, [X1])
@@ -190,7 +198,7 @@ def test_system_store_with_isrg_root_x1(tmp_path):
     """No ca_file: the system store (Debian's has ISRG Root X1, not DST Root CA X3) ends the path at X1."""
     result = inspect(tmp_path, [LEAF_2021, R3, X1_CROSS, DST], None)
     assert "untrusted_root" not in codes(result) and result["verified"]["ok"] is True
-    assert result["path"][-1]["subject"] == X1_SUBJECT and result["path_ends_at_trusted"] is True
+    assert result["chosen_path"][-1]["subject"] == X1_SUBJECT and result["path_ends_at_trusted"] is True
 
 
 # --------------------------------------------------------------------------
@@ -212,4 +220,4 @@ def test_truly_untrusted_served_root_is_still_reported(tmp_path):
     assert (result["verified"]["code"], result["verified"]["depth"]) == (19, 3)
     finding = next(f for f in result["findings"] if f["code"] == "untrusted_root")
     assert DST_SUBJECT in finding["message"]
-    assert result["path_ends_at_trusted"] is False and result["path"][-1]["subject"] == DST_SUBJECT
+    assert result["path_ends_at_trusted"] is False and result["chosen_path"][-1]["subject"] == DST_SUBJECT
