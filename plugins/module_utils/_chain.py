@@ -6,12 +6,13 @@ it the way nginx and OpenSSL see it, and how to fix it.  Plain Python; the
 module is a thin shell around ``inspect_chain``.
 
 Reading and option checks are in _chain_source, the certificate object and
-single-link checks in _chain_cert, verification (OpenSSL's codes, as nginx
+single-link checks in _chain_cert, the trusted-first path (as OpenSSL >= 1.1.0
+and nginx build it) in _chain_path, verification (OpenSSL's codes, as nginx
 logs them) in _chain_verify with _chain_replay.  Here the chain is taken apart:
 which certificate is the leaf, whether the served order is right, whether an
 issuer is missing and can be found among the candidate intermediates, what the
-names, the key, the validity and the algorithms say.  Every finding comes from
-_findings.finding().
+names, the key, the validity and the algorithms of the path say.  Every finding
+comes from _findings.finding().
 """
 
 from __future__ import annotations

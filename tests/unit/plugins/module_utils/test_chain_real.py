@@ -113,6 +113,9 @@ def test_store_with_isrg_root_x1_ends_the_path_there(tmp_path):
     assert extra[0]["same_key_as"] == X1_SUBJECT
     assert "cross-signed" in extra[0]["note"] and "trust store" in extra[0]["note"]
     assert result["verified"]["path"] == [LEAF_2021_SUBJECT, R3_SUBJECT, X1_SUBJECT]
+    if HAS_OPENSSL:  # openssl verify builds the path with its defaults, as nginx does: nothing turns them off
+        assert result["verified"]["source"] == "openssl"
+        assert not {"-trusted_first", "-no_alt_chains", "-partial_chain"} & set(result["verified"]["command"])
     agrees_with_openssl(result, tmp_path, served, [X1])
 
 
