@@ -61,7 +61,9 @@ def build(leaf, served, store, pool):
         anchor = links.best_issuer(store, cur)
         if anchor is not None:
             return TrustedPath(certs + _up_the_store(anchor, store), len(certs), None)
-        nxt = links.best_issuer(served, cur, exclude=certs) or links.best_issuer(pool, cur, exclude=certs)
+        seen = set(c.sha256 for c in certs)  # by fingerprint: a candidate may repeat a served certificate
+        nxt = links.best_issuer([c for c in served if c.sha256 not in seen], cur) or \
+            links.best_issuer([c for c in pool if c.sha256 not in seen], cur)
         if nxt is None:
             return TrustedPath(certs, len(certs), cur)
         certs.append(nxt)
