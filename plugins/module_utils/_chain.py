@@ -6,17 +6,19 @@ it the way nginx and OpenSSL see it, and how to fix it.  Plain Python; the
 module is a thin shell around ``inspect_chain``.
 
 Reading and option checks are in _chain_source, the certificate object and
-single-link checks in _chain_cert, verification (OpenSSL's codes, as nginx
+single-link checks in _chain_cert, the trusted-first path (as OpenSSL >= 1.1.0
+and nginx build it) in _chain_path, verification (OpenSSL's codes, as nginx
 logs them) in _chain_verify with _chain_replay.  Here the chain is taken apart:
 which certificate is the leaf, whether the served order is right, whether an
 issuer is missing and can be found among the candidate intermediates, what the
-names, the key, the validity and the algorithms say.  Every finding comes from
-_findings.finding().
+names, the key, the validity and the algorithms of the path say.  Every finding
+comes from _findings.finding().
 """
 
 from __future__ import annotations
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _chain_cert as links
+from ansible_collections.tlsops.handshake.plugins.module_utils import _chain_path as chain_path
 from ansible_collections.tlsops.handshake.plugins.module_utils import _chain_source as source
 from ansible_collections.tlsops.handshake.plugins.module_utils import _chain_verify as verify
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
@@ -82,43 +84,6 @@ def _order_problem(unique, positions, leaf_index):
             return "position %d (%s) does not issue position %d (%s)" % (
                 positions[i], unique[i].subject, positions[i - 1], unique[i - 1].subject)
     return None
-
-
-def _walk(start, candidates, exclude):
-    """Issuers of ``start`` from ``candidates``, one after the other, preferring valid ones."""
-    path = []
-    cur = start
-    while not cur.ss_flag:
-        nxt = links.best_issuer(candidates, cur, exclude=list(exclude) + path)
-        if nxt is None:
-            break
-        path.append(nxt)
-        cur = nxt
-    return path
-
-
-def _complete(top, store, unused, pool, used):
-    """Walk from the top of the served path to a trust anchor: served certificates that are out of
-    order first, then the candidate intermediates (``pool``) for what is missing.
-
-    Returns ``(anchor, tail, stuck)``: the store certificate the path ends at (or
-    None), the certificates added after ``top``, and the certificate whose issuer
-    is nowhere (or None).
-    """
-    tail = []
-    cur = top
-    while True:
-        if cur.ss_flag:
-            return next((s for s in store if s.sha256 == cur.sha256), None), tail, None
-        anchor = links.best_issuer(store, cur)
-        if anchor is not None:
-            return anchor, tail, None
-        exclude = list(used) + tail
-        nxt = links.best_issuer(unused, cur, exclude=exclude) or links.best_issuer(pool, cur, exclude=exclude)
-        if nxt is None:
-            return None, tail, cur
-        tail.append(nxt)
-        cur = nxt
 
 
 # --------------------------------------------------------------------------
@@ -321,11 +286,10 @@ def inspect_chain(params, now=None, use_openssl=True):
     leaf_index = _pick_leaf(unique)
     leaf = unique[leaf_index]
     others = [c for c in unique if c is not leaf]
-    served_path = [leaf] + _walk(leaf, others, [leaf])
-    unused = [c for c in others if all(c is not u for u in served_path)]
-    anchor, tail, stuck = _complete(served_path[-1], store, unused, pool, served_path)
-    full_path = served_path + tail
-    extra = [c for c in tail if c.origin == "intermediates"]
+    path = chain_path.build(leaf, others, store, pool)
+    full_path, anchor, stuck = path.outside_store, path.anchor, path.stuck
+    extra = [c for c in full_path if c.origin == "intermediates"]
+    served_positions = dict((c.sha256, positions[i]) for i, c in enumerate(unique))
 
     problem = None if leaf_only else _order_problem(unique, positions, leaf_index)
     findings = _structure_findings(unique, others, counts, problem)
@@ -352,7 +316,8 @@ def inspect_chain(params, now=None, use_openssl=True):
         findings.append(_with(finding("self_signed_leaf", severity="info" if verified["ok"] else None,
                                       subject=leaf.subject), subject=leaf.subject))
 
-    checked = list(unique) + extra + ([anchor] if anchor is not None and anchor.sha256 not in counts else [])
+    # time and strength are judged on the path: a served certificate the path does not use cannot fail it
+    checked = list(dict((c.sha256, c) for c in path.certs).values())
     findings.extend(_time_findings(checked, leaf, at, int(p["warn_days"])))
     names, name_findings = _names(leaf, p["names"])
     findings.extend(name_findings)
@@ -384,6 +349,9 @@ def inspect_chain(params, now=None, use_openssl=True):
         "chain": [_chain_entry(c, i) for i, c in enumerate(served)],
         "leaf_position": positions[leaf_index],
         "order_ok": None if leaf_only else problem is None,
+        "chosen_path": chain_path.path_view(path, served_positions),
+        "path_ends_at_trusted": None if leaf_only else path.ends_at_trusted,
+        "served_extra": chain_path.served_extra(path, unique, served_positions),
         "complete": complete,
         "missing_issuer": missing,
         "verified": verified,

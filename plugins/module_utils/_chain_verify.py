@@ -9,7 +9,11 @@ that is not on its short "continue" list.  ``verify_chain`` therefore:
 
 1. runs ``openssl verify`` (when the binary exists) set up like nginx's upstream
    context (``-purpose sslserver``, ``-auth_level`` = the SSL security level,
-   only the given trust anchors) and reads every "error N at D depth lookup" line;
+   only the given trust anchors) and reads every "error N at D depth lookup" line.
+   Chain building is left at the binary's defaults, as nginx leaves it: trusted
+   first since OpenSSL 1.1.0, alternative chains since 1.0.2 (no ``-trusted_first``,
+   which would make a 1.0.2 host's binary differ from that host's nginx, and no
+   ``-no_alt_chains``), so the path agrees with _chain_path and the replay;
 2. replays X509_verify_cert() of OpenSSL 3.0 with a callback that always
    continues (_chain_replay): chain building (trusted first), extension,
    security-level, signature and validity checks, in OpenSSL's order;

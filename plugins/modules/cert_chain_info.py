@@ -23,6 +23,12 @@ description:
     the replay gives the codes alone, and RV(verified.source) says so.
   - cryptography's X.509 verifier (Web PKI policy) gives a second opinion and the verified path, when
     cryptography is 42 or newer.
+  - The path from the leaf to a trust anchor is built as OpenSSL 1.1.0 and later (and so nginx) build it, trusted
+    first, and returned in RV(chosen_path). At every step the trust store is asked for an issuer before the served
+    certificates are. So when a served intermediate is a cross-signed copy of a trusted root (the same subject and
+    key, issued by an older root, as ISRG Root X1 cross-signed by DST Root CA X3), the path ends at the trusted
+    root. That is not an V(untrusted_root) finding, and RV(served_extra) names the served copy the path did not
+    need.
   - With O(intermediates), a chain that misses an intermediate is completed and returned as PEM in
     RV(complete_chain).
   - All times (days left, expired, expiring) are evaluated at O(valid_at), by default now.
@@ -261,6 +267,81 @@ order_ok:
     could be read.
   returned: always
   type: bool
+chosen_path:
+  description:
+    - The certification path, leaf first. It is built trusted-first, as OpenSSL 1.1.0 and later and nginx build it.
+      It uses the trust store whenever the store holds an issuer, and otherwise the served certificates (in any
+      order), then O(intermediates). Once it reaches a store certificate it continues in the store only.
+    - Time, key and signature findings are about the certificates of this path. A served certificate the path does
+      not use (RV(served_extra)) cannot fail verification.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    subject:
+      description: RFC 4514 subject.
+      type: str
+    issuer:
+      description: RFC 4514 issuer.
+      type: str
+    sha256:
+      description: SHA-256 fingerprint, colon-separated hex.
+      type: str
+    origin:
+      description: Where the path took the certificate from. V(served) is what was read (O(path), O(content) or the
+        endpoint), V(intermediates) is O(intermediates) and V(store) is the trust anchors.
+      type: str
+      sample: store
+    position:
+      description: Index in RV(chain) for a served certificate, null otherwise.
+      type: int
+  sample:
+    - {"subject": "CN=www.example.com", "issuer": "CN=R3,O=Let's Encrypt,C=US", "origin": "served", "position": 0}
+    - {"subject": "CN=R3,O=Let's Encrypt,C=US", "issuer": "CN=ISRG Root X1,O=Internet Security Research Group,C=US",
+       "origin": "served", "position": 1}
+    - {"subject": "CN=ISRG Root X1,O=Internet Security Research Group,C=US",
+       "issuer": "CN=ISRG Root X1,O=Internet Security Research Group,C=US", "origin": "store", "position": null}
+path_ends_at_trusted:
+  description: RV(chosen_path) ends at a certificate of the trust store. False means the path ends at an untrusted root or
+    at a certificate whose issuer is nowhere. Whether the path also verifies is RV(verified). Null when only the
+    leaf could be read.
+  returned: always
+  type: bool
+served_extra:
+  description:
+    - Served certificates (other than the leaf) that RV(chosen_path) does not use, in the order read.
+    - The typical one is a root's cross-signed copy, sent for old clients. Its twin, the self-signed root, is in the
+      trust store, so the path ends there. This is harmless and is not a finding. A served self-signed root is also
+      reported as V(root_included).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    position:
+      description: Index in RV(chain).
+      type: int
+    subject:
+      description: RFC 4514 subject.
+      type: str
+    issuer:
+      description: RFC 4514 issuer.
+      type: str
+    sha256:
+      description: SHA-256 fingerprint, colon-separated hex.
+      type: str
+    same_key_as:
+      description: The subject of the certificate of RV(chosen_path) with the same subject and public key (the root
+        this one is a cross-signed copy of), or null.
+      type: str
+    note:
+      description: Why the path does not need it.
+      type: str
+  sample:
+    - {"position": 2, "subject": "CN=ISRG Root X1,O=Internet Security Research Group,C=US",
+       "issuer": "CN=DST Root CA X3,O=Digital Signature Trust Co.",
+       "same_key_as": "CN=ISRG Root X1,O=Internet Security Research Group,C=US",
+       "note": "a cross-signed copy of CN=ISRG Root X1,... (same subject and key, issued by CN=DST Root CA X3,...): the
+         path reaches that certificate in the trust store, so this copy is not needed"}
 complete:
   description: The read chain reaches a trust anchor (or a served self-signed root) without any certificate from
     outside it. Null when only the leaf could be read.
@@ -342,8 +423,9 @@ complete_chain_verified:
   returned: always
   type: dict
 expires_in_days:
-  description: The smallest RV(chain[].days_left) over the certificates read, the intermediates used and the trust
-    anchor of the path.
+  description: The smallest RV(chain[].days_left) over the certificates of RV(chosen_path). These are the served
+    certificates it uses, the intermediates it takes from O(intermediates) and the trust anchor. A served certificate
+    outside the path (RV(served_extra)) does not count.
   returned: always
   type: int
 expiring:

@@ -9,6 +9,7 @@ The verify codes must be the ones nginx logs for the same upstream (the lab's
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -109,6 +110,33 @@ def test_incomplete_file_is_completed(tmp_path):
         "intermediates": pki.write(tmp_path, "int.pem", ca.int1)})
     assert result["verified"]["code"] == 21 and _codes(result) == ["chain_incomplete"]
     assert result["complete_chain"] == ca.leaf.pem + ca.int1.pem
+
+
+_REAL_CHAINS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "unit", "plugins",
+                            "module_utils", "fixtures", "chains")
+
+
+def test_real_cross_signed_chain_ends_at_the_trusted_root(tmp_path):
+    """Let's Encrypt's chain served with ISRG Root X1 cross-signed by DST Root CA X3 (public certificates,
+    fixtures/chains/README.md): trusted first, as nginx builds it, against X1 and against a store without either root."""
+    served = tmp_path / "fullchain.pem"
+    served.write_text("".join(open(os.path.join(_REAL_CHAINS, name)).read() for name in (
+        "valid-isrgrootx1.letsencrypt.org-2021.pem", "lets-encrypt-r3.pem", "isrg-root-x1-by-dst-root-ca-x3.pem")))
+    common = {"path": str(served), "valid_at": "2021-07-15T12:00:00Z"}
+    results = _in_parallel({
+        "x1": dict(common, ca_file=os.path.join(_REAL_CHAINS, "isrg-root-x1.pem")),
+        "other": dict(common, ca_file=os.path.join(_REAL_CHAINS, "usertrust-rsa-root.pem"))})
+    trusted = results["x1"]
+    assert not trusted["failed"], trusted.get("msg")
+    assert trusted["verified"]["ok"] is True and trusted["findings"] == []
+    assert [(s["subject"].split(",")[0], s["origin"]) for s in trusted["chosen_path"]] == [
+        ("CN=valid-isrgrootx1.letsencrypt.org", "served"), ("CN=R3", "served"), ("CN=ISRG Root X1", "store")]
+    assert trusted["path_ends_at_trusted"] is True
+    assert [(e["position"], e["same_key_as"].split(",")[0]) for e in trusted["served_extra"]] == [(2, "CN=ISRG Root X1")]
+    assert "uid" not in trusted and "owner" not in trusted  # no file attributes mixed into the result
+    untrusted = results["other"]
+    assert _codes(untrusted) == ["untrusted_root"] and "DST Root CA X3" in untrusted["findings"][0]["message"]
+    assert untrusted["path_ends_at_trusted"] is False and untrusted["served_extra"] == []
 
 
 _BAD_INPUT = {

@@ -283,6 +283,28 @@ def test_untrusted_root_not_served(tmp_path, ca):
     replay_agrees(result, tmp_path, [ca.leaf, ca.int1], [other.root])
 
 
+def test_served_cross_sign_of_a_trusted_root_is_not_needed(tmp_path, ca):
+    """The root also issued as an intermediate by an older root (same subject and key), served and expired:
+    trusted first, the path ends at the root in the store, so neither its expiry nor its issuer matter."""
+    old_root = pki.issue("old root", private_key=pki.key("rsa2048", 60), ca=True, days=(-3650, 3650))
+    cross = pki.issue("test root", old_root, private_key=ca.root.key, ca=True, days=(-400, -2))
+    served = [ca.leaf, ca.int1, cross]
+    result = inspect(tmp_path, served, [ca.root])
+    assert result["verified"]["ok"] is True
+    assert result["findings"] == []
+    assert [step["origin"] for step in result["chosen_path"]] == ["served", "served", "store"]
+    assert result["path_ends_at_trusted"] is True and result["chosen_path"][-1]["subject"] == ca.root.subject
+    assert [(e["position"], e["same_key_as"]) for e in result["served_extra"]] == [(2, ca.root.subject)]
+    assert result["expires_in_days"] >= 0 and result["expiring"] is False
+    replay_agrees(result, tmp_path, served, [ca.root])
+    # a store with only the old root needs the cross-sign, and then its expiry is what nginx logs
+    old = inspect(tmp_path, served, [old_root])
+    assert (old["verified"]["code"], old["verified"]["depth"]) == (10, 2)
+    assert codes(old) == ["intermediate_expired"] and old["served_extra"] == []
+    assert old["chosen_path"][-1]["subject"] == old_root.subject
+    replay_agrees(old, tmp_path, served, [old_root])
+
+
 def test_intermediate_as_only_anchor_is_error_2(tmp_path, ca):
     result = inspect(tmp_path, [ca.leaf], [ca.int1])
     assert (result["verified"]["code"], result["verified"]["depth"]) == (2, 1)
