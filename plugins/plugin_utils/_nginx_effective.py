@@ -37,6 +37,8 @@ KINDS = {
                "plain_schemes": ("",), "default_ports": {}, "default_name": None},
 }
 HTTP_PASS = {"proxy_pass": "proxy", "grpc_pass": "grpc", "uwsgi_pass": "uwsgi"}
+# what *_ssl_name defaults to: the host of the *_pass without its port
+PROXY_HOST = ("$proxy_host", "${proxy_host}")
 
 # effective key -> (directive suffix after "<prefix>_", type)
 UPSTREAM_SETTINGS = (
@@ -121,6 +123,31 @@ def split_host_port(text):
     if not sep:
         return host, None
     return host, (int(port) if port.isdigit() else None)
+
+
+def strip_name_port(name):
+    """The name nginx sends and verifies for an ``*_ssl_name`` value: cut at the first ':' (after the ']' of an
+    IPv6 literal), as ngx_http_upstream_ssl_name() does - ``$proxy_host`` holds ``host:port``."""
+    start = 0
+    if name.startswith("["):
+        start = max(name.find("]"), 0)
+    colon = name.find(":", start)
+    return name if colon < 0 else name[:colon]
+
+
+def ssl_name(directive, pass_host):
+    """``(name, how)``: the name nginx sends (SNI) and verifies, and how it is chosen.
+
+    ``directive`` is the ``*_ssl_name`` value as written (None when unset), ``pass_host`` the host of the
+    ``*_pass`` or the ``upstream {}`` block's name (nginx's ``uscf->host``; IPv6 in brackets).  ``how`` is
+    ``default`` (unset, or ``$proxy_host``: the host of the pass), ``explicit`` or ``variable`` (a request
+    variable decides: name None).
+    """
+    if directive is None or directive.strip() in PROXY_HOST:
+        return (strip_name_port(pass_host) if pass_host else None), "default"
+    if "$" in directive:
+        return None, "variable"
+    return strip_name_port(directive), "explicit"
 
 
 def parse_pass(kind, value):

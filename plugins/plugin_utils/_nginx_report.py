@@ -212,16 +212,13 @@ def _resolve_servers(kind, target, blocks):
              "unix": None}], None
 
 
-def _resolve_name(kind, values, target, block):
-    """``(ssl_name as effective, resolved name or None, origin)``; origin is default, explicit or variable."""
-    raw = values["ssl_name"]
-    host = block["name"] if block else target["host"]
-    if raw is None or raw == "$proxy_host":
-        shown = raw if raw else (host or "")
-        return shown, (eff.split_host_port(host)[0] if host else None), "default"
-    if "$" in raw:
-        return raw, None, "variable"
-    return raw, eff.split_host_port(raw)[0], "explicit"
+def _pass_host(target, block):
+    """What nginx takes as the upstream's name (``uscf->host``): the block's name or the pass's host, an IPv6
+    literal in brackets."""
+    if block:
+        return block["name"]
+    host = target["host"]
+    return "[%s]" % host if host and ":" in host else host
 
 
 def _location_entry(usage):
@@ -248,9 +245,11 @@ def build_upstreams(extracted, version):
             continue
         blocks = extracted["upstream_blocks"][eff.KINDS[kind]["context"]]
         servers, block = _resolve_servers(kind, target, blocks)
-        shown, resolved, origin = _resolve_name(kind, values, target, block)
-        values["ssl_name"] = shown
-        values["ssl_name_resolved"] = resolved
+        directive = values["ssl_name"] if sources.get("ssl_name") else None
+        resolved, origin = eff.ssl_name(directive, _pass_host(target, block))
+        values["ssl_name"] = values["ssl_name_resolved"] = resolved
+        values["ssl_name_directive"] = directive
+        sources["ssl_name_directive"] = sources.get("ssl_name")
         if block:
             name = block["name"]
         elif target["host"] is not None and servers and servers[0]["port"] is not None:
@@ -336,7 +335,7 @@ def upstream_findings(entry, ctx):
 
     # SNI and the name
     origin = entry["_origin"]
-    resolved = values["ssl_name_resolved"]
+    resolved = values["ssl_name"]
     hostnames = [s["host"] for s in entry["servers"]
                  if s.get("host") and not s.get("unix") and not eff.is_ip_literal(s["host"])]
     if not values["server_name_on"]:
@@ -360,7 +359,8 @@ def upstream_findings(entry, ctx):
                               prefix=prefix, name=block["name"], use=use, hosts=hosts,
                               suggested_name=hostnames[0] if hostnames else "<the upstream's DNS name>"))
     if origin == "variable":
-        found.append(_finding("ssl_name_has_variables", where("ssl_name"), prefix=prefix, ssl_name=values["ssl_name"],
+        found.append(_finding("ssl_name_has_variables", where("ssl_name"), prefix=prefix,
+                              ssl_name=values["ssl_name_directive"],
                               fallback="the host of each server"))
 
     for key in ("trusted_certificate", "certificate"):

@@ -87,7 +87,9 @@ def probe_targets(entry, conf_prefix="/"):
     for label, bad in (("groups", bad_groups), ("sigalgs", bad_sigalgs), ("ciphersuites", bad_suites)):
         if bad:
             notes.append("%s %s not known to tls_probe: left out of the probe targets" % (label, ", ".join(bad)))
-    name = values["ssl_name_resolved"]
+    name = values["ssl_name"]
+    if name and name.startswith("[") and eff.is_ip_literal(name):
+        name = name.strip("[]")      # tls_probe takes an IPv6 literal bare
     for server in entry["servers"]:
         if server.get("unix") or server.get("port") is None or not server.get("host"):
             notes.append("no probe target for %s: %s" % (

@@ -171,7 +171,7 @@ def test_upstream_block_server_level_and_http_level_settings(big):
     assert eff["groups"] == ["X25519", "prime256v1"]           # server-level conf command
     assert eff["verify_depth"] == 3 and eff["verify"] is False and eff["session_reuse"] is True
     assert eff["ciphers"] == "DEFAULT"
-    assert eff["ssl_name"] == "$proxy_host" and eff["ssl_name_resolved"] == "backend"
+    assert eff["ssl_name"] == "backend" and eff["ssl_name_directive"] is None    # $proxy_host: the block's name
     assert entry["sources"]["protocols"]["line"] == 4 and entry["sources"]["ciphers"] is None
     loc = entry["locations"][0]
     assert loc["server_names"][0] == "app.example.com" and loc["listen"] == ["443 ssl http2"]
