@@ -530,6 +530,22 @@ def _config_test_findings(test):
                      where=" at %s:%s" % (where["file"], where["line"]) if where else "")]
 
 
+def _judged_by_nginx(test, findings):
+    """Did nginx itself test this configuration (``nginx -T`` ran to the end, with the rights it needs)?"""
+    return bool(test) and test.get("rc") is not None and not test.get("skipped") and not any(
+        f["code"] == "config_not_tested" for f in findings)
+
+
+def rejected_message(errors, shown=5):
+    """The failure of a configuration nginx would reject, read without nginx: each error at its file:line."""
+    listed = "; ".join(err["error"] if " in %s:" % err["file"] in err["error"] or err["line"] is None
+                       else "%s in %s:%s" % (err["error"], err["file"], err["line"]) for err in errors[:shown])
+    more = " (and %d more)" % (len(errors) - shown) if len(errors) > shown else ""
+    return ("the nginx configuration cannot be parsed, and nginx would reject it: %s%s. Fix it there and check it "
+            "with `nginx -t`; nothing else is reported for a configuration nginx cannot load (crossplane)"
+            % (listed, more))
+
+
 def _nginx_info(raw, version_override):
     collected = raw.get("nginx") or {}
     info = parse_version_output(collected.get("version_output") or "")
@@ -578,7 +594,11 @@ def analyse(raw, policy=None, chains=None, local_addresses=None, nginx_version=N
     if not raw.get("files"):
         result["summary"] = summarise(result)
         return result
-    config = nparse.parse(raw["files"], main=raw.get("config_file"), conf_prefix=raw.get("conf_prefix"))
+    refused = {err["path"] for err in raw.get("read_errors") or () if not err.get("missing")}
+    config = nparse.parse(raw["files"], main=raw.get("config_file"), conf_prefix=raw.get("conf_prefix"),
+                          refused=refused)
+    if config.errors and not _judged_by_nginx(raw.get("config_test"), findings):
+        raise nparse.ParseError(rejected_message(config.errors), config.errors)
     for err in config.errors:
         findings.append(_finding("config_syntax_error", err, error=err["error"]))
     findings.extend(duplicate_findings(config))

@@ -110,3 +110,77 @@ def test_ssl_name_from_a_request_variable_is_not_guessed(tmp_path):
     (found,) = [f for f in entry["findings"] if f["code"] == "ssl_name_has_variables"]
     assert "proxy_ssl_name $host depends on the request" in found["message"]
     assert "server_name" not in entry["probe_targets"][0]        # an IP literal: nothing to send
+
+
+# --------------------------------------------------------------------------- configurations nginx rejects
+
+SITE_HEAD = HEAD + "    include sites/*.conf;\n}\n"
+# name -> (the text of sites/bad.conf, the line crossplane names there)
+REJECTED = {
+    "no semicolon before }": ("server {\n    listen 127.0.0.1:8080;\n    location / {\n"
+                              "        proxy_pass https://127.0.0.1:9443;\n"
+                              "        proxy_ssl_conf_command Options UnsafeLegacyServerConnect }\n}\n", 5),
+    "no semicolon before {": ("server {\n    listen 127.0.0.1:8080;\n    proxy_ssl_name api.example\n"
+                              "    location / { proxy_pass https://127.0.0.1:9443; }\n}\n", 3),
+    "no semicolon before the next directive": ("server {\n    listen 127.0.0.1:8080;\n    proxy_ssl_name api.example\n"
+                                               "    proxy_ssl_server_name on;\n}\n", 3),
+    "no semicolon at the end": ("server { listen 127.0.0.1:8080; }\nproxy_ssl_verify off\n", 2),
+    "a brace missing": ("server {\n    listen 127.0.0.1:8080;\n    location / {\n"
+                        "        proxy_pass https://127.0.0.1:9443;\n}\n", 5),
+    "a brace too many": ("server {\n    listen 127.0.0.1:8080;\n}\n}\n", 4),
+    "an unknown include": ("server {\n    listen 127.0.0.1:8080;\n    include {d}/snippets/absent.conf;\n}\n", 3),
+}
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed: what nginx rejects is learnt from nginx")
+@pytest.mark.parametrize("case", sorted(REJECTED))
+def test_a_configuration_nginx_rejects_is_a_clean_failure_when_read_from_files(tmp_path, case):
+    text, line = REJECTED[case]
+    main = write(tmp_path, {"nginx.conf": SITE_HEAD, "sites/bad.conf": text})
+    bad = os.path.join(str(tmp_path), "sites", "bad.conf")
+    # nginx itself rejects it, at that file
+    raw = collect(config=main, prefix=str(tmp_path), source="auto")
+    assert raw["config_test"]["ok"] is False and raw["config_test"]["rc"] == 1
+    (emerg,) = [m for m in raw["config_test"]["messages"] if m.startswith("[emerg]")]
+    assert " in %s:" % bad in emerg
+    # ... and so is it read from the files: no partial result, the file and line named
+    raw = collect(config=main, prefix=str(tmp_path), source="files")
+    with pytest.raises(report.nparse.ParseError) as failure:
+        report.analyse(raw)
+    message = str(failure.value)
+    assert message.startswith("the nginx configuration cannot be parsed, and nginx would reject it: ")
+    assert "%s:%d" % (bad, line) in message, (message, emerg)
+    assert failure.value.errors[0]["file"] == bad and failure.value.errors[0]["line"] == line
+
+
+@pytest.mark.skipif(NGINX is None, reason="needs nginx -T")
+def test_where_nginx_ran_its_rejection_is_reported_as_before(tmp_path):
+    text, line = REJECTED["no semicolon before }"]
+    main = write(tmp_path, {"nginx.conf": SITE_HEAD, "sites/bad.conf": text})
+    result = report.analyse(collect(config=main, prefix=str(tmp_path), source="auto"))
+    bad = os.path.join(str(tmp_path), "sites", "bad.conf")
+    (rejected,) = [f for f in result["findings"] if f["code"] == "config_rejected"]
+    assert rejected["message"] == 'nginx rejects this configuration: [emerg] unexpected "}" in %s:5' % bad
+    (syntax,) = [f for f in result["findings"] if f["code"] == "config_syntax_error"]
+    assert (syntax["file"], syntax["line"]) == (bad, 5) and 'unexpected "}"' in syntax["message"]
+    assert result["summary"]["config_valid"] is False
+
+
+def test_crossplane_accepts_what_nginx_accepts(tmp_path):
+    """Valid syntax that a stricter reader could trip on: lua-like quoted braces, maps, comments, if."""
+    result = analyse(tmp_path, http("""\
+        map $host $tier { default "a}b"; ~^x "{"; }   # braces in quotes are text
+        types { text/plain txt; }
+        server {
+            listen 127.0.0.1:8080;
+            if ($tier = "a}b") { return 404; }
+            location / {
+                # a comment with ; and { and }
+                proxy_pass https://127.0.0.1:9443;
+                proxy_ssl_conf_command Options UnsafeLegacyServerConnect;
+            }
+        }
+        """))
+    assert "config_syntax_error" not in codes(result)
+    assert upstream(result, "/")["effective"]["conf_commands"] == [{"name": "Options",
+                                                                     "value": "UnsafeLegacyServerConnect"}]
