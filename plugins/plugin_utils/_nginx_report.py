@@ -19,6 +19,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_collect import parse_version_output
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_effective as eff
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_parse as nparse
+from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_plaintext as plaintext
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_targets as probe
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx_targets import full_path as _full_path
 
@@ -196,22 +197,6 @@ class Listeners:
 
 # --------------------------------------------------------------------------- upstreams
 
-def _resolve_servers(kind, target, blocks):
-    """``(servers, block)`` that a parsed ``*_pass`` reaches."""
-    if target["unix"] is not None:
-        return [{"host": "unix:" + target["unix"], "port": None, "unix": target["unix"]}], None
-    if target["host"] is None:
-        return [], None
-    block = blocks.get(target["host"].lower()) if target["port"] is None else None
-    if block:
-        return [dict(s) for s in block["servers"]], block
-    port = target["port"]
-    if port is None:
-        port = eff.KINDS[kind]["default_ports"].get(target["scheme"] or "")
-    return [{"host": target["host"], "port": port, "port_explicit": target["port"] is not None,
-             "unix": None}], None
-
-
 def _pass_host(target, block):
     """What nginx takes as the upstream's name (``uscf->host``): the block's name or the pass's host, an IPv6
     literal in brackets."""
@@ -244,7 +229,7 @@ def build_upstreams(extracted, version):
         elif target["tls"] is False:
             continue
         blocks = extracted["upstream_blocks"][eff.KINDS[kind]["context"]]
-        servers, block = _resolve_servers(kind, target, blocks)
+        servers, block = eff.resolve_servers(kind, target, blocks)
         directive = values["ssl_name"] if sources.get("ssl_name") else None
         resolved, origin = eff.ssl_name(directive, _pass_host(target, block))
         values["ssl_name"] = values["ssl_name_resolved"] = resolved
@@ -358,6 +343,9 @@ def upstream_findings(entry, ctx):
         found.append(_finding("ssl_name_is_upstream_block", block, severity="info" if "." in block["name"] else None,
                               prefix=prefix, name=block["name"], use=use, hosts=hosts,
                               suggested_name=hostnames[0] if hostnames else "<the upstream's DNS name>"))
+    for cmd in probe.conf_commands(values["conf_commands"])[1]:
+        found.append(_finding("conf_command_not_probed", where("conf_commands"), prefix=prefix, name=cmd["name"],
+                              value=cmd["value"]))
     if origin == "variable":
         found.append(_finding("ssl_name_has_variables", where("ssl_name"), prefix=prefix,
                               ssl_name=values["ssl_name_directive"],
@@ -613,8 +601,11 @@ def analyse(raw, policy=None, chains=None, local_addresses=None, nginx_version=N
             findings.append(dict(item, server=server_label(server)))
         result["servers"].append(server)
     entries = build_upstreams(extracted, version)
+    plain = plaintext.tls_port_entries(extracted, ctx["listeners"], _location_entry)
     # targets first: a `chains` key may be a target's name, and names need every entry
-    result["probe_targets"] = probe.assign_probe_targets(entries, config.conf_prefix)
+    result["probe_targets"] = probe.assign_probe_targets(entries + plain, config.conf_prefix)
+    for entry in plain:
+        findings.extend(entry["findings"])
     for entry in entries:
         entry["findings"] = upstream_findings(entry, ctx)
         for item in entry["findings"]:
