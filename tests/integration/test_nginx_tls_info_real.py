@@ -134,6 +134,9 @@ def real(tmp_path_factory):
                 status, body = _get(port, location)
                 assert (status, body) == (200, b"ok"), (location, status, body)
             result = {"plain": _get(port, "/plain"), "dir": d, "config": config, "sent": {}}
+            deadline = time.monotonic() + 10     # the recorder writes its record after it has answered
+            while len(peers.received()) < len(SENT) and time.monotonic() < deadline:
+                time.sleep(0.05)
             for seen in peers.received():
                 path = seen["request"].split(" ")[1] if seen.get("request") else None
                 result["sent"].setdefault(path, []).append(seen["sni"])
