@@ -183,8 +183,8 @@ def test_crossplane_accepts_what_nginx_accepts(tmp_path):
         }
         """))
     assert "config_syntax_error" not in codes(result)
-    assert upstream(result, "/")["effective"]["conf_commands"] == [{"name": "Options",
-                                                                     "value": "UnsafeLegacyServerConnect"}]
+    commands = upstream(result, "/")["effective"]["conf_commands"]
+    assert commands == [{"name": "Options", "value": "UnsafeLegacyServerConnect"}]
 
 
 # --------------------------------------------------------------------------- proxy_pass http:// to a TLS port
