@@ -47,6 +47,8 @@ class ActionModule(ActionBase):
                                       local_addresses=local, nginx_version=args.get("nginx_version"))
         except (report.OptionError, ParseError) as exc:
             result.update(failed=True, changed=False, msg=str(exc))
+            if getattr(exc, "errors", None):
+                result["config_errors"] = exc.errors
             return result
         for key in PASSED_ON:
             if key in raw:

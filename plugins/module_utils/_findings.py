@@ -124,6 +124,18 @@ FINDINGS = dict((
        "{directive} {proxy_pass} opens TLS to {host}:{port}, {why}",
        "Point {directive} at the upstream's TLS port (usually 443{port_hint}), or use {plain_hint} "
        "if plaintext to {host}:{port} is intended.", "plain_http"),
+    _f("http_to_tls_port", "error",
+       "{directive} {proxy_pass} sends plaintext to {host}:{port}, {why}: a TLS server answers an HTTP request "
+       "with an alert or a 400 (\"The plain HTTP request was sent to HTTPS port\"), which nginx logs as "
+       "\"upstream prematurely closed connection\" or \"upstream sent no valid HTTP/1.0 header\"",
+       "Write {tls_scheme} in {directive} (and its *_ssl_* settings) when {host}:{port} speaks TLS - the probe "
+       "target whose origin.expect is \"plaintext\" tells: a TLS handshake that succeeds there proves it; "
+       "otherwise point {directive} at the upstream's plaintext port."),
+    _f("conf_command_not_probed", "info",
+       "{prefix}_ssl_conf_command {name} {value} changes nginx's handshakes, but tls_probe cannot apply it: "
+       "the probe targets leave it out, so a probe may succeed where nginx fails (or the reverse)",
+       "Keep it in mind when a probe and nginx disagree; check this command by hand with "
+       "`openssl s_client` and the same setting."),
     _f("sni_off_for_hostname", "warning",
        "{prefix}_ssl_server_name is off, so nginx sends no SNI to {name}{hosts}: an upstream with name-based "
        "virtual hosts (CDNs, ingress controllers, shared TLS terminators) then fails with alert 112 or "

@@ -212,6 +212,8 @@ def read_tree(main, conf_prefix, where="config"):
                      "file": origin[0] if origin else None, "line": origin[1] if origin else None}
             if tree_full:
                 error["tree_full"] = True
+            if not os.path.lexists(path):
+                error["missing"] = True     # nginx refuses a configuration whose include names no file
             errors.append(error)
             continue
         left -= len(content.encode("utf-8", "replace"))

@@ -20,10 +20,18 @@ description:
     reproduces nginx's handshakes (SNI only when nginx would send it, never for IP literals).
   - Also returns every C(server {}) block (listen, names, C(ssl_*) settings, certificate paths) and the nginx
     version and TLS library (C(nginx -V)).
-  - Returns findings - C(https_to_plain_port), C(sni_off_for_hostname), C(ssl_name_is_upstream_block),
-    C(verify_off), C(verify_without_trusted_certificate), C(verify_depth_too_small), C(legacy_protocols),
-    C(protocols_differ_from_policy), C(certificate_not_full_chain), C(duplicate_directive),
-    C(config_rejected) and more - each with the file and line, a message and the fix.
+  - Returns findings - C(https_to_plain_port), C(http_to_tls_port), C(sni_off_for_hostname),
+    C(ssl_name_is_upstream_block), C(verify_off), C(verify_without_trusted_certificate), C(verify_depth_too_small),
+    C(legacy_protocols), C(protocols_differ_from_policy), C(certificate_not_full_chain), C(duplicate_directive),
+    C(conf_command_not_probed), C(config_rejected) and more - each with the file and line, a message and the fix.
+  - A configuration nginx would reject (a missing C(;), unbalanced braces, an C(include) of a file that does not
+    exist, a wrong number of arguments) fails the task when it was read from the files without nginx's verdict
+    (O(source=files), no nginx binary, C(nginx -T) not run or without the rights it needs) - the message names each
+    C(file:line) and crossplane's error, and C(config_errors) lists them; nothing else is returned, since
+    nginx cannot load such a configuration. When C(nginx -T) itself ran and rejected the configuration, the
+    task succeeds as before with the finding C(config_rejected) (nginx's own message) and, for what crossplane
+    also finds, C(config_syntax_error); the rest is read from the files, as the running nginx may still serve an
+    older configuration.
   - B(This module has an action plugin.) The managed host only runs C(nginx -V), C(nginx -T) and reads files
     (Python standard library only, no new dependency there). Parsing happens on the B(controller), with
     crossplane (nginx's own configuration parser), which must be installed there (C(pip install crossplane)).
@@ -113,6 +121,10 @@ notes:
     V(data:<redacted private key>) or V(<redacted private key>) in their place, on the same lines.
   - Variables in C(proxy_pass) cannot be resolved; such upstreams are listed with the finding
     C(pass_has_variables) and no probe target.
+  - C(proxy_pass http://) (and C(grpc_pass grpc://)) aimed at a port that speaks TLS gets the finding
+    C(http_to_tls_port) - an error for a port of this nginx's own C(listen ... ssl) on a local address, a warning
+    for the usual TLS ports (443, 2376, 4443, 5986, 6443, 8443, 9443, 10443) - and a probe target whose
+    C(origin.expect) is V(plaintext) - a TLS handshake that succeeds there proves the port speaks TLS.
 requirements:
   - crossplane on the controller
 seealso:
@@ -232,11 +244,18 @@ upstreams:
       elements: dict
     effective:
       description:
-        - The effective settings - C(server_name_on), C(ssl_name) (as configured, V($proxy_host) by default),
-          C(ssl_name_resolved) (the name nginx sends and checks), C(protocols), C(ciphers), C(conf_commands)
-          (C(name)/C(value)), C(groups), C(ciphersuites) and C(sigalgs) (from the conf commands, null when unset),
-          C(verify), C(trusted_certificate), C(verify_depth), C(certificate), C(certificate_key), C(session_reuse),
-          C(crl).
+        - The effective settings - C(server_name_on), C(ssl_name), C(ssl_name_directive), C(protocols),
+          C(ciphers), C(conf_commands) (C(name)/C(value)), C(groups), C(ciphersuites) and C(sigalgs) (from the
+          conf commands, null when unset), C(verify), C(trusted_certificate), C(verify_depth), C(certificate),
+          C(certificate_key), C(session_reuse), C(crl), C(connect_timeout).
+        - C(ssl_name) is the name nginx sends as SNI (when C(server_name_on)) and checks in the certificate - the
+          C(*_ssl_name) value, or by default (V($proxy_host)) the host of the C(*_pass) or the C(upstream {})
+          block's name, without the port (nginx cuts C(host:port) at the C(:), an IPv6 literal after its C(])).
+          Null when a request variable (V($host), ...) decides it.
+        - C(ssl_name_directive) is the C(*_ssl_name) directive's value as written (quotes removed, as nginx reads
+          it), null when it is not set. C(ssl_name_resolved) is the same as C(ssl_name), kept for older readers.
+        - C(connect_timeout) is C(*_connect_timeout) in seconds (V(60) by default); nginx bounds the connection and
+          the TLS handshake with it.
       type: dict
     sources:
       description: For each effective key, C(file), C(line) and C(directive) where it is set, or null for nginx's default.
@@ -271,6 +290,15 @@ probe_targets:
       C(sigalgs), C(ciphersuites) (from the conf commands), C(verify), C(verify_depth) and C(ca_file) (only when
       verifying), C(client_cert)/C(client_key), C(alpn) (V([h2]) for gRPC, else none) and C(http_request)
       (V(false) except for C(proxy_pass)).
+    - C(conf_commands) - every effective C(*_ssl_conf_command) that tls_probe reproduces, as
+      a dict of command to value, in nginx's order (a later command replaces an earlier one of the same name, two
+      C(Options) add up); the others are left out, with the finding C(conf_command_not_probed). Present only
+      when this collection's M(tlsops.handshake.tls_probe) takes C(conf_commands).
+    - C(timeout) - nginx's C(*_connect_timeout) in seconds when it is shorter than tls_probe's default (5 s) -
+      nginx gives up on a connection and its handshake after that long.
+    - Also one target per upstream server of a C(http_to_tls_port) finding, to check it - C(verify) and
+      C(http_request) off, every protocol offered, C(origin.expect) V(plaintext), named
+      V(host:port (plaintext in proxy_pass\)).
   returned: always
   type: list
   elements: dict
@@ -319,6 +347,13 @@ probe_targets:
         locations_omitted:
           description: Locations left out to stay within the bound (usually V(0)).
           type: int
+        expect:
+          description:
+            - V(plaintext) for a target that checks a C(http_to_tls_port) finding - nginx speaks plaintext to
+              this port, so a TLS handshake that succeeds (or fails for a TLS reason) there confirms the
+              fault, and a C(plain_http) result clears it.
+            - Absent for every other target.
+          type: str
       sample:
         upstream: backend
         proxy_pass: https://backend
@@ -361,6 +396,16 @@ findings:
       message: "proxy_pass https://10.0.0.7:80 opens TLS to 10.0.0.7:80, the plain-HTTP port"
       fix: "Point proxy_pass at the upstream's TLS port (usually 443), or use http:// if plaintext to 10.0.0.7:80 is intended."
       cause: plain_http
+config_errors:
+  description:
+    - Why a configuration nginx would reject could not be read (the task fails) - C(file), C(line) and C(error)
+      (crossplane's message, or nginx's wording for what nginx's reader refuses).
+  returned: failure, when the configuration was read without nginx and nginx would reject it
+  type: list
+  elements: dict
+  sample:
+    - {"file": "/etc/nginx/sites-enabled/app.conf", "line": 12,
+       "error": "unexpected \"}\" in /etc/nginx/sites-enabled/app.conf:12"}
 summary:
   description: Counts - C(upstreams), C(servers), C(probe_targets), C(findings), C(by_severity), C(by_code), and
     C(config_valid) (whether C(nginx -T) accepted the configuration; null when it did not run).

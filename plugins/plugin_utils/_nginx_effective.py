@@ -37,6 +37,8 @@ KINDS = {
                "plain_schemes": ("",), "default_ports": {}, "default_name": None},
 }
 HTTP_PASS = {"proxy_pass": "proxy", "grpc_pass": "grpc", "uwsgi_pass": "uwsgi"}
+# what *_ssl_name defaults to: the host of the *_pass without its port
+PROXY_HOST = ("$proxy_host", "${proxy_host}")
 
 # effective key -> (directive suffix after "<prefix>_", type)
 UPSTREAM_SETTINGS = (
@@ -123,6 +125,31 @@ def split_host_port(text):
     return host, (int(port) if port.isdigit() else None)
 
 
+def strip_name_port(name):
+    """The name nginx sends and verifies for an ``*_ssl_name`` value: cut at the first ':' (after the ']' of an
+    IPv6 literal), as ngx_http_upstream_ssl_name() does - ``$proxy_host`` holds ``host:port``."""
+    start = 0
+    if name.startswith("["):
+        start = max(name.find("]"), 0)
+    colon = name.find(":", start)
+    return name if colon < 0 else name[:colon]
+
+
+def ssl_name(directive, pass_host):
+    """``(name, how)``: the name nginx sends (SNI) and verifies, and how it is chosen.
+
+    ``directive`` is the ``*_ssl_name`` value as written (None when unset), ``pass_host`` the host of the
+    ``*_pass`` or the ``upstream {}`` block's name (nginx's ``uscf->host``; IPv6 in brackets).  ``how`` is
+    ``default`` (unset, or ``$proxy_host``: the host of the pass), ``explicit`` or ``variable`` (a request
+    variable decides: name None).
+    """
+    if directive is None or directive.strip() in PROXY_HOST:
+        return (strip_name_port(pass_host) if pass_host else None), "default"
+    if "$" in directive:
+        return None, "variable"
+    return strip_name_port(directive), "explicit"
+
+
 def parse_pass(kind, value):
     """What a ``*_pass`` value points at.
 
@@ -177,6 +204,26 @@ def parse_listen(args):
     entry["address"] = host or "*"
     entry["port"] = port if port is not None else 80
     return entry
+
+
+# ngx_parse_time()'s units, in seconds; a number without a unit is seconds
+TIME_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
+_TIME_PART = re.compile(r"\s*(\d+)(ms|[smhdwMy]?)\s*")
+DEFAULT_CONNECT_TIMEOUT = 60.0
+
+
+def parse_time(text):
+    """nginx's time syntax (``500ms``, ``3s``, ``1m30s``, ``2``) in seconds; None when nginx would refuse it."""
+    text, total, pos, used = str(text or ""), 0.0, 0, set()
+    while pos < len(text):
+        match = _TIME_PART.match(text, pos)
+        if not match or match.end() == pos or (match.group(2) or "s") in used:
+            return None
+        unit = match.group(2) or "s"
+        used.add(unit)
+        total += int(match.group(1)) * TIME_UNITS[unit]
+        pos = match.end()
+    return total if text.strip() else None
 
 
 # --------------------------------------------------------------------------- inheritance
@@ -292,6 +339,11 @@ def upstream_effective(chain, kind, version):
     for key in ("trusted_certificate", "certificate", "certificate_key", "crl"):
         if values[key] == "":
             values[key] = None
+    nodes = lookup(chain, "%s_connect_timeout" % spec["prefix"])
+    values["connect_timeout"] = parse_time(nodes[0].args[0]) if nodes and nodes[0].args else None
+    if values["connect_timeout"] is None:
+        values["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
+    sources["connect_timeout"] = dict(nodes[0].where, directive=nodes[0].name) if nodes else None
     if kind == "stream":
         nodes = lookup(chain, "proxy_ssl")
         values["tls"] = bool(nodes) and _flag(nodes[0])
@@ -307,6 +359,22 @@ def server_effective(chain, version):
 
 
 # --------------------------------------------------------------------------- the configuration's shape
+
+def resolve_servers(kind, target, blocks):
+    """``(servers, block)`` that a parsed ``*_pass`` reaches."""
+    if target["unix"] is not None:
+        return [{"host": "unix:" + target["unix"], "port": None, "unix": target["unix"]}], None
+    if target["host"] is None:
+        return [], None
+    block = blocks.get(target["host"].lower()) if target["port"] is None else None
+    if block:
+        return [dict(s) for s in block["servers"]], block
+    port = target["port"]
+    if port is None:
+        port = KINDS[kind]["default_ports"].get(target["scheme"] or "")
+    return [{"host": target["host"], "port": port, "port_explicit": target["port"] is not None,
+             "unix": None}], None
+
 
 def upstream_blocks(context_node, context):
     """``{name_lower: block}`` of the ``upstream {}`` blocks of an http or stream block."""

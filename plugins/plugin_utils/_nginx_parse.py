@@ -29,10 +29,16 @@ else:
     CROSSPLANE_IMPORT_ERROR = None
 
 MAX_INCLUDE_DEPTH = 32
+# blocks whose entries are table rows, not directives (crossplane's table knows nothing of them)
+OPAQUE_BLOCKS = ("map", "geo", "types", "split_clients", "charset_map", "match")
 
 
 class ParseError(ValueError):
-    """The configuration cannot be parsed at all (the message says why)."""
+    """The configuration cannot be parsed at all (the message says why; ``errors``: ``[{file, line, error}]``)."""
+
+    def __init__(self, message, errors=()):
+        super(ParseError, self).__init__(message)
+        self.errors = list(errors)
 
 
 class Node:
@@ -113,8 +119,57 @@ def _convert(stmts, path):
     return nodes
 
 
+def structure_errors(local, path):
+    """What nginx's own reader (ngx_conf_read_token) rejects and crossplane lets through, on crossplane's tokens.
+
+    crossplane checks ";" only for the directives its table knows and takes a "}" (or the end of the file)
+    straight after a directive's words as the end of the directive; nginx refuses both, whatever the
+    directive: ``unexpected "}"``, ``unexpected end of file, expecting ";" or "}"``.  Also a ";" or "{" where
+    a directive's name should be.  ``[{file, line, error}]`` in nginx's words.
+    """
+    errors, words, line = [], 0, 1
+    try:
+        for token, line, quoted in crossplane.lex(local):
+            if quoted or token not in ("{", "}", ";"):
+                if quoted or not token.startswith("#"):
+                    words += 1
+                continue
+            if token == "}" and words:
+                errors.append((line, 'unexpected "}"'))
+            elif token in ("{", ";") and not words:
+                errors.append((line, 'unexpected "%s"' % token))
+            words = 0
+    except crossplane.errors.NgxParserBaseException:
+        return []      # crossplane's own parse reports it
+    if words:
+        errors.append((line, 'unexpected end of file, expecting ";" or "}"'))
+    return [{"file": path, "line": at, "error": "%s in %s:%s" % (text, path, at)} for at, text in errors]
+
+
+def argument_errors(nodes, ctx=()):
+    """crossplane's checks of the arguments and terminators of the directives its table knows (nginx's own
+    NGX_CONF_TAKE1... masks), on the expanded tree, where every directive is in its real context."""
+    errors = []
+    for node in nodes:
+        stmt = {"directive": node.name, "line": node.line, "args": node.args}
+        try:
+            crossplane.analyzer.analyze(node.file, stmt, "{" if node.block is not None else ";", ctx,
+                                        check_ctx=False, check_args=True)
+        except crossplane.errors.NgxParserDirectiveError as exc:
+            errors.append({"file": node.file, "line": node.line,
+                           "error": "%s in %s:%s" % (exc.strerror, node.file, node.line)})
+        if node.block is not None and node.name not in OPAQUE_BLOCKS:
+            errors.extend(argument_errors(node.block, crossplane.analyzer.enter_block_ctx(stmt, ctx)))
+    return errors
+
+
 def _parse_one(tmpdir, path, content):
-    """crossplane's parse of one file: ``(nodes, errors)``."""
+    """crossplane's parse of one file: ``(nodes, errors)``.
+
+    Each file is parsed alone, so the context of an included file is unknown here: the arguments are
+    checked once the includes are expanded (argument_errors).  structure_errors() adds what nginx's
+    reader refuses for any directive.
+    """
     local = os.path.join(tmpdir, path.lstrip("/") or "nginx.conf")
     os.makedirs(os.path.dirname(local), exist_ok=True)
     with open(local, "w", encoding="utf-8") as handle:
@@ -124,16 +179,23 @@ def _parse_one(tmpdir, path, content):
     errors = []
     for err in payload.get("errors", []):
         text = str(err.get("error", "")).replace(local, path)
-        errors.append({"file": path, "line": err.get("line"), "error": text})
+        if text:      # crossplane stops with an empty error at an unexpected end of file
+            errors.append({"file": path, "line": err.get("line"), "error": text})
+    lines = {err["line"] for err in errors}
+    errors.extend(err for err in structure_errors(local, path) if err["line"] not in lines)
+    if payload.get("errors") and not errors:
+        errors.append({"file": path, "line": None, "error": "crossplane could not parse %s" % path})
+    errors.sort(key=lambda err: err["line"] or 0)
     parsed = payload["config"][0].get("parsed", []) if payload.get("config") else []
     return _convert(parsed, path), errors
 
 
-def parse(files, main=None, conf_prefix=None):
+def parse(files, main=None, conf_prefix=None, refused=()):
     """Parse ``files`` (``[{path, content}]``, the main file first unless ``main`` names it).
 
     Returns a ``Config``.  Syntax errors do not raise: they are in ``Config.errors`` as
-    ``{file, line, error}``, and the rest of the configuration is still read.
+    ``{file, line, error}``, and the rest of the configuration is still read (the caller decides).
+    An ``include`` of a file in ``refused`` (found but not read: the host reports why) is no error here.
     """
     if crossplane is None:
         raise ParseError("the Python package crossplane is needed on the controller to parse nginx "
@@ -170,9 +232,10 @@ def parse(files, main=None, conf_prefix=None):
                     targets = [pattern]
                 else:
                     targets = []
-                    errors.append({"file": node.file, "line": node.line,
-                                   "error": 'include "%s": the file was not collected (nginx: open() failed)'
-                                            % node.args[0]})
+                    if pattern not in refused:
+                        errors.append({"file": node.file, "line": node.line,
+                                       "error": 'open() "%s" failed: no such file (include in %s:%s)'
+                                                % (pattern, node.file, node.line)})
                 for target in targets:
                     if target in stack or len(stack) > MAX_INCLUDE_DEPTH:
                         errors.append({"file": node.file, "line": node.line,
@@ -186,4 +249,11 @@ def parse(files, main=None, conf_prefix=None):
         return out
 
     root = expand(by_path[main], (main,))
+    seen = {(err["file"], err["line"]) for err in errors}
+    for err in argument_errors(root):
+        if (err["file"], err["line"]) not in seen:      # a snippet included twice is wrong once
+            seen.add((err["file"], err["line"]))
+            errors.append(err)
+    order = {path: index for index, path in enumerate(paths)}
+    errors.sort(key=lambda err: (order.get(err["file"], len(order)), err["line"] or 0))
     return Config(root, main, conf_prefix, paths, errors)

@@ -19,6 +19,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_collect import parse_version_output
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_effective as eff
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_parse as nparse
+from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_plaintext as plaintext
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_targets as probe
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx_targets import full_path as _full_path
 
@@ -196,32 +197,13 @@ class Listeners:
 
 # --------------------------------------------------------------------------- upstreams
 
-def _resolve_servers(kind, target, blocks):
-    """``(servers, block)`` that a parsed ``*_pass`` reaches."""
-    if target["unix"] is not None:
-        return [{"host": "unix:" + target["unix"], "port": None, "unix": target["unix"]}], None
-    if target["host"] is None:
-        return [], None
-    block = blocks.get(target["host"].lower()) if target["port"] is None else None
+def _pass_host(target, block):
+    """What nginx takes as the upstream's name (``uscf->host``): the block's name or the pass's host, an IPv6
+    literal in brackets."""
     if block:
-        return [dict(s) for s in block["servers"]], block
-    port = target["port"]
-    if port is None:
-        port = eff.KINDS[kind]["default_ports"].get(target["scheme"] or "")
-    return [{"host": target["host"], "port": port, "port_explicit": target["port"] is not None,
-             "unix": None}], None
-
-
-def _resolve_name(kind, values, target, block):
-    """``(ssl_name as effective, resolved name or None, origin)``; origin is default, explicit or variable."""
-    raw = values["ssl_name"]
-    host = block["name"] if block else target["host"]
-    if raw is None or raw == "$proxy_host":
-        shown = raw if raw else (host or "")
-        return shown, (eff.split_host_port(host)[0] if host else None), "default"
-    if "$" in raw:
-        return raw, None, "variable"
-    return raw, eff.split_host_port(raw)[0], "explicit"
+        return block["name"]
+    host = target["host"]
+    return "[%s]" % host if host and ":" in host else host
 
 
 def _location_entry(usage):
@@ -247,10 +229,12 @@ def build_upstreams(extracted, version):
         elif target["tls"] is False:
             continue
         blocks = extracted["upstream_blocks"][eff.KINDS[kind]["context"]]
-        servers, block = _resolve_servers(kind, target, blocks)
-        shown, resolved, origin = _resolve_name(kind, values, target, block)
-        values["ssl_name"] = shown
-        values["ssl_name_resolved"] = resolved
+        servers, block = eff.resolve_servers(kind, target, blocks)
+        directive = values["ssl_name"] if sources.get("ssl_name") else None
+        resolved, origin = eff.ssl_name(directive, _pass_host(target, block))
+        values["ssl_name"] = values["ssl_name_resolved"] = resolved
+        values["ssl_name_directive"] = directive
+        sources["ssl_name_directive"] = sources.get("ssl_name")
         if block:
             name = block["name"]
         elif target["host"] is not None and servers and servers[0]["port"] is not None:
@@ -336,7 +320,7 @@ def upstream_findings(entry, ctx):
 
     # SNI and the name
     origin = entry["_origin"]
-    resolved = values["ssl_name_resolved"]
+    resolved = values["ssl_name"]
     hostnames = [s["host"] for s in entry["servers"]
                  if s.get("host") and not s.get("unix") and not eff.is_ip_literal(s["host"])]
     if not values["server_name_on"]:
@@ -359,8 +343,12 @@ def upstream_findings(entry, ctx):
         found.append(_finding("ssl_name_is_upstream_block", block, severity="info" if "." in block["name"] else None,
                               prefix=prefix, name=block["name"], use=use, hosts=hosts,
                               suggested_name=hostnames[0] if hostnames else "<the upstream's DNS name>"))
+    for cmd in probe.conf_commands(values["conf_commands"])[1]:
+        found.append(_finding("conf_command_not_probed", where("conf_commands"), prefix=prefix, name=cmd["name"],
+                              value=cmd["value"]))
     if origin == "variable":
-        found.append(_finding("ssl_name_has_variables", where("ssl_name"), prefix=prefix, ssl_name=values["ssl_name"],
+        found.append(_finding("ssl_name_has_variables", where("ssl_name"), prefix=prefix,
+                              ssl_name=values["ssl_name_directive"],
                               fallback="the host of each server"))
 
     for key in ("trusted_certificate", "certificate"):
@@ -530,6 +518,22 @@ def _config_test_findings(test):
                      where=" at %s:%s" % (where["file"], where["line"]) if where else "")]
 
 
+def _judged_by_nginx(test, findings):
+    """Did nginx itself test this configuration (``nginx -T`` ran to the end, with the rights it needs)?"""
+    return bool(test) and test.get("rc") is not None and not test.get("skipped") and not any(
+        f["code"] == "config_not_tested" for f in findings)
+
+
+def rejected_message(errors, shown=5):
+    """The failure of a configuration nginx would reject, read without nginx: each error at its file:line."""
+    listed = "; ".join(err["error"] if " in %s:" % err["file"] in err["error"] or err["line"] is None
+                       else "%s in %s:%s" % (err["error"], err["file"], err["line"]) for err in errors[:shown])
+    more = " (and %d more)" % (len(errors) - shown) if len(errors) > shown else ""
+    return ("the nginx configuration cannot be parsed, and nginx would reject it: %s%s. Fix it there and check it "
+            "with `nginx -t`; nothing else is reported for a configuration nginx cannot load (crossplane)"
+            % (listed, more))
+
+
 def _nginx_info(raw, version_override):
     collected = raw.get("nginx") or {}
     info = parse_version_output(collected.get("version_output") or "")
@@ -578,7 +582,11 @@ def analyse(raw, policy=None, chains=None, local_addresses=None, nginx_version=N
     if not raw.get("files"):
         result["summary"] = summarise(result)
         return result
-    config = nparse.parse(raw["files"], main=raw.get("config_file"), conf_prefix=raw.get("conf_prefix"))
+    refused = {err["path"] for err in raw.get("read_errors") or () if not err.get("missing")}
+    config = nparse.parse(raw["files"], main=raw.get("config_file"), conf_prefix=raw.get("conf_prefix"),
+                          refused=refused)
+    if config.errors and not _judged_by_nginx(raw.get("config_test"), findings):
+        raise nparse.ParseError(rejected_message(config.errors), config.errors)
     for err in config.errors:
         findings.append(_finding("config_syntax_error", err, error=err["error"]))
     findings.extend(duplicate_findings(config))
@@ -593,8 +601,11 @@ def analyse(raw, policy=None, chains=None, local_addresses=None, nginx_version=N
             findings.append(dict(item, server=server_label(server)))
         result["servers"].append(server)
     entries = build_upstreams(extracted, version)
+    plain = plaintext.tls_port_entries(extracted, ctx["listeners"], _location_entry)
     # targets first: a `chains` key may be a target's name, and names need every entry
-    result["probe_targets"] = probe.assign_probe_targets(entries, config.conf_prefix)
+    result["probe_targets"] = probe.assign_probe_targets(entries + plain, config.conf_prefix)
+    for entry in plain:
+        findings.extend(entry["findings"])
     for entry in entries:
         entry["findings"] = upstream_findings(entry, ctx)
         for item in entry["findings"]:

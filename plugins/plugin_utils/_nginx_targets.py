@@ -32,9 +32,22 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_targets as probe_args
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import ORIGIN_MAX_BYTES, origin_size
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_effective as eff
+
+# The proxy_ssl_conf_command names tls_probe reproduces (contract 3 of issue #10: tls_probe owns the list).
+# TODO(issue 10): the fallback is a copy for the branch where tls_probe does not take conf_commands yet;
+# drop it, and PROBE_TAKES_CONF_COMMANDS, once _probe_targets.SUPPORTED_CONF_COMMANDS is merged.
+SUPPORTED_CONF_COMMANDS = getattr(probe_args, "SUPPORTED_CONF_COMMANDS", (
+    "options", "groups", "signaturealgorithms", "sigalgs", "ciphersuites", "minprotocol", "maxprotocol"))
+# tls_probe refuses a target key it does not know: conf_commands go out only when it takes them
+PROBE_TAKES_CONF_COMMANDS = "conf_commands" in probe_args.TARGET_KEYS
+# tls_probe's own timeout; nginx's connect timeout (which also bounds its handshake) wins when shorter
+PROBE_DEFAULT_TIMEOUT = probe_args.SETTINGS["timeout"]
+# an OpenSSL Options value is a list of flags: two Options lines add up, other commands replace
+_ADDITIVE_COMMANDS = ("options",)
 
 PROBE_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # What one location may take of an origin: names and pass values are clipped (nginx accepts regex server
@@ -61,6 +74,25 @@ def _probe_list(names, check):
     return good, bad
 
 
+def conf_commands(commands):
+    """``(probe's {command: value}, [commands it cannot reproduce])`` of the effective ``*_ssl_conf_command``s.
+
+    nginx hands them to OpenSSL in order (SSL_CONF_cmd, names compared without case): a later command
+    replaces an earlier one of the same name, except Options, whose flags add up.
+    """
+    probe, spelled, unsupported = {}, {}, []
+    for cmd in commands or ():
+        name, value = cmd["name"], cmd["value"]
+        key = name.lower()
+        if key not in SUPPORTED_CONF_COMMANDS:
+            unsupported.append(cmd)
+            continue
+        if key in _ADDITIVE_COMMANDS and key in probe:
+            value = "%s,%s" % (probe[key], value)
+        probe[key], spelled[key] = value, name
+    return {spelled[key]: value for key, value in probe.items()}, unsupported
+
+
 def address_label(entry, server):
     """A target's plain name: ``host:port``, or ``upstream (host:port)`` for a server of an upstream block."""
     address = "%s:%s" % (server["host"], server["port"])
@@ -73,6 +105,8 @@ def probe_targets(entry, conf_prefix="/"):
     Relative file paths are made absolute the way nginx reads them (from the main file's directory).
     """
     values, notes, targets = entry["effective"], [], []
+    if entry.get("expect") == "plaintext":
+        return plaintext_check_targets(entry), notes
     if entry["tls"] is not True:
         return targets, notes
     protocols = [p for p in values["protocols"] if p in PROBE_PROTOCOLS]
@@ -87,7 +121,13 @@ def probe_targets(entry, conf_prefix="/"):
     for label, bad in (("groups", bad_groups), ("sigalgs", bad_sigalgs), ("ciphersuites", bad_suites)):
         if bad:
             notes.append("%s %s not known to tls_probe: left out of the probe targets" % (label, ", ".join(bad)))
-    name = values["ssl_name_resolved"]
+    commands, unsupported = conf_commands(values["conf_commands"])
+    if unsupported:
+        notes.append("%s not reproduced by tls_probe: left out of the probe targets" % ", ".join(
+            "%s_ssl_conf_command %s" % (eff.KINDS[entry["kind"]]["prefix"], c["name"]) for c in unsupported))
+    name = values["ssl_name"]
+    if name and name.startswith("[") and eff.is_ip_literal(name):
+        name = name.strip("[]")      # tls_probe takes an IPv6 literal bare
     for server in entry["servers"]:
         if server.get("unix") or server.get("port") is None or not server.get("host"):
             notes.append("no probe target for %s: %s" % (
@@ -121,8 +161,35 @@ def probe_targets(entry, conf_prefix="/"):
         target["alpn"] = ["h2"] if entry["kind"] == "grpc" else []
         if entry["kind"] != "proxy":
             target["http_request"] = False
+        if commands and PROBE_TAKES_CONF_COMMANDS:
+            target["conf_commands"] = dict(commands)
+        _set_timeout(target, values)
         targets.append(target)
     return targets, notes
+
+
+def _set_timeout(target, values):
+    timeout = values.get("connect_timeout")
+    if timeout is not None and timeout < PROBE_DEFAULT_TIMEOUT:
+        target["timeout"] = max(timeout, 0.001)     # nginx's 0 gives up at once; tls_probe needs > 0
+
+
+def plaintext_check_targets(entry):
+    """Targets that check a plaintext ``*_pass`` aimed at a TLS port: a TLS handshake that succeeds there
+    proves the port speaks TLS (origin.expect is "plaintext": success is the fault).  Verification off and
+    no HTTP request: only whether TLS answers matters."""
+    targets = []
+    for server in entry["servers"]:
+        host = server["host"]
+        target = {"name": "%s (plaintext in %s)" % (address_label(entry, server), entry["directive"]),
+                  "host": host, "port": server["port"], "verify": False, "http_request": False,
+                  "protocols": list(PROBE_PROTOCOLS)}
+        if not eff.is_ip_literal(host):
+            target["server_name"] = host
+        target["sni"] = not eff.is_ip_literal(host)
+        _set_timeout(target, entry["effective"])
+        targets.append(target)
+    return targets
 
 
 # --------------------------------------------------------------------------- origin and names
@@ -197,6 +264,8 @@ def assign_probe_targets(entries, conf_prefix="/"):
             if group is None:
                 origin = {"upstream": _clip(entry["name"]), "proxy_pass": _clip(entry["proxy_pass"]),
                           "kind": ORIGIN_KINDS.get(entry["kind"], entry["kind"])}
+                if entry.get("expect"):
+                    origin["expect"] = entry["expect"]
                 group = by_key[key] = {"target": target, "origin": origin, "locations": [], "seen": set()}
                 groups.append(group)
             for order, location in zip(entry.get("_order") or range(len(entry["locations"])), entry["locations"]):

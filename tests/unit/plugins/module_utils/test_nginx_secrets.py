@@ -15,6 +15,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._logs import read
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_collect import collect
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_tokens import located_statements
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_report as report
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx_parse import ParseError
 from tests import hazards
 
 KEYS = {}
@@ -106,6 +107,13 @@ def test_collect_returns_no_key_from_files_or_certificates(tmp_path):
     text = json.dumps(raw)
     assert_no_key(text, pem, other)
     assert "password-file-token" not in text
+    # a key file included as configuration: nginx would reject it, and the failure shows no key either
+    with pytest.raises(ParseError) as failure:
+        report.analyse(raw)
+    assert "secret.key:1" in str(failure.value)
+    assert_no_key(str(failure.value) + json.dumps(failure.value.errors), pem, other)
+    conf.write_text(conf.read_text().replace("include %s/secret.key;" % tmp_path, "# no include here"))
+    raw = collect(config=str(conf), source="files")
     result = report.analyse(raw)
     assert_no_key(json.dumps(result), pem, other)
     (server,) = result["servers"]

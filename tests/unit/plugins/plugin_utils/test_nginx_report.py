@@ -13,6 +13,7 @@ import trustme
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_collect import collect
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import build_targets
+from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_parse as nparse
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_report as report
 
 MAIN = """\
@@ -171,7 +172,7 @@ def test_upstream_block_server_level_and_http_level_settings(big):
     assert eff["groups"] == ["X25519", "prime256v1"]           # server-level conf command
     assert eff["verify_depth"] == 3 and eff["verify"] is False and eff["session_reuse"] is True
     assert eff["ciphers"] == "DEFAULT"
-    assert eff["ssl_name"] == "$proxy_host" and eff["ssl_name_resolved"] == "backend"
+    assert eff["ssl_name"] == "backend" and eff["ssl_name_directive"] is None    # $proxy_host: the block's name
     assert entry["sources"]["protocols"]["line"] == 4 and entry["sources"]["ciphers"] is None
     loc = entry["locations"][0]
     assert loc["server_names"][0] == "app.example.com" and loc["listen"] == ["443 ssl http2"]
@@ -560,16 +561,17 @@ def test_duplicate_directive(tmp_path):
     assert not [f for f in res["findings"] if f["code"] == "duplicate_directive"]
 
 
-def test_syntax_errors_are_findings_not_crashes(tmp_path):
-    res = analyse(tmp_path, site("server { location / { proxy_pass https://10.0.0.7; }\n"))
-    errors = [f for f in res["findings"] if f["code"] == "config_syntax_error"]
-    assert errors and errors[0]["file"].endswith("site.conf")
+def test_syntax_errors_read_from_files_fail_naming_the_file_and_line(tmp_path):
+    with pytest.raises(nparse.ParseError) as failure:
+        analyse(tmp_path, site("server { location / { proxy_pass https://10.0.0.7; }\n"))
+    assert 'unexpected end of file, expecting "}" in %s/conf.d/site.conf:1' % tmp_path in str(failure.value)
 
 
-def test_missing_include_is_reported(tmp_path):
-    res = analyse(tmp_path, {"nginx.conf": "events {}\nhttp { include {d}/missing.conf; }\n"})
-    assert "config_file_unreadable" in [f["code"] for f in res["findings"]]
-    assert "config_syntax_error" in [f["code"] for f in res["findings"]]
+def test_missing_include_read_from_files_fails_naming_the_include(tmp_path):
+    with pytest.raises(nparse.ParseError) as failure:
+        analyse(tmp_path, {"nginx.conf": "events {}\nhttp { include {d}/missing.conf; }\n"})
+    assert 'open() "%s/missing.conf" failed: no such file (include in %s/nginx.conf:2)' % (tmp_path, tmp_path) \
+        in str(failure.value)
 
 
 def test_same_snippet_included_in_two_servers(tmp_path):
