@@ -280,6 +280,8 @@ class Lab(ProcessDir):
                     fault["target_port"] = port_of[spec["target"]]
                 if "alert" in spec:
                     fault["alert"] = spec["alert"]
+                if "cert" in spec:  # a peer that finishes the handshake serves the lab's chain
+                    fault.update(cert_file=files["cert_file"], key_file=files["key_file"])
                 faults.append(fault)
             self.scenarios[name] = scenarios.public(spec, port, files)
         proxy_port = next(ports)

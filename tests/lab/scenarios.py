@@ -190,7 +190,9 @@ SPECS = [
        fault="relay", target="healthy",
        nginx_log=("crit", _HS % "0A00006C:SSL routines::bad key share")),
     _s("legacy_reneg", "legacy_renegotiation", PYTHON,
-       "TLS1.2 ServerHello without renegotiation_info (no RFC 5746)", fault="legacy_reneg",
+       "a whole TLS1.2 server without renegotiation_info (no RFC 5746, tests/lab/legacy_tls12.py): "
+       "with Options UnsafeLegacyServerConnect (conf_commands) the handshake completes and GET / is 200",
+       fault="legacy_reneg", cert={},
        nginx_log=("error", _HS % "0A000152:SSL routines::unsafe legacy renegotiation disabled")),
     _s("internal_error", "unknown", PYTHON,
        "answers the ClientHello with alert 80 internal_error: a failure with no better name",
