@@ -274,7 +274,7 @@ class Lab(ProcessDir):
                 blocks.append(nginx.server_blocks(spec, port, files))
             elif spec["backend"] == scenarios.S_SERVER:
                 s_servers.append((name, port, self._s_server_cmd(spec, port, files, pki)))
-            elif spec["backend"] == scenarios.PYTHON:
+            elif spec["backend"] == scenarios.PYTHON and name in port_of:  # port_of: another's peer
                 fault = {"name": name, "kind": spec["fault"], "port": port}
                 if "target" in spec:
                     fault["target_port"] = port_of[spec["target"]]
