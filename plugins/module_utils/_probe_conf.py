@@ -159,7 +159,7 @@ def apply(settings, where):
     ValueError naming ``where``conf_commands.NAME.
     """
     commands = normalize(settings.get("conf_commands"), where + "conf_commands")
-    settings["conf_commands"] = {name: value for name, value in commands.values()} or None
+    settings["conf_commands"] = dict(commands.values()) or None
     settings["ssl_options"] = (0, 0)
     low = high = None
     for key, (name, value) in commands.items():

@@ -84,7 +84,8 @@ options:
     default: true
   conf_commands:
     description:
-      - OpenSSL configuration commands, like C(proxy_ssl_conf_command NAME VALUE;), as a dict C({NAME: VALUE}).
+      - OpenSSL configuration commands, like C(proxy_ssl_conf_command NAME VALUE;), as a dict from each C(NAME) to
+        its C(VALUE).
         Names compare without case, as OpenSSL reads nginx's; values are written as nginx passes them.
       - Supported (C(SUPPORTED_CONF_COMMANDS) in C(plugins/module_utils/_probe_targets.py) lists them in lower
         case) are C(Options) (comma-separated OpenSSL flags, C(-Flag) turns one off; for example V(UnsafeLegacyServerConnect)
