@@ -235,7 +235,7 @@ def _explain_group(run, flight, tls12_only):
     """
     spec = run.spec
     name = flight.group_name or _ske_group(flight)
-    code = flight.group if flight.group is not None else None
+    code = flight.group  # None for a DHE key exchange (name is then DH-<bits>)
     versions = wire.group_versions(code) if code is not None else ()
     suggested = [name]
     if name and "TLSv1.3" in spec["protocols"] and not tls12_only and "TLSv1.3" not in versions:
