@@ -12,6 +12,8 @@ completing a handshake, and every one is counted in ``handshakes``.
 
 from __future__ import annotations
 
+import ssl
+
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._deadline import DeadlineReached
@@ -39,7 +41,8 @@ def offer(spec, versions=None, open_ciphers=False, open_groups=False, open_sigal
     if "TLSv1.3" in versions:
         ciphers = suites + [c for c in ciphers if c not in suites]
     if open_groups:
-        groups = sorted(set(wire.GROUPS.values()))
+        # every group of the table, the TLS 1.2-only curves and FFDHE included: the server picks
+        groups = wire.all_groups()
         key_shares = []  # no share: a TLS 1.3 server names its choice in a HelloRetryRequest
     else:
         # without proxy_ssl_conf_command Groups nginx offers OpenSSL's default list
@@ -193,6 +196,13 @@ def _alert40(run, out, cause, detail):
         run.note("offering every %s: %s" % (what, _describe(flight)))
         if accepted(flight):
             return code, _explain(run, code, flight)
+        if code == "group_mismatch" and _offers_both(spec):
+            # a server that speaks TLS 1.3 but holds only curves TLS 1.3 forbids (brainpool*r1, the
+            # binary curves) refuses any TLS 1.3 hello: ask again in TLS 1.2 alone
+            flight = run.hello(**offer(spec, versions=["TLSv1.2"], open_groups=True))
+            run.note("offering every group in TLS 1.2 alone: %s" % _describe(flight))
+            if accepted(flight):
+                return code, _explain(run, code, flight, tls12_only=True)
     if spec.get("client_cert") is None:
         everything = run.hello(**offer(spec, open_ciphers=True, open_groups=True, open_sigalgs=True))
         run.note("offering everything: %s" % _describe(everything))
@@ -201,18 +211,49 @@ def _alert40(run, out, cause, detail):
     return "unknown", detail
 
 
-def _explain(run, code, flight):
+def _offers_both(spec):
+    return "TLSv1.2" in spec["protocols"] and "TLSv1.3" in spec["protocols"]
+
+
+def _explain(run, code, flight, tls12_only=False):
     if code == "cipher_mismatch":
         run.fields["suggested_ciphers"] = flight.cipher_name
         return ("no cipher suite in common: offered every suite, the upstream chose %s (%s)"
                 % (flight.cipher_name, flight.version))
     if code == "group_mismatch":
-        name = flight.group_name or _ske_group(flight)
-        run.fields["suggested_groups"] = name
-        run.fields["server_groups"] = name
-        return "no key-exchange group in common: offered every group, the upstream chose %s" % name
+        return _explain_group(run, flight, tls12_only)
     return ("no signature algorithm in common: the upstream refuses %s but accepts the handshake when every "
             "algorithm is offered (its certificate needs another one)" % ", ".join(run.spec.get("sigalgs") or []))
+
+
+def _explain_group(run, flight, tls12_only):
+    """Name the group the upstream chose and a Groups value that works for nginx with these protocols.
+
+    OpenSSL fails locally ("no suitable groups") when TLS 1.3 is enabled and no group of the
+    list is allowed in TLS 1.3, so a TLS 1.2-only curve joins the configured (or OpenSSL's
+    default) groups instead of replacing them.
+    """
+    spec = run.spec
+    name = flight.group_name or _ske_group(flight)
+    code = flight.group  # None for a DHE key exchange (name is then DH-<bits>)
+    versions = wire.group_versions(code) if code is not None else ()
+    suggested = [name]
+    if name and "TLSv1.3" in spec["protocols"] and not tls12_only and "TLSv1.3" not in versions:
+        base = list(spec.get("groups") or [wire.group_name(g) for g in wire.DEFAULT_GROUPS if "TLSv1.2" in wire.group_versions(g)])
+        suggested = base + [n for n in suggested if n not in base]
+    run.fields["suggested_groups"] = ":".join(n for n in suggested if n)
+    run.fields["server_groups"] = name
+    detail = "no key-exchange group in common: offered every group, the upstream chose %s" % name
+    if code is not None and code not in wire.local_groups():
+        detail += "; this OpenSSL (%s) cannot negotiate %s, so nginx here cannot either" % (ssl.OPENSSL_VERSION, name)
+    if tls12_only:
+        run.fields["server_groups"] = ("%s, and only in TLS 1.2: it answers every TLS 1.3 hello with alert 40, "
+                                       "so also set proxy_ssl_protocols TLSv1.2" % name)
+        detail += (" in TLS 1.2 (%s is not allowed in TLS 1.3, and the upstream, which also speaks TLS 1.3, "
+                   "offers no TLS 1.3 group): nginx needs TLSv1.2 alone for it" % name)
+    elif code is not None and "TLSv1.3" not in versions and flight.version == "TLSv1.2":
+        detail += " in TLS 1.2 (%s is not allowed in TLS 1.3)" % name
+    return detail
 
 
 def _protocols(run, out, cause, detail):

@@ -43,7 +43,9 @@ def _eliminate(run, candidates, pick, **hello_kwargs):
 def _protocols(run):
     versions = []
     for version in ALL_VERSIONS:
-        flight = run.hello(versions=(version,), ciphers=_ciphers_for(version))
+        # every group, so a server with only uncommon curves still shows its versions
+        flight = run.hello(versions=(version,), ciphers=_ciphers_for(version), groups=_all_groups(),
+                           key_share_groups=[wire.group_code("x25519")] if version == "TLSv1.3" else None)
         if accepted(flight) and (flight.version or version) == version:
             versions.append(version)
     return versions
@@ -57,7 +59,7 @@ def _ciphers_for(version, tls12=None):
 
 
 def _all_groups():
-    return sorted(set(wire.GROUPS.values()))
+    return wire.all_groups()
 
 
 def _ciphers(run, versions):
@@ -72,17 +74,22 @@ def _ciphers(run, versions):
 
 
 def _groups(run, versions):
+    """Every group the server accepts: the TLS 1.3 scan (HelloRetryRequests), then a TLS 1.2 scan of what
+    is left (ECDHE suites, the curve read from the ServerKeyExchange), so curves OpenSSL allows only
+    in TLS 1.2 (brainpool*r1, the binary curves) count too.  Each scan costs one refusal."""
+    found = []
     if "TLSv1.3" in versions:
         found = _eliminate(run, _all_groups(), lambda rest: {"groups": rest}, versions=("TLSv1.3",),
                            ciphers=_ciphers_for("TLSv1.3"), key_share_groups=[])
-    else:
+    legacy = [v for v in ("TLSv1.2", "TLSv1.1", "TLSv1") if v in versions]
+    if legacy:
+        # the groups a TLS 1.2 ECDHE key exchange can use (OpenSSL does not negotiate FFDHE there)
+        remaining = [g for g in wire.all_groups(legacy[0]) if g not in found]
         ecdhe = [c for c, n in wire.tls12_cipher_suites().items() if n.startswith("ECDHE-")]
-        found = []
-        remaining = [g for g in _all_groups() if g < 256 or g > 511]  # FFDHE is not negotiated in TLS 1.2
         for _round in range(_MAX_ROUNDS):
             if not remaining:
                 break
-            flight = run.hello(versions=("TLSv1.2",), ciphers=ecdhe, groups=remaining)
+            flight = run.hello(versions=(legacy[0],), ciphers=ecdhe, groups=remaining)
             ske = getattr(flight, "server_key_exchange", None) or {}
             chosen = ske.get("group")
             if not accepted(flight) or chosen not in remaining:

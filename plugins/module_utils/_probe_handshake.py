@@ -82,6 +82,9 @@ def make_context(spec, verify=None, sni=None):
         if name not in protocols:
             ctx.options |= getattr(ssl, _NO_FLAGS[name])
     ctx.set_ciphers(spec.get("ciphers") or NGINX_DEFAULT_CIPHERS)
+    set_bits, clear_bits = spec.get("ssl_options") or (0, 0)  # conf_commands Options, as SSL_OP_* bits
+    if set_bits or clear_bits:
+        ctx.options = (ctx.options | set_bits) & ~clear_bits
     groups = spec.get("groups") or []
     if len(groups) == 1:
         # OpenSSL 3 turns a single ECDH curve into the whole group list.

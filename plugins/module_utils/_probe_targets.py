@@ -19,11 +19,14 @@ import math
 import re
 import ssl
 
+from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_conf as conf
 from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_handshake as hs
 from ansible_collections.tlsops.handshake.plugins.module_utils import _safe_files as safe_files
 from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as wire
 
 PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# proxy_ssl_conf_command names tls_probe's conf_commands accepts (lower-case; nginx_tls_info reads it)
+SUPPORTED_CONF_COMMANDS = conf.SUPPORTED_CONF_COMMANDS
 ENUMERATIONS = ("protocols", "ciphers", "groups", "sni")
 
 # Settings a target dict may override; module-level values are the defaults.
@@ -46,6 +49,7 @@ SETTINGS = {
     "enumerate": None,
     "http_request": True,
     "clock_offset_ms": None,
+    "conf_commands": None,
 }
 TARGET_KEYS = ("host", "port", "server_name", "name", "origin") + tuple(SETTINGS)
 
@@ -241,6 +245,10 @@ def _check_client_pair(s, where):
 
 def _check_settings(s, where, cache, client_pair=True):
     s["protocols"] = _check_protocols(s["protocols"], where + "protocols")
+    try:  # before the fields they win over are checked, as nginx applies them last
+        conf.apply(s, where)
+    except ValueError as exc:
+        raise ProbeConfigError(str(exc))
     if s["ciphers"] is not None:
         if not isinstance(s["ciphers"], str):
             raise ProbeConfigError("%sciphers: expected an OpenSSL cipher string such as ECDHE+AESGCM, got %s %r"

@@ -38,37 +38,68 @@ _VERSION_ALIASES = {"TLSV1.0": "TLSv1", "TLS1": "TLSv1", "TLS1.0": "TLSv1", "TLS
 SCSV_RENEGOTIATION = 0x00FF  # TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746)
 SCSV_FALLBACK = 0x5600       # TLS_FALLBACK_SCSV (RFC 7507)
 
-# Canonical name first for each code; the other spellings are input aliases.
+# Canonical name first for each code; the other spellings are input aliases (OpenSSL's object names,
+# NIST's).  Every group OpenSSL 1.1.1-3.5 can negotiate without an engine, with the TLS versions OpenSSL
+# allows it in: the brainpool*r1 and binary/Koblitz curves only up to TLS 1.2, the FFDHE groups only in
+# TLS 1.3 (OpenSSL does not negotiate RFC 7919 groups in TLS 1.2), the *tls13 brainpool curves and ML-KEM
+# only in TLS 1.3.  ``_TLS12, _TLS13, _BOTH`` say which.
+_TLS12, _TLS13, _BOTH = ("TLSv1.2",), ("TLSv1.3",), ("TLSv1.2", "TLSv1.3")
 _GROUP_TABLE = (
-    (0x0013, "secp192r1", ("prime192v1", "P-192")),
-    (0x0015, "secp224r1", ("P-224",)),
-    (0x0016, "secp256k1", ()),
-    (0x0017, "secp256r1", ("prime256v1", "P-256")),
-    (0x0018, "secp384r1", ("P-384",)),
-    (0x0019, "secp521r1", ("P-521",)),
-    (0x001A, "brainpoolP256r1", ()),
-    (0x001B, "brainpoolP384r1", ()),
-    (0x001C, "brainpoolP512r1", ()),
-    (0x001D, "x25519", ("X25519",)),
-    (0x001E, "x448", ("X448",)),
-    (0x001F, "brainpoolP256r1tls13", ()),
-    (0x0020, "brainpoolP384r1tls13", ()),
-    (0x0021, "brainpoolP512r1tls13", ()),
-    (0x0100, "ffdhe2048", ()),
-    (0x0101, "ffdhe3072", ()),
-    (0x0102, "ffdhe4096", ()),
-    (0x0103, "ffdhe6144", ()),
-    (0x0104, "ffdhe8192", ()),
-    (0x0200, "MLKEM512", ("ML-KEM-512",)),
-    (0x0201, "MLKEM768", ("ML-KEM-768",)),
-    (0x0202, "MLKEM1024", ("ML-KEM-1024",)),
-    (0x11EB, "SecP256r1MLKEM768", ()),
-    (0x11EC, "X25519MLKEM768", ()),
-    (0x11ED, "SecP384r1MLKEM1024", ()),
+    (0x0001, "sect163k1", ("K-163",), _TLS12),
+    (0x0002, "sect163r1", (), _TLS12),
+    (0x0003, "sect163r2", ("B-163",), _TLS12),
+    (0x0004, "sect193r1", (), _TLS12),
+    (0x0005, "sect193r2", (), _TLS12),
+    (0x0006, "sect233k1", ("K-233",), _TLS12),
+    (0x0007, "sect233r1", ("B-233",), _TLS12),
+    (0x0008, "sect239k1", (), _TLS12),
+    (0x0009, "sect283k1", ("K-283",), _TLS12),
+    (0x000A, "sect283r1", ("B-283",), _TLS12),
+    (0x000B, "sect409k1", ("K-409",), _TLS12),
+    (0x000C, "sect409r1", ("B-409",), _TLS12),
+    (0x000D, "sect571k1", ("K-571",), _TLS12),
+    (0x000E, "sect571r1", ("B-571",), _TLS12),
+    (0x000F, "secp160k1", (), _TLS12),
+    (0x0010, "secp160r1", (), _TLS12),
+    (0x0011, "secp160r2", (), _TLS12),
+    (0x0012, "secp192k1", (), _TLS12),
+    (0x0013, "secp192r1", ("prime192v1", "P-192"), _TLS12),
+    (0x0014, "secp224k1", (), _TLS12),
+    (0x0015, "secp224r1", ("P-224",), _TLS12),
+    (0x0016, "secp256k1", (), _TLS12),
+    (0x0017, "secp256r1", ("prime256v1", "P-256"), _BOTH),
+    (0x0018, "secp384r1", ("P-384",), _BOTH),
+    (0x0019, "secp521r1", ("P-521",), _BOTH),
+    (0x001A, "brainpoolP256r1", (), _TLS12),
+    (0x001B, "brainpoolP384r1", (), _TLS12),
+    (0x001C, "brainpoolP512r1", (), _TLS12),
+    (0x001D, "x25519", ("X25519",), _BOTH),
+    (0x001E, "x448", ("X448",), _BOTH),
+    (0x001F, "brainpoolP256r1tls13", (), _TLS13),
+    (0x0020, "brainpoolP384r1tls13", (), _TLS13),
+    (0x0021, "brainpoolP512r1tls13", (), _TLS13),
+    (0x0100, "ffdhe2048", (), _TLS13),
+    (0x0101, "ffdhe3072", (), _TLS13),
+    (0x0102, "ffdhe4096", (), _TLS13),
+    (0x0103, "ffdhe6144", (), _TLS13),
+    (0x0104, "ffdhe8192", (), _TLS13),
+    (0x0200, "MLKEM512", ("ML-KEM-512",), _TLS13),
+    (0x0201, "MLKEM768", ("ML-KEM-768",), _TLS13),
+    (0x0202, "MLKEM1024", ("ML-KEM-1024",), _TLS13),
+    (0x11EB, "SecP256r1MLKEM768", (), _TLS13),
+    (0x11EC, "X25519MLKEM768", (), _TLS13),
+    (0x11ED, "SecP384r1MLKEM1024", (), _TLS13),
 )
-GROUPS = {name: code for code, canonical, aliases in _GROUP_TABLE for name in (canonical,) + aliases}
-_GROUP_NAMES = {code: name for code, name, _aliases in _GROUP_TABLE}
+GROUPS = {name: code for code, canonical, aliases, _versions in _GROUP_TABLE for name in (canonical,) + aliases}
+_GROUP_NAMES = {code: name for code, name, _aliases, _versions in _GROUP_TABLE}
+_GROUP_VERSIONS = {code: versions for code, _name, _aliases, versions in _GROUP_TABLE}
 _GROUPS_LOWER = {name.lower(): code for name, code in GROUPS.items()}
+# The object names OpenSSL's SSL_CTX_set1_groups knows these groups by, where they differ
+# (ssl.SSLContext.set_ecdh_curve takes them); groups without an object (the *tls13 brainpool
+# curves, ML-KEM) are negotiable from the OpenSSL version on that brought them.
+_OPENSSL_OBJECT_NAMES = {0x0013: "prime192v1", 0x0017: "prime256v1", 0x001D: "X25519", 0x001E: "X448"}
+_NO_OBJECT_SINCE = {0x001F: (3, 2), 0x0020: (3, 2), 0x0021: (3, 2), 0x0200: (3, 5), 0x0201: (3, 5),
+                    0x0202: (3, 5), 0x11EB: (3, 5), 0x11EC: (3, 5), 0x11ED: (3, 5)}
 
 # OpenSSL 3.0's default client group list, in its order.
 DEFAULT_GROUPS = (0x001D, 0x0017, 0x001E, 0x0019, 0x0018, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104)
@@ -204,6 +235,44 @@ def group_name(code):
     if code is None:
         return None
     return _GROUP_NAMES.get(code, _fmt_code(code))
+
+
+def group_versions(code):
+    """The TLS versions (of TLSv1.2, TLSv1.3) OpenSSL negotiates ``code`` in; () for a code it does not know."""
+    return _GROUP_VERSIONS.get(group_code(code), ())
+
+
+def all_groups(version=None):
+    """Every group code of the table (those usable in ``version``, 'TLSv1.2' or 'TLSv1.3', when given)."""
+    if version is None:
+        return [code for code, _name, _aliases, _versions in _GROUP_TABLE]
+    wanted = "TLSv1.3" if version == "TLSv1.3" else "TLSv1.2"  # TLS 1.0/1.1 negotiate what 1.2 does
+    return [code for code, _name, _aliases, versions in _GROUP_TABLE if wanted in versions]
+
+
+_LOCAL_GROUPS = []
+
+
+def local_groups():
+    """The group codes this host's OpenSSL (the libssl Python's ssl and nginx use) can negotiate, in table order.
+
+    A group with an OpenSSL object is tried with SSL_CTX_set1_groups (``set_ecdh_curve``), which
+    refuses names libssl cannot use in TLS; the others go by the OpenSSL version that brought them.
+    """
+    if not _LOCAL_GROUPS:
+        found = []
+        for code, name, _aliases, _versions in _GROUP_TABLE:
+            if code in _NO_OBJECT_SINCE:
+                if ssl.OPENSSL_VERSION_INFO[:2] >= _NO_OBJECT_SINCE[code]:
+                    found.append(code)
+                continue
+            try:
+                ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ecdh_curve(_OPENSSL_OBJECT_NAMES.get(code, name))
+            except (ssl.SSLError, ValueError):
+                continue
+            found.append(code)
+        _LOCAL_GROUPS.extend(found)
+    return list(_LOCAL_GROUPS)
 
 
 def sigalg_code(name):

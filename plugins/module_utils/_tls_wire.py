@@ -43,11 +43,14 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls_names import
     SCSV_RENEGOTIATION,
     SIGALGS,
     alert_name,
+    all_groups,
     cipher_codes,
     cipher_kx,
     cipher_name,
     group_code,
     group_name,
+    group_versions,
+    local_groups,
     sigalg_code,
     sigalg_name,
     tls12_cipher_suites,
@@ -69,8 +72,8 @@ __all__ = [
     "EXT_SESSION_TICKET", "EXT_SIGNATURE_ALGORITHMS", "EXT_STATUS_REQUEST", "EXT_SUPPORTED_GROUPS",
     "EXT_SUPPORTED_VERSIONS",
     # re-exported from _tls_names: the probe reads them from here
-    "DEFAULT_GROUPS", "GROUPS", "SIGALGS", "cipher_codes", "cipher_name", "group_code", "group_name", "sigalg_code",
-    "tls12_cipher_suites", "tls13_cipher_suites",
+    "DEFAULT_GROUPS", "GROUPS", "SIGALGS", "all_groups", "cipher_codes", "cipher_name", "group_code", "group_name",
+    "group_versions", "local_groups", "sigalg_code", "tls12_cipher_suites", "tls13_cipher_suites",
 ]
 
 # ---------------------------------------------------------------------------

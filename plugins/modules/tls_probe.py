@@ -29,7 +29,7 @@ options:
     description:
       - Upstreams to probe, as V(host), V(host:port), V([v6addr]:port) strings, or dicts with the keys
         C(host), C(port) (default V(443)), C(server_name) (SNI and verification name; defaults to the host
-        unless the host is an IP literal), C(sni) (send SNI, default true), C(name) (a label),
+        unless the host is an IP literal), C(name) (a label),
         C(origin) (a dict returned unchanged in RV(results[].origin)),
         and any of this module's other settings except O(concurrency).
       - M(tlsops.handshake.nginx_tls_info)'s RV(tlsops.handshake.nginx_tls_info#module:probe_targets) can be given
@@ -60,6 +60,9 @@ options:
     description:
       - Key-exchange groups to offer (C(proxy_ssl_conf_command Groups)), for example V(x25519), V(secp256r1).
       - One group is set on the real handshake; a longer list is checked with a raw ClientHello.
+      - When the upstream shares no group, the follow-up handshakes offer every group OpenSSL can negotiate,
+        including the curves it allows only in TLS 1.2 (brainpool, binary curves) and the FFDHE groups, and
+        name the one the upstream chooses (cause V(group_mismatch)).
     type: list
     elements: str
   sigalgs:
@@ -73,6 +76,31 @@ options:
       - ALPN protocols to offer, for example V(h2) and V(http/1.1). nginx sends none to upstreams.
     type: list
     elements: str
+  sni:
+    description:
+      - Send the server name (C(server_name) of a target, else its host unless that is an IP literal) in the
+        handshake, like C(proxy_ssl_server_name on). nginx's default is off; set V(false) to reproduce it.
+    type: bool
+    default: true
+  conf_commands:
+    description:
+      - OpenSSL configuration commands, like C(proxy_ssl_conf_command NAME VALUE;), as a dict from each C(NAME) to
+        its C(VALUE).
+        Names compare without case, as OpenSSL reads nginx's; values are written as nginx passes them.
+      - Supported (C(SUPPORTED_CONF_COMMANDS) in C(plugins/module_utils/_probe_targets.py) lists them in lower
+        case) are C(Options) (comma-separated OpenSSL flags, C(-Flag) turns one off; for example V(UnsafeLegacyServerConnect)
+        lets the handshake finish with an upstream without RFC 5746 secure renegotiation),
+        C(Groups) (or C(Curves)), C(SignatureAlgorithms) (or the shorthand C(Sigalgs), which nginx itself does not
+        accept), C(Ciphersuites), C(CipherString), C(MinProtocol) and C(MaxProtocol).
+      - They win over the equivalent options (O(groups), O(sigalgs), O(ciphersuites), O(ciphers), O(protocols)),
+        as nginx applies them last. What Python's C(ssl) can set goes on the real handshake (Options flags,
+        the protocol range, a single group, the cipher string); lists of groups, signature algorithms and TLS 1.3
+        suites are checked with a raw ClientHello, as for the options themselves.
+      - A target dict's C(conf_commands) replaces the module-level dict, as a C(proxy_ssl_conf_command) at an
+        inner nginx level replaces the outer ones.
+      - An unsupported command, a flag or group this OpenSSL does not know, or a protocol range that leaves
+        nothing fails the task with a message naming V(conf_commands.NAME) or V(targets[N].conf_commands.NAME).
+    type: dict
   verify:
     description:
       - Verify the certificate chain and the name, like C(proxy_ssl_verify on).
@@ -131,6 +159,8 @@ options:
   enumerate:
     description:
       - Capability scan of each healthy server, by elimination (offer many, remove what the server picks).
+      - V(groups) covers every group OpenSSL can negotiate - the TLS 1.3 groups (FFDHE included), then the
+        curves a TLS 1.2 key exchange accepts that TLS 1.3 does not (brainpool, binary curves).
     type: list
     elements: str
     choices: [protocols, ciphers, groups, sni]
@@ -197,6 +227,17 @@ EXAMPLES = r"""
   tlsops.handshake.tls_probe:
     targets: [backend.example:443]
     enumerate: [protocols, ciphers, groups, sni]
+
+- name: Probe with nginx's proxy_ssl_conf_command settings (one target with its own)
+  tlsops.handshake.tls_probe:
+    targets:
+      - backend.example:443
+      - host: legacy.example
+        conf_commands:
+          Options: UnsafeLegacyServerConnect
+    conf_commands:
+      Groups: X25519:prime256v1:brainpoolP256r1
+      MinProtocol: TLSv1.2
 """
 
 RETURN = r"""
@@ -344,6 +385,8 @@ def main():
             groups=dict(type="list", elements="str"),
             sigalgs=dict(type="list", elements="str"),
             alpn=dict(type="list", elements="str"),
+            sni=dict(type="bool", default=True),
+            conf_commands=dict(type="dict"),
             verify=dict(type="bool", default=True),
             ca_file=dict(type="path"),
             verify_depth=dict(type="int"),

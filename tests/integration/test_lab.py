@@ -24,6 +24,7 @@ import warnings
 import pytest
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _causes
+from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names
 from tests.lab import SCENARIO_NAMES, Lab, LabError, lab_processes, listening_ports
 
 pytestmark = pytest.mark.skipif(not shutil.which("openssl") or not os.path.exists("/usr/sbin/nginx"),
@@ -120,10 +121,11 @@ def test_lab_json_and_files(lab):
             assert sc["host"] == "upstream.lab.invalid" and sc["isolated_dns"] is True
         else:
             assert sc["host"] == "127.0.0.1"
-        if name not in ("local_config", "dns_failure"):
+        if name not in ("local_config", "dns_failure", "legacy_reneg_allowed"):   # shared ports, or none
             ports.append(sc["port"])
     assert len(ports) == len(set(ports))
     assert info["scenarios"]["local_config"]["port"] == info["scenarios"]["healthy"]["port"]
+    assert info["scenarios"]["legacy_reneg_allowed"]["port"] == info["scenarios"]["legacy_reneg"]["port"]
     assert info["start_seconds"] < 5
 
 
@@ -171,10 +173,13 @@ def test_enumerate_accepts_what_known_says(lab):
         assert rc == 0 and "Cipher is %s" % suite in out, out
     groups = subprocess.run(["openssl", "list", "-tls-groups"], capture_output=True, text=True, check=False).stdout
     all_groups = [g.strip() for g in re.split(r"[:\n]", groups) if g.strip()]
+    known_codes = {_tls_names.group_code(g) for g in known["groups"]}
     for group in set(all_groups) | set(known["groups"]):
-        for proto in ("-tls1_3", "-tls1_2"):
+        for proto, version in (("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")):
             rc, out = s_client(lab, "enumerate", proto, "-groups", group)
-            assert (rc == 0) == (group.lower() in known["groups"]), (group, proto, out)
+            # a TLS 1.2-only curve (brainpool) cannot even be offered in a TLS 1.3-only hello
+            usable = _tls_names.group_code(group) in known_codes and version in _tls_names.group_versions(group)
+            assert (rc == 0) == usable, (group, proto, out)
 
 
 def test_enumerate_tls13_suites_exactly(lab):
@@ -215,6 +220,9 @@ ERRORS = {
     "cipher_disjoint": (["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"],
                         r"sslv3 alert handshake failure.*SSL alert number 40"),
     "group_disjoint": (["-groups", "x25519"], r"sslv3 alert handshake failure.*SSL alert number 40"),
+    "brainpool_tls12": ([], r"sslv3 alert handshake failure.*SSL alert number 40"),
+    "brainpool_only": ([], r"sslv3 alert handshake failure.*SSL alert number 40"),
+    "ffdhe_only": (["-groups", "x25519"], r"sslv3 alert handshake failure.*SSL alert number 40"),
     "sigalg_mismatch": (["-sigalgs", "rsa_pss_rsae_sha256:rsa_pkcs1_sha256"],
                         r"sslv3 alert handshake failure.*SSL alert number 40"),
     "mtls12": ([], r"sslv3 alert handshake failure.*SSL alert number 40"),
@@ -255,12 +263,35 @@ def test_handshake_error(lab, name):
     ("tls12_only", ["-tls1_2"], True),
     ("cipher_disjoint", ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384"], True),
     ("group_disjoint", ["-groups", "secp384r1"], True),
+    ("brainpool_tls12", ["-groups", "x25519:brainpoolP256r1"], True),
+    ("brainpool_tls12", ["-groups", "brainpoolP256r1"], False),     # TLS 1.3 on: no group for it, local error
+    ("brainpool_only", ["-tls1_2", "-groups", "brainpoolP256r1"], True),
+    ("brainpool_only", ["-groups", "x25519:brainpoolP256r1"], False),  # the upstream picks TLS 1.3: alert 40
+    ("ffdhe_only", ["-groups", "ffdhe2048"], True),
     ("sigalg_mismatch", [], True),
 ])
 def test_fault_is_only_the_named_difference(lab, name, args, ok):
     """Each negotiation fault is one setting: change it and the handshake succeeds."""
     rc, out = s_client(lab, name, *args)
     assert (rc == 0 and verify_code(out) == 0) == ok, out
+
+
+def test_legacy_reneg_is_a_whole_server_without_rfc5746(lab):
+    """Refused by default (ERRORS), but it finishes the handshake and answers GET / for a client that
+    allows legacy servers: s_client -legacy_server_connect, and Python's ssl with SSL_OP_LEGACY_SERVER_CONNECT."""
+    request = b"GET / HTTP/1.1\r\nHost: legacy-reneg.lab.test\r\n\r\n"
+    rc, out = s_client(lab, "legacy_reneg", "-legacy_server_connect", "-ign_eof", data=request)
+    assert rc == 0 and verify_code(out) == 0 and "Secure Renegotiation IS NOT supported" in out, out
+    assert "HTTP/1.1 200 OK" in out and "legacy_reneg ok" in out, out
+    sc = lab.scenarios["legacy_reneg_allowed"]
+    assert sc["port"] == lab.scenarios["legacy_reneg"]["port"] and sc["expected_cause"] == "ok"
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(lab.info["ca_file"])
+    ctx.options |= 0x4  # SSL_OP_LEGACY_SERVER_CONNECT (ssl.OP_LEGACY_SERVER_CONNECT from Python 3.12)
+    with socket.create_connection(("127.0.0.1", sc["port"]), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname=sc["server_name"]) as tls:
+            tls.sendall(request)
+            assert tls.version() == "TLSv1.2" and tls.recv(4096).startswith(b"HTTP/1.1 200 OK")
 
 
 def test_sigalg_upstream_is_ecdsa(lab):
@@ -467,7 +498,7 @@ def test_every_scenario_is_checked():
         "healthy", "healthy_tls12", "enumerate", "self_signed", "unknown_root", "missing_intermediate",
         "expired", "not_yet_valid", "rsa1024", "hostname_mismatch", "deep_chain", "local_config",
         "mtls13", "mtls_nginx", "silent", "stall_mid_hello", "reset_mid_handshake", "closed_port",
-        "filtered", "dns_failure"}
+        "filtered", "dns_failure", "legacy_reneg_allowed"}
     assert set(SCENARIO_NAMES) <= checked
 
 

@@ -4,7 +4,7 @@
 """Hostile and broken TLS peers, all in one process: ``python -m tests.lab serve-faults FAULTS.json``.
 
 FAULTS.json: {"ready_file": PATH, "hold": SECONDS,
-              "faults": [{"name", "kind", "port", "target_port"?}, ...]}
+              "faults": [{"name", "kind", "port", "target_port"?, "cert_file"?, "key_file"?}, ...]}
 Every listener binds 127.0.0.1 only; every connection is held at most ``hold``
 seconds; the ready file is written once all listeners are up (and the filtered
 port's accept queue is full).  SIGTERM ends the process.
@@ -107,9 +107,13 @@ def f_giant(conn, fault, secs):
 
 
 def f_legacy_reneg(conn, fault, secs):
-    client_hello, _raw = tls_server.read_client_hello(conn)
-    conn.sendall(tls_server.build_server_hello(client_hello, "TLSv1.2", include_renegotiation_info=False))
-    hold(conn, 5)
+    """A whole TLS 1.2 server without RFC 5746 (legacy_tls12): refused by default, ``200`` for a client
+    that allows legacy servers (Options UnsafeLegacyServerConnect)."""
+    from . import legacy_tls12  # needs cryptography, like the lab's PKI
+    try:
+        legacy_tls12.serve(conn, fault["cert_file"], fault["key_file"], timeout=min(secs, 10))
+    except (legacy_tls12.HandshakeFailed, ValueError, socket.timeout) as exc:
+        log("%s: %s" % (fault["name"], exc))
 
 
 def f_alert(conn, fault, secs):

@@ -274,12 +274,14 @@ class Lab(ProcessDir):
                 blocks.append(nginx.server_blocks(spec, port, files))
             elif spec["backend"] == scenarios.S_SERVER:
                 s_servers.append((name, port, self._s_server_cmd(spec, port, files, pki)))
-            elif spec["backend"] == scenarios.PYTHON:
+            elif spec["backend"] == scenarios.PYTHON and name in port_of:  # port_of: another's peer
                 fault = {"name": name, "kind": spec["fault"], "port": port}
                 if "target" in spec:
                     fault["target_port"] = port_of[spec["target"]]
                 if "alert" in spec:
                     fault["alert"] = spec["alert"]
+                if "cert" in spec:  # a peer that finishes the handshake serves the lab's chain
+                    fault.update(cert_file=files["cert_file"], key_file=files["key_file"])
                 faults.append(fault)
             self.scenarios[name] = scenarios.public(spec, port, files)
         proxy_port = next(ports)

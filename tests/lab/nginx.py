@@ -91,6 +91,8 @@ def _proxy_location(name, sc, ca_file, timeout_default=3):
         if key in probe:
             value = probe[key] if isinstance(probe[key], str) else ":".join(probe[key])
             lines.append("proxy_ssl_conf_command %s %s;" % (command, value))
+    for command, value in (probe.get("conf_commands") or {}).items():
+        lines.append("proxy_ssl_conf_command %s %s;" % (command, value))
     if "client_cert" in probe:
         lines += ["proxy_ssl_certificate %s;" % probe["client_cert"],
                   "proxy_ssl_certificate_key %s;" % probe["client_key"]]

@@ -33,13 +33,14 @@ PROBE_DEFAULTS = {"protocols": ["TLSv1.2", "TLSv1.3"], "verify": True, "sni": Tr
                   "timeout": 3}
 PROBE_KEYS = frozenset(("server_name", "sni", "protocols", "ciphers", "ciphersuites", "groups",
                         "sigalgs", "alpn", "verify", "ca_file", "verify_depth", "client_cert",
-                        "client_key", "timeout"))
+                        "client_key", "timeout", "conf_commands"))
 
 ENUMERATE_KNOWN = {
     "protocols": ["TLSv1.2", "TLSv1.3"],
     "ciphers": {"TLSv1.2": ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305"],
                 "TLSv1.3": ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]},
-    "groups": ["x25519", "secp384r1"],
+    # brainpoolP256r1 only in TLS 1.2: OpenSSL does not allow it in TLS 1.3
+    "groups": ["x25519", "secp384r1", "brainpoolP256r1"],
 }
 
 
@@ -74,7 +75,7 @@ SPECS = [
        cert={}, known=ENUMERATE_KNOWN, directives=[
            "ssl_protocols TLSv1.2 TLSv1.3;",
            "ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305;",
-           "ssl_ecdh_curve X25519:secp384r1;",
+           "ssl_ecdh_curve X25519:secp384r1:brainpoolP256r1;",
            "ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;"]),
     # --- service / SNI -------------------------------------------------------------
     _s("plain_http", "plain_http", NGINX, "plain HTTP listener (proxy_pass https:// to an http port)",
@@ -129,6 +130,20 @@ SPECS = [
        nginx_log=ALERT_40),
     _s("group_disjoint", "group_mismatch", NGINX, "ssl_ecdh_curve secp384r1; probe offers x25519 only",
        cert={}, directives=["ssl_ecdh_curve secp384r1;"], probe={"groups": ["x25519"]},
+       nginx_log=ALERT_40),
+    _s("brainpool_tls12", "group_mismatch", NGINX,
+       "TLSv1.2 only, ECDHE suites only, ssl_ecdh_curve brainpoolP256r1 (a curve OpenSSL allows only in TLS 1.2, "
+       "which no client offers by default)",
+       cert={}, directives=["ssl_protocols TLSv1.2;", "ssl_ciphers ECDHE+AESGCM;", "ssl_ecdh_curve brainpoolP256r1;"],
+       nginx_log=ALERT_40),
+    _s("brainpool_only", "group_mismatch", NGINX,
+       "TLSv1.2 and TLSv1.3, ECDHE suites only, ssl_ecdh_curve brainpoolP256r1: every TLS 1.3 hello fails (no group "
+       "TLS 1.3 allows), so only a TLS 1.2-only client with brainpoolP256r1 gets in",
+       cert={}, directives=["ssl_protocols TLSv1.2 TLSv1.3;", "ssl_ciphers ECDHE+AESGCM;",
+                            "ssl_ecdh_curve brainpoolP256r1;"],
+       nginx_log=ALERT_40),
+    _s("ffdhe_only", "group_mismatch", NGINX, "TLSv1.3 with the FFDHE group ffdhe2048 only; probe offers x25519 only",
+       cert={}, directives=["ssl_protocols TLSv1.3;", "ssl_ecdh_curve ffdhe2048;"], probe={"groups": ["x25519"]},
        nginx_log=ALERT_40),
     _s("sigalg_mismatch", "signature_algorithm_mismatch", NGINX,
        "ECDSA P-256 certificate only; probe offers RSA signature algorithms only",
@@ -190,8 +205,15 @@ SPECS = [
        fault="relay", target="healthy",
        nginx_log=("crit", _HS % "0A00006C:SSL routines::bad key share")),
     _s("legacy_reneg", "legacy_renegotiation", PYTHON,
-       "TLS1.2 ServerHello without renegotiation_info (no RFC 5746)", fault="legacy_reneg",
+       "a whole TLS1.2 server without renegotiation_info (no RFC 5746, tests/lab/legacy_tls12.py): "
+       "with Options UnsafeLegacyServerConnect (conf_commands) the handshake completes and GET / is 200",
+       fault="legacy_reneg", cert={},
        nginx_log=("error", _HS % "0A000152:SSL routines::unsafe legacy renegotiation disabled")),
+    _s("legacy_reneg_allowed", "ok", PYTHON,
+       "legacy_reneg's server, probed with conf_commands Options UnsafeLegacyServerConnect (the lab's proxy: "
+       "proxy_ssl_conf_command Options UnsafeLegacyServerConnect;): the handshake completes, GET / is 200",
+       fault="legacy_reneg", port_of="legacy_reneg", server_name="legacy-reneg.lab.test",
+       probe={"conf_commands": {"Options": "UnsafeLegacyServerConnect"}}),
     _s("internal_error", "unknown", PYTHON,
        "answers the ClientHello with alert 80 internal_error: a failure with no better name",
        fault="alert", alert=80,

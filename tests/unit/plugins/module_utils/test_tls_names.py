@@ -52,3 +52,54 @@ def test_cipher_kx():
     assert tn.cipher_kx(0x009E, "DHE-RSA-AES128-GCM-SHA256") == "dhe"
     assert tn.cipher_kx(0x009C, "AES128-GCM-SHA256") is None
     assert tn.cipher_kx(0xC02F, None) == "ecdhe"  # no name: from the code range
+
+
+def _openssl_curve_names():
+    """Every curve name this host's OpenSSL knows (``openssl ecparam -list_curves``), plus the groups
+    that are not EC curves."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    listing = subprocess.run(["openssl", "ecparam", "-list_curves"], capture_output=True, text=True, check=True).stdout
+    names = [line.split(":")[0].strip() for line in listing.splitlines() if ":" in line]
+    return names + ["X25519", "X448", "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"]
+
+
+def test_the_group_table_covers_every_group_this_openssl_negotiates():
+    """A name SSL_CTX_set1_groups accepts (set_ecdh_curve) is a group libssl can negotiate in TLS: the
+    table must know it, or the probe's open offers and enumerate's scan would miss it."""
+    import ssl
+
+    negotiable = []
+    for name in _openssl_curve_names():
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ecdh_curve(name)
+        except (ssl.SSLError, ValueError):
+            continue
+        negotiable.append(name)
+    assert "brainpoolP256r1" in negotiable and "ffdhe2048" in negotiable  # what OpenSSL >= 3.0 always has
+    missing = []
+    for name in negotiable:
+        try:
+            code = tn.group_code(name)
+        except ValueError:
+            missing.append(name)
+            continue
+        assert code in tn.local_groups(), name
+        assert code in tn.all_groups(), name
+    assert not missing, "groups this OpenSSL negotiates that _tls_names does not know: %s" % missing
+
+
+def test_group_versions_follow_openssl():
+    assert tn.group_versions("brainpoolP256r1") == ("TLSv1.2",)
+    assert tn.group_versions("sect571r1") == ("TLSv1.2",)
+    assert tn.group_versions("ffdhe2048") == ("TLSv1.3",)  # OpenSSL negotiates no RFC 7919 group in TLS 1.2
+    assert tn.group_versions("brainpoolP256r1tls13") == ("TLSv1.3",)
+    assert tn.group_versions("P-256") == ("TLSv1.2", "TLSv1.3")
+    assert tn.group_versions(0x9999) == ()
+    tls12, tls13 = set(tn.all_groups("TLSv1.2")), set(tn.all_groups("TLSv1.3"))
+    assert tn.group_code("brainpoolP384r1") in tls12 - tls13 and tn.group_code("ffdhe8192") in tls13 - tls12
+    assert set(tn.all_groups("TLSv1")) == tls12 and tls12 | tls13 == set(tn.all_groups())
+    assert tn.group_code("K-571") == tn.group_code("sect571k1") == 0x000D
