@@ -37,13 +37,8 @@ from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire 
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import ORIGIN_MAX_BYTES, origin_size
 from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_effective as eff
 
-# The proxy_ssl_conf_command names tls_probe reproduces (contract 3 of issue #10: tls_probe owns the list).
-# TODO(issue 10): the fallback is a copy for the branch where tls_probe does not take conf_commands yet;
-# drop it, and PROBE_TAKES_CONF_COMMANDS, once _probe_targets.SUPPORTED_CONF_COMMANDS is merged.
-SUPPORTED_CONF_COMMANDS = getattr(probe_args, "SUPPORTED_CONF_COMMANDS", (
-    "options", "groups", "signaturealgorithms", "sigalgs", "ciphersuites", "minprotocol", "maxprotocol"))
-# tls_probe refuses a target key it does not know: conf_commands go out only when it takes them
-PROBE_TAKES_CONF_COMMANDS = "conf_commands" in probe_args.TARGET_KEYS
+# The proxy_ssl_conf_command names tls_probe reproduces: tls_probe owns the list.
+SUPPORTED_CONF_COMMANDS = probe_args.SUPPORTED_CONF_COMMANDS
 # tls_probe's own timeout; nginx's connect timeout (which also bounds its handshake) wins when shorter
 PROBE_DEFAULT_TIMEOUT = probe_args.SETTINGS["timeout"]
 # an OpenSSL Options value is a list of flags: two Options lines add up, other commands replace
@@ -161,7 +156,7 @@ def probe_targets(entry, conf_prefix="/"):
         target["alpn"] = ["h2"] if entry["kind"] == "grpc" else []
         if entry["kind"] != "proxy":
             target["http_request"] = False
-        if commands and PROBE_TAKES_CONF_COMMANDS:
+        if commands:
             target["conf_commands"] = dict(commands)
         _set_timeout(target, values)
         targets.append(target)

@@ -180,8 +180,6 @@ def test_plaintext_to_a_tls_port_is_flagged_and_the_check_proves_the_port_speaks
     assert check["cause"] == "ok" and check["handshake_ok"] is True     # ok here is the fault: it speaks TLS
 
 
-@pytest.mark.xfail(reason="tls_probe takes conf_commands from issue #10's probe part (contract 3); until it is "
-                          "merged nginx_tls_info leaves them out of the targets", strict=True)
 def test_conf_commands_reach_tls_probe(real):
     entry = _entry(real["info"], "/conf-commands")
     (target,) = entry["probe_targets"]

@@ -275,14 +275,7 @@ server {
 """
 
 
-@pytest.fixture()
-def probe_takes_conf_commands(monkeypatch):
-    """tls_probe on this branch does not take conf_commands yet (issue #10, contract 3: its part adds them);
-    until then nginx_tls_info leaves them out of the targets, and these tests switch that off."""
-    monkeypatch.setattr(report.probe, "PROBE_TAKES_CONF_COMMANDS", True)
-
-
-def test_probe_targets_carry_the_effective_conf_commands(tmp_path, probe_takes_conf_commands):
+def test_probe_targets_carry_the_effective_conf_commands(tmp_path):
     result = analyse(tmp_path, http(CONF_COMMANDS))
     (inherited,) = upstream(result, "/inherited")["probe_targets"]
     assert inherited["conf_commands"] == {"Options": "UnsafeLegacyServerConnect"}
