@@ -144,6 +144,10 @@ def _reason_of(message):
     return lines.sample(reason)[:200]
 
 
+# formats whose lines may put a host and tag of any shape before nginx's header (syslog relays, journald)
+_SEARCHED = frozenset((formats.AUTO, "journalctl", "syslog", "journal_json"))
+
+
 def _widen(entry, stamp):
     """Stretch ``entry[1]`` (first) and ``entry[2]`` (last) to ``stamp``; a line without a time moves neither."""
     if stamp is None:
@@ -243,7 +247,7 @@ class _Reader(object):
         record = None
         if frame is not None:
             inner = framer.fmt if not frame or framer.fmt == formats.AUTO else "nginx"
-            record = formats.read_line(text, inner, framer.clock)
+            record = formats.read_line(text, inner, framer.clock, search=framer.fmt in _SEARCHED)
         stamp = frame_time
         if record is not None:
             stamp = record[0] or record[1] or frame_time

@@ -247,16 +247,16 @@ def _syslog_header(text, clock):
     return rest, stamp              # a host and tag of another shape: read_line searches past them
 
 
-def read_line(text, fmt, clock):
+def read_line(text, fmt, clock, search=True):
     """``(own_time, wrapper_time, level, message, client, upstream, name)`` of one log line (already
     unframed), or None when it holds no nginx line.  ``own_time`` is nginx's (None when the line was
     cut before it or nginx wrote none), ``wrapper_time`` that of the prefix, if any; ``name`` the format
-    the prefix showed."""
+    the prefix showed.  ``search``: look for nginx's header past a prefix of another shape."""
     rest, stamp, name = strip_prefixes(text, fmt, clock)
     if name is None:
         return None
     parsed = lines.parse(rest, header_only=True)
-    if parsed is None:
+    if parsed is None and search:
         # nginx's header further on: a host and tag nobody stripped (journald keeps "host nginx: " of a
         # datagram sent to /dev/log), nginx's console form on stderr ("nginx: [emerg] ...")
         found = lines.HEAD_SEARCH_RE.search(rest, 0, _SEARCH_WIDTH)

@@ -26,7 +26,8 @@ LEVELS = "debug|info|notice|warn|error|crit|alert|emerg"
 HEAD_RE = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(%s)\] \d+#\d+: (?:\*\d+ )?" % LEVELS)
 # The same header with any of its parts cut (what tools keep of it): nginx's console form on stderr has
 # no date ("nginx: [emerg] ..."), grep -o or a log shipper may keep only "[crit] 619#0: *3 ..." or less.
-_CUT_HEAD_RE = re.compile(r"(?:(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) )?(?:\[(%s)\] )?(?:\d+#\d+: )?(?:\*\d+ )?" % LEVELS)
+_CUT_HEAD_RE = re.compile(r"(?:(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) |nginx: (?=\[))?(?:\[(%s)\] )?(?:\d+#\d+: )?(?:\*\d+ )?"
+                          % LEVELS)
 # Without any header part, a message is nginx's only in nginx's own words.
 _NGINX_WORDS_RE = re.compile(
     r"^(?:SSL_[a-z_]+\(\) failed|upstream SSL certificate|peer closed connection in SSL handshake|"

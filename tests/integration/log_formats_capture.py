@@ -260,6 +260,44 @@ def capture_cri(outdir, run_id):
         shutil.rmtree(logdir, ignore_errors=True)
 
 
+# ------------------------------------------------------------------------------ documented formats
+# No Docker engine, docker compose or Kubernetes runs here: these files wrap the real lines of
+# nginx-file.log (the same capture) in the formats as the tools document them.  Named *.doc.log.
+POD = "[pod/proxy-7c5ddbdf54-x2kq9/nginx] "
+
+
+def _nanos(nginx_line, index):
+    """An RFC 3339 UTC time with nanoseconds from nginx's ``2026/12/07 00:59:10`` (the container's UTC)."""
+    return "%sT%s.%09dZ" % (nginx_line[:10].replace("/", "-"), nginx_line[11:19], 123456789 + index * 1000)
+
+
+def write_documented(outdir):
+    """docker-json-file.doc.log, docker-compose.doc.log, kubectl.doc.log and cut-headers.doc.log."""
+    with open(os.path.join(outdir, "nginx-file.log"), encoding="utf-8", errors="replace") as fh:
+        real = [line.rstrip("\n") for line in fh if line[:4].isdigit() and ("SSL" in line or "HTTPS" in line)]
+    docker, compose, kube, cut = [], [], [], []
+    for index, line in enumerate(real):
+        when = _nanos(line, index)
+        # https://docs.docker.com/engine/logging/drivers/json-file/: {"log":"...\n","stream":"stderr","time":"...Z"}
+        docker.append(json.dumps({"log": line + "\n", "stream": "stderr", "time": when}, separators=(",", ":")))
+        # docker compose logs: the service's container name padded, " | ", the line; --timestamps adds the time;
+        # on a terminal the prefix is coloured
+        compose.append(["nginx-1  | %s", "nginx-1  | %s %%s" % when, "\x1b[36mnginx-1  | \x1b[0m%s"][index % 3] % line)
+        # kubectl logs --prefix [--timestamps]: "[pod/NAME/CONTAINER] " then RFC 3339 nanoseconds
+        kube.append((POD + when + " " + line) if index % 2 else (POD + line if index % 4 else when + " " + line))
+        # what tools keep of a line: no date; no date and pid; no header at all
+        head, _sep, rest = line.partition("] ")
+        cut.append([line[20:], rest.partition(": ")[2], rest.partition(": ")[2].partition(" ")[2]][index % 3])
+    # Docker splits a line longer than 16 KiB into entries whose "log" does not end in a newline
+    long_line = real[0].replace('request: "GET /', 'request: "GET /' + "a" * 20000, 1)
+    docker += [json.dumps({"log": part, "stream": "stderr", "time": _nanos(real[0], 99)}, separators=(",", ":"))
+               for part in (long_line[:16384], long_line[16384:] + "\n")]
+    for name, rows in (("docker-json-file.doc.log", docker), ("docker-compose.doc.log", compose),
+                       ("kubectl.doc.log", kube), ("cut-headers.doc.log", cut)):
+        with open(os.path.join(outdir, name), "w", encoding="utf-8") as fh:
+            fh.write("\n".join(rows) + "\n")
+
+
 def capture(outdir, run_id=None):
     run_id = run_id or uuid.uuid4().hex[:8]
     os.makedirs(outdir, exist_ok=True)
@@ -269,6 +307,9 @@ def capture(outdir, run_id=None):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--documented"]:
+        write_documented(sys.argv[2])
+        sys.exit(0)
     reason = unavailable()
     if reason:
         sys.exit("log_formats_capture: %s" % reason)

@@ -440,3 +440,6 @@ def test_the_fixture_directory_documents_itself():
     for name in os.listdir(FIXTURES):
         if name.endswith(".log"):
             assert name in readme, name
+    for name in os.listdir(os.path.join(FIXTURES, "formats")):
+        if name.endswith(".log"):
+            assert "formats/" + name in readme, name
