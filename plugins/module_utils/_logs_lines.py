@@ -26,13 +26,13 @@ LEVELS = "debug|info|notice|warn|error|crit|alert|emerg"
 HEAD_RE = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(%s)\] \d+#\d+: (?:\*\d+ )?" % LEVELS)
 # The same header with any of its parts cut (what tools keep of it): nginx's console form on stderr has
 # no date ("nginx: [emerg] ..."), grep -o or a log shipper may keep only "[crit] 619#0: *3 ..." or less.
-_CUT_HEAD_RE = re.compile(r"(?:(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) |nginx: (?=\[))?(?:\[(%s)\] )?(?:\d+#\d+: )?(?:\*\d+ )?"
+_CUT_HEAD_RE = re.compile(r"(?:(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) |(nginx: )(?=\[))?(?:\[(%s)\] )?(\d+#\d+: )?(?:\*\d+ )?"
                           % LEVELS)
-# Without any header part, a message is nginx's only in nginx's own words.
+# Without a header, a message is nginx's only when it starts in nginx's own words.
 _NGINX_WORDS_RE = re.compile(
-    r"^(?:SSL_[a-z_]+\(\) failed|upstream SSL certificate|peer closed connection in SSL handshake|"
+    r"(?:SSL_[a-z_]+\(\) failed|upstream SSL certificate|peer closed connection in SSL handshake|"
     r"[a-z_]+\(\) failed \(\d+: |upstream (?:timed out|prematurely)|host not found in upstream|"
-    r"client sent plain HTTP request to HTTPS port|cannot load certificate)|\) while SSL handshaking\b")
+    r"client sent plain HTTP request to HTTPS port|cannot load certificate)")
 # nginx's header behind a prefix nobody knows (rsyslog's "host host nginx: " of a forwarded datagram),
 # or nginx's console form on stderr ("nginx: [emerg] ..."): date and level, level and pid, or "nginx: [level]".
 HEAD_SEARCH_RE = re.compile(r"(?<![^\s:])(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:%(l)s)\] |\[(?:%(l)s)\] \d+#\d+: |"
@@ -64,9 +64,10 @@ def parse(text, header_only=False):
         stamp, level = head.group(1), head.group(2)
     else:
         head = _CUT_HEAD_RE.match(text)
-        stamp, level = head.group(1), head.group(2)
-        if stamp is None and level is None and head.group(0).find("#") < 0:
-            if header_only or not _NGINX_WORDS_RE.search(text[head.end():head.end() + MESSAGE_MAX]):
+        stamp, console, level, pid = head.groups()
+        # a header is a date, a pid, or nginx's console form; a level alone is anybody's "[error]"
+        if stamp is None and pid is None and not (console and level):
+            if header_only or not _NGINX_WORDS_RE.match(text, head.end(), head.end() + MESSAGE_MAX):
                 return None
     rest = text[head.end():].rstrip("\r\n")
     cut = rest.find(", client: ")
