@@ -183,8 +183,29 @@ def _install(name, packages):
        "apt-get install %s" % packages, timeout=400)
 
 
-def capture_journal(outdir, run_id):
-    """The systemd container: journal (json and short forms), rsyslog files and raw syslog datagrams."""
+ENGINE_CALL = r"""
+import json, sys
+sys.path.insert(0, "/run/tlsops")
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import read_logs
+json.dump(read_logs(journal_units=["nginx.service"], samples=1), sys.stdout)
+"""
+
+
+def _run_engine(name, outdir):
+    """The log engine itself inside the container (its Python 3.11), on the real journal: journal_units."""
+    base = "/run/tlsops/ansible_collections/tlsops/handshake/plugins"
+    sh(name, "mkdir -p %s && touch /run/tlsops/ansible_collections/__init__.py "
+             "/run/tlsops/ansible_collections/tlsops/__init__.py /run/tlsops/ansible_collections/tlsops/handshake/__init__.py "
+             "%s/__init__.py" % (base, base), "making the collection's folders")
+    checked(podman("cp", os.path.join(REPO_ROOT, "plugins", "module_utils"), "%s:%s/module_utils" % (name, base)),
+            "podman cp module_utils")
+    with open(os.path.join(outdir, "journal-units-result.json"), "wb") as fh:
+        fh.write(sh(name, "python3 - <<'EOF'\n%s\nEOF\n" % ENGINE_CALL, "read_logs(journal_units=...) in %s" % name))
+
+
+def capture_journal(outdir, run_id, engine=False):
+    """The systemd container: journal (json and short forms), rsyslog files and raw syslog datagrams;
+    with ``engine``, also the result of read_logs(journal_units=["nginx.service"]) run inside it."""
     name = PREFIX + "sd-" + run_id
     try:
         checked(podman("run", "-d", "--name", name, "--systemd=always", "--hostname", "logcap", IMAGE, "/sbin/init"),
@@ -228,6 +249,8 @@ def capture_journal(outdir, run_id):
         for filename, command in outputs.items():
             with open(os.path.join(outdir, filename), "wb") as fh:
                 fh.write(sh(name, command, command))
+        if engine:
+            _run_engine(name, outdir)
     finally:
         remove([name])
 
@@ -298,10 +321,10 @@ def write_documented(outdir):
             fh.write("\n".join(rows) + "\n")
 
 
-def capture(outdir, run_id=None):
+def capture(outdir, run_id=None, engine=False):
     run_id = run_id or uuid.uuid4().hex[:8]
     os.makedirs(outdir, exist_ok=True)
-    capture_journal(outdir, run_id)
+    capture_journal(outdir, run_id, engine=engine)
     capture_cri(outdir, run_id)
     return sorted(os.listdir(outdir))
 
