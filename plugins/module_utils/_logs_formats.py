@@ -46,8 +46,8 @@ _KUBECTL_RE = re.compile(r"\[pod/[^\]/ ]+/[^\] ]+\] ")
 _ISO = r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.\d{1,9})?(Z|[+-]\d\d:?\d\d)?"
 _ISO_RE = re.compile(_ISO + " ")
 _CRI_RE = re.compile(_ISO + r" (stdout|stderr) ([FP])(?: |$)")
-_MONTHS = dict((m, i + 1) for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")))
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = dict((name, number) for number, name in enumerate(_MONTH_NAMES, 1))
 _BSD_RE = re.compile(r"(?:<\d{1,3}>)?(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([ 0-3]?\d) "
                      r"(\d\d:\d\d:\d\d)(?:\.\d{1,9})? ")
 _PRI_ISO_RE = re.compile(r"<\d{1,3}>" + _ISO + " ")
@@ -185,7 +185,7 @@ class Framer(object):
         return [(parts[0], parts[1], parts[2])]
 
     def flush(self):
-        out = [(text, stamp, fmt) for text, stamp, fmt in self._parts.values()]
+        out = [tuple(parts) for parts in self._parts.values()]
         self._parts = {}
         return out
 

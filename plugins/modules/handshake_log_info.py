@@ -274,13 +274,32 @@ formats:
   sample: {"cri": 120, "nginx": 3}
 journal:
   description:
-    - With O(journal_units), what was read from the journal - C(units), C(command) (journalctl's arguments),
-      C(lines), C(bytes), C(rc) (journalctl's exit status) and C(truncated) (cut at 1 GiB or 300 seconds).
-      Null without O(journal_units).
+    - With O(journal_units), what was read from the journal. Null without O(journal_units).
   returned: success
   type: dict
-  sample: {"units": ["nginx.service"], "lines": 812, "bytes": 690213, "rc": 0, "truncated": false,
-           "command": ["/usr/bin/journalctl", "-o", "json", "--no-pager", "--quiet", "--unit=nginx.service"]}
+  contains:
+    units:
+      description: The units read.
+      type: list
+      elements: str
+      sample: [nginx.service]
+    command:
+      description: journalctl's arguments.
+      type: list
+      elements: str
+      sample: ["/usr/bin/journalctl", "-o", "json", "--no-pager", "--quiet", "--unit=nginx.service"]
+    lines:
+      description: Lines of journalctl output read.
+      type: int
+    bytes:
+      description: Bytes of journalctl output read.
+      type: int
+    rc:
+      description: journalctl's exit status (that of a killed journalctl when RV(journal.truncated=true)).
+      type: int
+    truncated:
+      description: Whether the read stopped at 1 GiB or 300 seconds (a warning says which).
+      type: bool
 clients:
   description:
     - The client addresses with the most client-side failures, at most O(top_clients), most first.

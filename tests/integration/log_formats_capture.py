@@ -143,8 +143,8 @@ def podman(*args, **kwargs):
 
 def checked(proc, what):
     if proc.returncode != 0:
-        raise RuntimeError("%s failed (rc=%s): %s" % (what, proc.returncode,
-                                                       (proc.stderr or b"")[-2000:].decode("utf-8", "replace")))
+        stderr = (proc.stderr or b"")[-2000:].decode("utf-8", "replace")
+        raise RuntimeError("%s failed (rc=%s): %s" % (what, proc.returncode, stderr))
     return proc.stdout
 
 
