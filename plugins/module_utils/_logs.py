@@ -32,6 +32,7 @@ import zlib
 from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
 from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_files as files
 from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_formats as formats
+from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_groups as groups
 from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_journal as journal
 from ansible_collections.tlsops.handshake.plugins.module_utils import _safe_files as safe
 from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_lines as lines
@@ -45,78 +46,11 @@ MAX_GROUP_UPSTREAMS = 50    # upstreams listed inside one cause
 CLIENT_CAP = 10000
 MAX_SAMPLES = 100           # per group: samples x groups x SAMPLE_MAX characters is what the result may hold
 MAX_TOP_CLIENTS = 1000
-OTHER = "(other)"
-_VARIED = object()
+OTHER = groups.OTHER
 
 
 class LogReadError(ValueError):
     """Bad input; the message starts with the name of the parameter at fault."""
-
-
-def _group(groups, key):
-    """The _Group of ``key`` in ``groups``, made on first use."""
-    group = groups.get(key)
-    if group is None:
-        group = groups[key] = _Group()
-    return group
-
-
-class _Group(object):
-    __slots__ = ("count", "first", "last", "samples", "sample_keys", "counters", "fields",
-                 "ambiguous", "candidates", "notes")
-
-    def __init__(self):
-        self.count = 0
-        self.first = self.last = None
-        self.samples, self.sample_keys = [], set()
-        self.counters = {}
-        self.fields = {}
-        self.ambiguous = 0
-        self.candidates, self.notes = [], []
-
-    def add(self, count, first, last, sample_key, line, limit):
-        self.count += count
-        if first is not None and (self.first is None or first < self.first):
-            self.first = first
-        if last is not None and (self.last is None or last > self.last):
-            self.last = last
-        if len(self.samples) < limit and sample_key not in self.sample_keys:
-            self.sample_keys.add(sample_key)
-            self.samples.append(lines.sample(line))
-
-    def bump(self, name, value, count, cap=None):
-        counter = self.counters.setdefault(name, {})
-        if cap is not None and value not in counter and len(counter) >= cap:
-            value = OTHER
-        counter[value] = counter.get(value, 0) + count
-
-    def field(self, name, value):
-        if value is None:
-            return
-        old = self.fields.get(name)
-        if old is None:
-            self.fields[name] = value
-        elif old is not _VARIED and old != value:
-            self.fields[name] = _VARIED
-
-    def ambiguity(self, count, candidates, note):
-        self.ambiguous += count
-        for code in candidates:
-            if code not in self.candidates:
-                self.candidates.append(code)
-        if note not in self.notes:
-            self.notes.append(note)
-
-    def as_dict(self, *counters):
-        out = {"count": self.count, "first_seen": lines.iso(self.first), "last_seen": lines.iso(self.last),
-               "samples": list(self.samples)}
-        for name in counters:
-            out[name] = _sorted(self.counters.get(name, {}))
-        return out
-
-
-def _sorted(counter):
-    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
 
 # TODO(issue 10, vocab): Contract 1 of DESIGN-10 - vocab adds causes.raw_reason(message); this stand-in
@@ -146,16 +80,6 @@ def _reason_of(message):
 
 # formats whose lines may put a host and tag of any shape before nginx's header (syslog relays, journald)
 _SEARCHED = frozenset((formats.AUTO, "journalctl", "syslog", "journal_json"))
-
-
-def _widen(entry, stamp):
-    """Stretch ``entry[1]`` (first) and ``entry[2]`` (last) to ``stamp``; a line without a time moves neither."""
-    if stamp is None:
-        return
-    if entry[1] is None or stamp < entry[1]:
-        entry[1] = stamp
-    if entry[2] is None or stamp > entry[2]:
-        entry[2] = stamp
 
 
 def _worth_reading(raw):
@@ -292,7 +216,7 @@ class _Reader(object):
             self.pending[key] = [1, stamp, stamp, text, info]
         else:
             entry[0] += 1
-            _widen(entry, stamp)
+            groups.widen(entry, stamp)
         if info[3] == "client" and client:
             self._client(client, stamp, info[0])
 
@@ -312,7 +236,7 @@ class _Reader(object):
             self.clients[address] = [1, stamp, stamp, {code: 1}]
             return
         entry[0] += 1
-        _widen(entry, stamp)
+        groups.widen(entry, stamp)
         entry[3][code] = entry[3].get(code, 0) + 1
 
     # ----------------------------------------------------------------------- into groups
@@ -335,7 +259,7 @@ class _Reader(object):
                 continue        # refused / timed out to a plain-HTTP upstream: no handshake involved
             self.total += count
             sample_key = (message, up_key)
-            group = _group(self.by_cause, code)
+            group = groups.group(self.by_cause, code)
             group.add(count, first, last, sample_key, text, limit)
             group.bump("sides", side, count)
             group.bump("levels", level, count)
@@ -359,11 +283,11 @@ class _Reader(object):
             if side == "upstream" and up_key is not None:
                 if up_key not in self.by_upstream and len(self.by_upstream) >= MAX_UPSTREAMS:
                     up_key = OTHER
-                target = _group(self.by_upstream, up_key)
+                target = groups.group(self.by_upstream, up_key)
                 target.add(count, first, last, sample_key, text, limit)
                 target.bump("causes", code, count)
                 target.bump("levels", level, count)
-            target = _group(self.by_side, side)
+            target = groups.group(self.by_side, side)
             target.add(count, first, last, sample_key, text, limit)
             target.bump("causes", code, count)
         self.pending = {}
@@ -377,15 +301,15 @@ class _Reader(object):
             entry["title"] = causes.title(code)
             fix = []
             if group.counters["sides"].get("upstream"):
-                known = dict((k, v) for k, v in group.fields.items() if v is not _VARIED)
+                known = dict((k, v) for k, v in group.fields.items() if v is not groups.VARIED)
                 fix = causes.render(code, **known)[1]
             if group.counters["sides"].get("client"):
                 fix.append(causes.CLIENT_SIDE_FIX)
             entry["fix"] = fix
             if "verify_codes" in group.counters:
-                entry["verify_codes"] = _sorted(group.counters["verify_codes"])
+                entry["verify_codes"] = groups.by_count(group.counters["verify_codes"])
             if "reasons" in group.counters:
-                entry["reasons"] = _sorted(group.counters["reasons"])
+                entry["reasons"] = groups.by_count(group.counters["reasons"])
             if group.ambiguous:
                 entry["ambiguous"] = group.ambiguous
                 entry["candidates"] = list(group.candidates)
@@ -397,11 +321,11 @@ class _Reader(object):
                        if side in self.by_side)
         top = heapq.nsmallest(self.top_clients, self.clients.items(), key=lambda kv: (-kv[1][0], kv[0]))
         clients = [{"address": address, "count": c, "first_seen": lines.iso(first), "last_seen": lines.iso(last),
-                    "causes": _sorted(codes)} for address, (c, first, last, codes) in top]
+                    "causes": groups.by_count(codes)} for address, (c, first, last, codes) in top]
         return {
             "events": {"total": self.total, "by_cause": by_cause, "by_upstream": by_upstream, "by_side": by_side,
                        "without_time": self.without_time},
-            "formats": _sorted(self.formats),
+            "formats": groups.by_count(self.formats),
             "clients": clients,
             "clients_approximate": self.clients_pruned,
             "lines_read": self.lines,
