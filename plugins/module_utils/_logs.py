@@ -26,10 +26,14 @@ from __future__ import annotations
 
 import heapq
 import os
+import re
 import zlib
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
 from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_files as files
+from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_formats as formats
+from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_groups as groups
+from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_journal as journal
 from ansible_collections.tlsops.handshake.plugins.module_utils import _safe_files as safe
 from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_lines as lines
 
@@ -42,78 +46,48 @@ MAX_GROUP_UPSTREAMS = 50    # upstreams listed inside one cause
 CLIENT_CAP = 10000
 MAX_SAMPLES = 100           # per group: samples x groups x SAMPLE_MAX characters is what the result may hold
 MAX_TOP_CLIENTS = 1000
-OTHER = "(other)"
-_VARIED = object()
+OTHER = groups.OTHER
 
 
 class LogReadError(ValueError):
     """Bad input; the message starts with the name of the parameter at fault."""
 
 
-def _group(groups, key):
-    """The _Group of ``key`` in ``groups``, made on first use."""
-    group = groups.get(key)
-    if group is None:
-        group = groups[key] = _Group()
-    return group
+# TODO(issue 10, vocab): Contract 1 of DESIGN-10 - vocab adds causes.raw_reason(message); this stand-in
+# serves until it is on this branch, and the lead drops it at the merge.
+_RAW_REASON_RE = re.compile(r"error:[0-9A-Fa-f]{8}:[^:]*:[^:]*:([^:)]+)")
 
 
-class _Group(object):
-    __slots__ = ("count", "first", "last", "samples", "sample_keys", "counters", "fields",
-                 "ambiguous", "candidates", "notes")
-
-    def __init__(self):
-        self.count = 0
-        self.first = self.last = None
-        self.samples, self.sample_keys = [], set()
-        self.counters = {}
-        self.fields = {}
-        self.ambiguous = 0
-        self.candidates, self.notes = [], []
-
-    def add(self, count, first, last, sample_key, line, limit):
-        self.count += count
-        if first is not None and (self.first is None or first < self.first):
-            self.first = first
-        if last is not None and (self.last is None or last > self.last):
-            self.last = last
-        if len(self.samples) < limit and sample_key not in self.sample_keys:
-            self.sample_keys.add(sample_key)
-            self.samples.append(lines.sample(line))
-
-    def bump(self, name, value, count, cap=None):
-        counter = self.counters.setdefault(name, {})
-        if cap is not None and value not in counter and len(counter) >= cap:
-            value = OTHER
-        counter[value] = counter.get(value, 0) + count
-
-    def field(self, name, value):
-        if value is None:
-            return
-        old = self.fields.get(name)
-        if old is None:
-            self.fields[name] = value
-        elif old is not _VARIED and old != value:
-            self.fields[name] = _VARIED
-
-    def ambiguity(self, count, candidates, note):
-        self.ambiguous += count
-        for code in candidates:
-            if code not in self.candidates:
-                self.candidates.append(code)
-        if note not in self.notes:
-            self.notes.append(note)
-
-    def as_dict(self, *counters):
-        out = {"count": self.count, "first_seen": lines.iso(self.first), "last_seen": lines.iso(self.last),
-               "samples": list(self.samples)}
-        for name in counters:
-            out[name] = _sorted(self.counters.get(name, {}))
-        return out
+def _raw_reason_stand_in(message):
+    match = _RAW_REASON_RE.search(message)
+    if match is None:
+        return None
+    reason = match.group(1).strip()
+    if reason.startswith("reason("):
+        reason = causes.reason_for_error_code(message) or reason
+    return reason
 
 
-def _sorted(counter):
-    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+def _reason_of(message):
+    """The raw OpenSSL reason of an SSL error nginx logged (``sslv3 alert bad record mac``), else nginx's
+    own words before ``while ...``."""
+    raw_reason = getattr(causes, "raw_reason", None) or _raw_reason_stand_in
+    reason = raw_reason(message)
+    if not reason:
+        reason = message.split(" while ", 1)[0]
+    return lines.sample(reason)[:200]
+
+
+# formats whose lines may put a host and tag of any shape before nginx's header (syslog relays, journald)
+_SEARCHED = frozenset((formats.AUTO, "journalctl", "syslog", "journal_json"))
+
+
+def _worth_reading(raw):
+    """Whether a line that is not nginx's own may hold a handshake line: its wording, or the start of a
+    split line (a CRI ``P`` part, a Docker entry that does not end the line), or a journal message kept
+    as bytes."""
+    return (b"SSL" in raw or b"upstream" in raw or b"handshak" in raw or b"HTTPS port" in raw
+            or raw.find(b" P ", 19, 48) >= 0 or (raw[:1] == b"{" and b'\\n"' not in raw) or b'"MESSAGE":[' in raw)
 
 
 class _Reader(object):
@@ -132,22 +106,26 @@ class _Reader(object):
         self.unparsed = 0
         self.unparsed_samples, self.unparsed_keys = [], set()
         self.lines = self.bytes = self.before_since = 0
+        self.without_time = 0
+        self.formats = {}
 
     # ----------------------------------------------------------------------- per line
-    def read(self, stream):
+    def read(self, stream, fmt=formats.AUTO, reference=None):
         """Count one open binary stream into the aggregates (lines_read and bytes_read count what
-        was read even when the stream breaks off)."""
+        was read even when the stream breaks off).  ``reference`` (epoch) is when the stream was last
+        written: a syslog time without a year is put before it."""
         counted = [0, 0]
+        framer = formats.Framer(fmt, formats.Clock(reference))
         try:
-            self._read(stream.readline, counted)
+            self._read(stream.readline, counted, framer)
         finally:
             self.lines += counted[0]
             self.bytes += counted[1]
 
-    def _read(self, readline, counted):
-        pending, cache, since = self.pending, self.cache, self.since_bytes
-        parse, classify, is_ssl_line, trim_upstream = lines.parse, lines.classify, lines.is_ssl_line, lines.trim_upstream
-        stamp_of_last = None
+    def _read(self, readline, counted, framer):
+        since = self.since_bytes
+        last = [None]           # the time of the line before: a line without one is as old as it
+        fast = framer.fmt in (formats.AUTO, "nginx")
         count = size = 0
         try:
             while True:
@@ -162,51 +140,85 @@ class _Reader(object):
                         if not more or more[-1:] == b"\n":
                             break
                 count += 1
-                if since is not None:       # a line without a time is as old as the line before it
-                    if raw[4:5] == b"/" and raw[:1].isdigit():
-                        stamp_of_last = raw[:19]
-                    if stamp_of_last is not None and stamp_of_last < since:
-                        self.before_since += 1
+                if fast and raw[4:5] == b"/" and raw[:1].isdigit() and not framer.pending:
+                    # nginx's own line, the common case: kept cheap
+                    if since is not None:
+                        last[0] = raw[:19]
+                        if last[0] < since:
+                            self.before_since += 1
+                            continue
+                    if b"SSL" not in raw and b"upstream" not in raw and b"handshak" not in raw and b"HTTPS port" not in raw:
                         continue
-                if b"SSL" not in raw and b"upstream" not in raw and b"handshak" not in raw and b"HTTPS port" not in raw:
+                    text = raw.decode("utf-8", "replace")
+                    parsed = lines.parse(text)
+                    if parsed is None:
+                        if lines.is_ssl_line(text):
+                            self._unparsed(text, text[:200])
+                        continue
+                    self._event(text, parsed[0], parsed, "nginx")
                     continue
-                text = raw.decode("utf-8", "replace")
-                parsed = parse(text)
-                if parsed is None:
-                    if is_ssl_line(text):
-                        self._unparsed(text, text[:200])
+                if since is None and not framer.pending and not _worth_reading(raw):
                     continue
-                stamp, level, message, client, upstream = parsed
-                if level == "debug":
-                    continue
-                info = cache.get(message)
-                if info is None:
-                    if len(cache) >= MAX_CACHE:
-                        cache.clear()
-                    info = cache[message] = classify(message)
-                if info[0] == "unknown":
-                    if info[4]:
-                        self._unparsed(text, message)
-                    continue
-                if upstream is not None:        # host:port is what groups; drop the URI
-                    upstream = trim_upstream(upstream)
-                key = (message, level, upstream)
-                entry = pending.get(key)
-                if entry is None:
-                    if len(pending) >= MAX_PENDING:
-                        self.fold()
-                        pending = self.pending
-                    pending[key] = [1, stamp, stamp, text, info]
-                else:
-                    entry[0] += 1
-                    if stamp < entry[1]:
-                        entry[1] = stamp
-                    elif stamp > entry[2]:
-                        entry[2] = stamp
-                if info[3] == "client" and client:
-                    self._client(client, stamp, info[0])
+                for content, frame_time, frame in framer.feed(raw.decode("utf-8", "replace")):
+                    self._logical(content, frame_time, frame, framer, last)
+            for content, frame_time, frame in framer.flush():
+                self._logical(content, frame_time, frame, framer, last)
         finally:
             counted[0], counted[1] = count, size
+
+    def _logical(self, text, frame_time, frame, framer, last):
+        """One log line out of its frame (or a line that was not framed)."""
+        record = None
+        if frame is not None:
+            inner = framer.fmt if not frame or framer.fmt == formats.AUTO else "nginx"
+            record = formats.read_line(text, inner, framer.clock, search=framer.fmt in _SEARCHED)
+        stamp = frame_time
+        if record is not None:
+            stamp = record[0] or record[1] or frame_time
+        if self.since_key is not None:
+            if stamp is not None:
+                last[0] = stamp.encode("ascii", "replace")
+            if last[0] is not None and last[0] < self.since_bytes:
+                self.before_since += 1
+                return
+        if record is None:
+            if lines.is_ssl_line(text[:lines.MESSAGE_MAX]):
+                self._unparsed(text, text[:200])
+            return
+        message = record[3]
+        if "SSL" not in message and "upstream" not in message and "handshak" not in message and "HTTPS port" not in message:
+            return
+        self._event(text, stamp, record[2:6], frame or record[6])
+
+    def _event(self, text, stamp, parsed, name):
+        """An nginx line with TLS or upstream wording: ``parsed`` ends with (level, message, client,
+        upstream); ``stamp`` is its time or None."""
+        level, message, client, upstream = parsed[-4:]
+        if level == "debug":
+            return
+        self.formats[name] = self.formats.get(name, 0) + 1
+        info = self.cache.get(message)
+        if info is None:
+            if len(self.cache) >= MAX_CACHE:
+                self.cache.clear()
+            info = self.cache[message] = lines.classify(message)
+        if info[0] == "unknown" and not info[4]:
+            return                          # no TLS wording and no cause: not a handshake line
+        if upstream is not None:            # host:port is what groups; drop the URI
+            upstream = lines.trim_upstream(upstream)
+        if stamp is None:
+            self.without_time += 1
+        key = (message, level, upstream)
+        entry = self.pending.get(key)
+        if entry is None:
+            if len(self.pending) >= MAX_PENDING:
+                self.fold()
+            self.pending[key] = [1, stamp, stamp, text, info]
+        else:
+            entry[0] += 1
+            groups.widen(entry, stamp)
+        if info[3] == "client" and client:
+            self._client(client, stamp, info[0])
 
     def _unparsed(self, text, key):
         self.unparsed += 1
@@ -224,10 +236,7 @@ class _Reader(object):
             self.clients[address] = [1, stamp, stamp, {code: 1}]
             return
         entry[0] += 1
-        if stamp < entry[1]:
-            entry[1] = stamp
-        elif stamp > entry[2]:
-            entry[2] = stamp
+        groups.widen(entry, stamp)
         entry[3][code] = entry[3].get(code, 0) + 1
 
     # ----------------------------------------------------------------------- into groups
@@ -235,7 +244,7 @@ class _Reader(object):
         """Move the pending table into the groups (in first-seen order, so samples are the first
         distinct lines read)."""
         limit = self.samples
-        upstreams = {}
+        upstreams, reasons = {}, {}
         for (message, level, upstream), (count, first, last, text, info) in self.pending.items():
             code, fields, ambiguity, side, ssl = info
             scheme = up_key = host = port = None
@@ -250,7 +259,7 @@ class _Reader(object):
                 continue        # refused / timed out to a plain-HTTP upstream: no handshake involved
             self.total += count
             sample_key = (message, up_key)
-            group = _group(self.by_cause, code)
+            group = groups.group(self.by_cause, code)
             group.add(count, first, last, sample_key, text, limit)
             group.bump("sides", side, count)
             group.bump("levels", level, count)
@@ -265,14 +274,20 @@ class _Reader(object):
                     group.ambiguity(count, ambiguity[0], ambiguity[1])
             if "verify_code" in fields:
                 group.bump("verify_codes", str(fields["verify_code"]), count, cap=MAX_GROUP_UPSTREAMS)
+            if code == "unknown":           # what OpenSSL (or nginx) said, for the reader to look up
+                reason = reasons.get(message)
+                if reason is None:
+                    reason = reasons[message] = _reason_of(message)
+                group.bump("reasons", reason, count, cap=MAX_GROUP_UPSTREAMS)
+                group.field("raw_error", reason)
             if side == "upstream" and up_key is not None:
                 if up_key not in self.by_upstream and len(self.by_upstream) >= MAX_UPSTREAMS:
                     up_key = OTHER
-                target = _group(self.by_upstream, up_key)
+                target = groups.group(self.by_upstream, up_key)
                 target.add(count, first, last, sample_key, text, limit)
                 target.bump("causes", code, count)
                 target.bump("levels", level, count)
-            target = _group(self.by_side, side)
+            target = groups.group(self.by_side, side)
             target.add(count, first, last, sample_key, text, limit)
             target.bump("causes", code, count)
         self.pending = {}
@@ -286,13 +301,15 @@ class _Reader(object):
             entry["title"] = causes.title(code)
             fix = []
             if group.counters["sides"].get("upstream"):
-                known = dict((k, v) for k, v in group.fields.items() if v is not _VARIED)
+                known = dict((k, v) for k, v in group.fields.items() if v is not groups.VARIED)
                 fix = causes.render(code, **known)[1]
             if group.counters["sides"].get("client"):
                 fix.append(causes.CLIENT_SIDE_FIX)
             entry["fix"] = fix
             if "verify_codes" in group.counters:
-                entry["verify_codes"] = _sorted(group.counters["verify_codes"])
+                entry["verify_codes"] = groups.by_count(group.counters["verify_codes"])
+            if "reasons" in group.counters:
+                entry["reasons"] = groups.by_count(group.counters["reasons"])
             if group.ambiguous:
                 entry["ambiguous"] = group.ambiguous
                 entry["candidates"] = list(group.candidates)
@@ -304,9 +321,11 @@ class _Reader(object):
                        if side in self.by_side)
         top = heapq.nsmallest(self.top_clients, self.clients.items(), key=lambda kv: (-kv[1][0], kv[0]))
         clients = [{"address": address, "count": c, "first_seen": lines.iso(first), "last_seen": lines.iso(last),
-                    "causes": _sorted(codes)} for address, (c, first, last, codes) in top]
+                    "causes": groups.by_count(codes)} for address, (c, first, last, codes) in top]
         return {
-            "events": {"total": self.total, "by_cause": by_cause, "by_upstream": by_upstream, "by_side": by_side},
+            "events": {"total": self.total, "by_cause": by_cause, "by_upstream": by_upstream, "by_side": by_side,
+                       "without_time": self.without_time},
+            "formats": groups.by_count(self.formats),
             "clients": clients,
             "clients_approximate": self.clients_pruned,
             "lines_read": self.lines,
@@ -346,24 +365,44 @@ def _shown(value, limit=60):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_clients=10, now=None):
+def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_clients=10, now=None,
+              format=formats.AUTO, journal_units=None):       # pylint: disable=redefined-builtin
     """Aggregate the handshake failures of nginx error logs; see the module's RETURN for the shape.
 
     ``paths``: files or globs (default: the ``error_log`` files of ``config``, else
-    /var/log/nginx/error.log); with ``rotated`` each plain path brings its rotated copies.
+    /var/log/nginx/error.log, unless ``journal_units`` is given); with ``rotated`` each plain path
+    brings its rotated copies.  ``format``: how the lines arrive (_logs_formats.FORMATS).
+    ``journal_units``: systemd units whose journal is read too, through ``journalctl -o json``.
     ``since``: a duration (``2h``) or ISO time; only lines at or after it count.
     Raises LogReadError (message starts with the parameter's name) for bad input.
     """
     _check_numbers(samples, top_clients)
+    if format not in formats.FORMATS:
+        raise LogReadError("format: %s is not one of %s" % (_shown(format), ", ".join(formats.FORMATS)))
+    if journal_units is not None:
+        try:
+            journal_units = journal.check_units(journal_units)
+        except journal.JournalError as exc:
+            raise LogReadError(str(exc))
     since_key = since_epoch = None
     if since not in (None, ""):
         try:
             since_key, since_epoch = lines.parse_since(since, now=now)
         except lines.SinceError as exc:
             raise LogReadError(str(exc))
+    reader = _Reader(samples, top_clients, since_key)
+    journal_report, warnings = None, []
+    if journal_units:
+        try:
+            journal_report, warnings = journal.read_journal(journal_units, reader, since_local=since_key)
+        except journal.JournalError as exc:
+            raise LogReadError(str(exc))
+        if not paths:
+            return _result(reader, [], "journal", [], warnings, since_key, journal_report)
     config_given = config not in (None, "")
-    patterns, paths_from, warnings, origins = _log_paths(paths, config if config_given else DEFAULT_CONFIG,
-                                                         config_given)
+    patterns, paths_from, more_warnings, origins = _log_paths(paths, config if config_given else DEFAULT_CONFIG,
+                                                              config_given)
+    warnings.extend(more_warnings)
     found, missing, refused, pattern_of = files.expand(patterns, rotated)
 
     def where(pattern):
@@ -376,7 +415,6 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
         refusal = safe.FileRefused(name, kind, where(pattern), files.LOG_WHAT)
         report.append({"path": name, "error": "not read: it is %s" % kind})
         warnings.append(str(refusal))
-    reader = _Reader(samples, top_clients, since_key)
     for name in found:
         entry = {"path": name}
         report.append(entry)
@@ -396,7 +434,7 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
         before = (reader.lines, reader.bytes)
         try:
             with stream:
-                reader.read(stream)
+                reader.read(stream, fmt=format, reference=stat.st_mtime)
         except (OSError, EOFError, zlib.error) as exc:      # a corrupt or truncated archive (files.CorruptLog)
             entry["error"] = "stopped reading: %s" % exc
         entry["lines"], entry["bytes"] = reader.lines - before[0], reader.bytes - before[1]
@@ -408,7 +446,11 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
         errors = "; ".join("%s: %s" % (e["path"], e["error"]) for e in report if "error" in e)
         raise LogReadError("paths: no readable nginx error log among %s%s"
                            % (tried, " (%s)" % errors if errors else " (none exists)"))
+    return _result(reader, report, paths_from, missing, warnings, since_key, journal_report)
+
+
+def _result(reader, report, paths_from, missing, warnings, since_key, journal_report):
     result = reader.result()
     result.update(files=report, paths_from=paths_from, missing=missing, warnings=warnings,
-                  since=lines.iso(since_key))
+                  since=lines.iso(since_key), journal=journal_report)
     return result

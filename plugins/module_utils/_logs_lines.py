@@ -22,7 +22,21 @@ import time
 from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx_secrets import redact_line
 
-HEAD_RE = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(debug|info|notice|warn|error|crit|alert|emerg)\] \d+#\d+: (?:\*\d+ )?")
+LEVELS = "debug|info|notice|warn|error|crit|alert|emerg"
+HEAD_RE = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(%s)\] \d+#\d+: (?:\*\d+ )?" % LEVELS)
+# The same header with any of its parts cut (what tools keep of it): nginx's console form on stderr has
+# no date ("nginx: [emerg] ..."), grep -o or a log shipper may keep only "[crit] 619#0: *3 ..." or less.
+_CUT_HEAD_RE = re.compile(r"(?:(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) |(nginx: )(?=\[))?(?:\[(%s)\] )?(\d+#\d+: )?(?:\*\d+ )?"
+                          % LEVELS)
+# Without a header, a message is nginx's only when it starts in nginx's own words.
+_NGINX_WORDS_RE = re.compile(
+    r"(?:SSL_[a-z_]+\(\) failed|upstream SSL certificate|peer closed connection in SSL handshake|"
+    r"[a-z_]+\(\) failed \(\d+: |upstream (?:timed out|prematurely)|host not found in upstream|"
+    r"client sent plain HTTP request to HTTPS port|cannot load certificate)")
+# nginx's header behind a prefix nobody knows (rsyslog's "host host nginx: " of a forwarded datagram),
+# or nginx's console form on stderr ("nginx: [emerg] ..."): date and level, level and pid, or "nginx: [level]".
+HEAD_SEARCH_RE = re.compile(r"(?<![^\s:])(?:\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:%(l)s)\] |\[(?:%(l)s)\] \d+#\d+: |"
+                            r"(?<=nginx: )\[(?:%(l)s)\] )" % {"l": LEVELS})
 TIME_FORMAT = "%Y/%m/%d %H:%M:%S"      # nginx's; sorts as text, so times compare as strings
 
 SAMPLE_MAX = 1000                      # characters kept of one sample line
@@ -40,16 +54,25 @@ _PORT_RE = re.compile(r"[0-9]{1,5}\Z")
 _DEFAULT_PORTS = {"https": 443, "grpcs": 443, "suwsgi": 443, "http": 80, "grpc": 80}
 
 
-def parse(text):
-    """``(time, level, message, client, upstream)`` of one decoded line, or None when it is not
-    in nginx's error-log format.  ``time`` is nginx's text (local time)."""
+def parse(text, header_only=False):
+    """``(time, level, message, client, upstream)`` of one decoded line, or None when it is not an
+    nginx error-log line.  ``time`` is nginx's text (local time), or None with ``level`` when the line
+    was cut before them: ``[crit] 619#0: *3 MESSAGE``, ``*10 MESSAGE`` and the bare MESSAGE are nginx's
+    when nginx's words say so (``header_only``: only when some part of the header is there)."""
     head = HEAD_RE.match(text)
-    if head is None:
-        return None
+    if head is not None:
+        stamp, level = head.group(1), head.group(2)
+    else:
+        head = _CUT_HEAD_RE.match(text)
+        stamp, console, level, pid = head.groups()
+        # a header is a date, a pid, or nginx's console form; a level alone is anybody's "[error]"
+        if stamp is None and pid is None and not (console and level):
+            if header_only or not _NGINX_WORDS_RE.match(text, head.end(), head.end() + MESSAGE_MAX):
+                return None
     rest = text[head.end():].rstrip("\r\n")
     cut = rest.find(", client: ")
     if cut < 0:
-        return head.group(1), head.group(2), rest, None, None
+        return stamp, level, rest, None, None
     message, context = rest[:cut], rest[cut + 10:]
     end = context.find(", ")
     client = context if end < 0 else context[:end]
@@ -58,7 +81,7 @@ def parse(text):
     if start >= 0:
         stop = context.find('"', start + 13)
         upstream = context[start + 13:stop if stop >= 0 else None]
-    return head.group(1), head.group(2), message, client, upstream
+    return stamp, level, message, client, upstream
 
 
 def split_upstream(url):

@@ -22,6 +22,10 @@ description:
   - Tells apart failures towards upstreams (nginx was the TLS client, C(... to upstream)) from failures on the
     listening side (C(while SSL handshaking) without C(to upstream), C(SSL_read) and C(SSL_write) failures towards
     clients), and lists the client addresses with the most failures - often bots and scanners.
+  - Reads nginx's error lines as they really arrive (O(format)) - in nginx's own file, behind the prefix of
+    C(docker compose logs), C(kubectl logs --prefix --timestamps), C(journalctl) or a syslog file, as nginx's own
+    syslog datagrams, inside Docker json-file and Kubernetes CRI container logs, and straight from the systemd
+    journal (O(journal_units)). Lines whose date, pid or connection number were cut off still count.
   - Streams the files line by line, so memory stays small and constant however large the logs are
     (a 1 GB log is read in seconds). Rotated and compressed (gzip, bzip2, xz) files are read too.
   - Uses only the Python standard library on the managed host.
@@ -34,7 +38,10 @@ options:
     description:
       - Error logs to read, as paths or shell globs expanded on the managed host.
       - Default is the files that the C(error_log) directives of O(config) name (the files it includes are
-        followed), or C(/var/log/nginx/error.log) when the configuration names none or cannot be read.
+        followed), or C(/var/log/nginx/error.log) when the configuration names none or cannot be read; with
+        O(journal_units) and no O(paths), no file is read.
+      - Container logs are files too, for example C(/var/lib/docker/containers/*/*-json.log) (Docker's json-file
+        driver) or C(/var/log/containers/nginx-*.log) (Kubernetes CRI).
       - With O(rotated=true), each path that is not a glob brings its rotated copies.
       - Only regular files are read. A path that is a FIFO, a device or a directory is never opened; it is
         listed in RV(files) with an C(error) saying what it is, and a warning names it.
@@ -66,6 +73,48 @@ options:
       - A line without a time of its own counts as logged at the time of the line before it. Files not
         modified since that time are skipped without being read.
     type: str
+  format:
+    description:
+      - How nginx's error lines arrive. V(auto) tells it line by line, so one file may mix forms.
+      - >-
+        V(nginx) - nginx's own error log (C(2026/12/01 21:24:13 [error] 123#123: *9 ...)), also with parts of its
+        header cut (C([crit] 619#0: *3 ...), C(*10 MESSAGE), or the bare message), and nginx's
+        console form on stderr (C(nginx: [emerg] ...)).
+      - >-
+        V(docker_compose) - C(docker compose logs) output (C(nginx-1  | LINE)), also with C(--timestamps) and colours.
+      - >-
+        V(kubectl) - C(kubectl logs) output with C(--prefix) (C([pod/NAME/CONTAINER] LINE)), C(--timestamps)
+        (C(2024-01-01T00:00:00.000000000Z LINE)) or both.
+      - >-
+        V(journalctl) - C(journalctl -u nginx) output in the C(short), C(short-iso), C(short-precise) and
+        C(short-iso-precise) forms.
+      - >-
+        V(syslog) - syslog files (C(Dec  6 20:33:00 host nginx[123]: LINE), or RFC 3339 times as Debian's rsyslog
+        writes them), and nginx's own C(error_log syslog:server=...) datagrams (C(<187>Dec  6 20:33:00 host nginx: LINE))
+        or RFC 5424 headers.
+      - >-
+        V(docker_json) - Docker's json-file driver, one JSON object a line with the nginx line in C(log); lines
+        Docker split (past 16 KiB) are joined.
+      - >-
+        V(cri) - Kubernetes CRI container logs (C(2024-01-01T00:00:00.000000000Z stderr F LINE)); C(P) parts are joined.
+      - V(journal_json) - saved C(journalctl -o json) output.
+      - With an explicit value, a line not in that form is not read as nginx's (it counts in RV(unparsed) when it has
+        TLS wording); V(auto) also finds nginx's header after a syslog host and tag of any shape.
+      - A line split into parts is joined up to 64 KiB; the rest of a longer one is dropped.
+    type: str
+    choices: [auto, nginx, docker_compose, kubectl, journalctl, syslog, docker_json, cri, journal_json]
+    default: auto
+  journal_units:
+    description:
+      - systemd units whose journal is read, for hosts where nginx logs to the journal only (C(error_log stderr)
+        under systemd, or C(error_log syslog:server=unix:/dev/log)).
+      - Runs C(journalctl -o json --no-pager --quiet [--since TIME] --unit=UNIT ...) without a shell; O(since) is
+        passed on. Each name must be a systemd unit name (letters, digits and C(:_.@\-), not starting with C(-)).
+      - At most 1 GiB of journalctl output is read and journalctl is stopped after 300 seconds; either cut is a
+        warning and RV(journal.truncated=true). A host without journalctl is an error.
+      - Reading the journal usually needs C(become) (or membership of the C(systemd-journal) group).
+    type: list
+    elements: str
   samples:
     description:
       - How many sample lines to keep for each group and for RV(unparsed) - the first distinct ones
@@ -83,6 +132,14 @@ options:
 notes:
   - Times in the results are the host's local time as nginx wrote it, in ISO form without an offset
     (V(2026-12-01T21:24:13)).
+  - A line's time is nginx's own when the line has it (the local time of the host or container nginx runs in);
+    otherwise that of its wrapper (the journal's, the syslog header's, the container runtime's), converted to the
+    managed host's local time when it has an offset. A syslog time has no year - it gets the year that puts it at
+    most two days after the file's last modification. A line with no time at all still counts, with no time
+    (RV(events.without_time)); for O(since) it is as old as the line before it.
+  - Every nginx line about a TLS handshake is an event. One whose reason names no cause of the vocabulary counts
+    under the cause C(unknown), with OpenSSL's own reason in C(reasons). Only lines that are not nginx's at all
+    count in RV(unparsed).
   - Some lines stand for more than one cause. Alert 40 (handshake failure) is logged alike for a cipher, group or
     signature algorithm mismatch and a TLS 1.2 upstream that wants a client certificate; verify error 20 alike for
     an untrusted root, a missing intermediate and a chain longer than the verify depth. Such groups carry
@@ -125,6 +182,26 @@ EXAMPLES = r"""
     samples: 5
   become: true
 
+- name: Read the json-file logs of Docker containers running nginx
+  tlsops.handshake.handshake_log_info:
+    paths:
+      - /var/lib/docker/containers/*/*-json.log
+    format: docker_json
+    since: 1d
+  become: true
+
+- name: Read the journal of a host where nginx logs to stderr under systemd
+  tlsops.handshake.handshake_log_info:
+    journal_units:
+      - nginx.service
+    since: 2h
+  become: true
+
+- name: Read the saved output of kubectl logs --prefix --timestamps
+  tlsops.handshake.handshake_log_info:
+    paths:
+      - /tmp/ingress-nginx.log
+
 - name: Probe the upstreams whose failures the log cannot name alone
   tlsops.handshake.tls_probe:
     targets: "{{ hs.events.by_cause.cipher_mismatch.upstreams | list }}"
@@ -151,6 +228,8 @@ events:
         - C(ambiguous) (how many lines could stand for another cause), C(candidates) (the causes they may be) and
           C(note) (why, and what tells them apart) when the group holds such lines.
         - C(fix) ends with advice on client-side failures when the group holds some.
+        - C(unknown) holds the handshake lines whose reason names no cause; its C(reasons) counts them by OpenSSL's
+          own reason (C(decryption failed or bad record mac)), or nginx's words when OpenSSL gave none.
       type: dict
       sample:
         cert_chain_incomplete:
@@ -179,6 +258,48 @@ events:
         - C(upstream) (nginx was the TLS client, C(... to upstream) / C(... from upstream)) and C(client)
           (the listening side), each with C(count), C(first_seen), C(last_seen), C(samples) and C(causes).
       type: dict
+    without_time:
+      description:
+        - Events whose line had no time - nginx's date was cut off and no wrapper gave one. They count everywhere
+          but move no C(first_seen) or C(last_seen); a group of such lines only has null times.
+      type: int
+      sample: 0
+formats:
+  description:
+    - nginx lines looked at (those with TLS or upstream wording), by the form they arrived in - V(nginx),
+      V(docker_compose), V(kubectl), V(syslog) (syslog and journalctl text headers alike), V(docker_json), V(cri),
+      V(journal_json).
+  returned: success
+  type: dict
+  sample: {"cri": 120, "nginx": 3}
+journal:
+  description:
+    - With O(journal_units), what was read from the journal. Null without O(journal_units).
+  returned: success
+  type: dict
+  contains:
+    units:
+      description: The units read.
+      type: list
+      elements: str
+      sample: [nginx.service]
+    command:
+      description: journalctl's arguments.
+      type: list
+      elements: str
+      sample: ["/usr/bin/journalctl", "-o", "json", "--no-pager", "--quiet", "--unit=nginx.service"]
+    lines:
+      description: Lines of journalctl output read.
+      type: int
+    bytes:
+      description: Bytes of journalctl output read.
+      type: int
+    rc:
+      description: journalctl's exit status (that of a killed journalctl when RV(journal.truncated=true)).
+      type: int
+    truncated:
+      description: Whether the read stopped at 1 GiB or 300 seconds (a warning says which).
+      type: bool
 clients:
   description:
     - The client addresses with the most client-side failures, at most O(top_clients), most first.
@@ -224,11 +345,13 @@ lines_before_since:
   type: int
 unparsed:
   description:
-    - Lines with SSL or handshake wording that no pattern names (C(count)), with up to O(samples) of them
-      (C(samples)). Binary garbage is counted and shown with unprintable characters replaced.
+    - Lines with SSL or handshake wording that are not nginx's error lines in any form O(format) accepts
+      (C(count)), with up to O(samples) of them (C(samples)). nginx's own lines never count here - one with a reason
+      nothing names is an event of cause C(unknown). Binary garbage is counted and shown with unprintable characters
+      replaced.
   returned: success
   type: dict
-  sample: {"count": 1, "samples": ["2026/12/01 21:36:05 [info] 3070#3070: *84 SSL_do_handshake() failed (SSL: ...unexpected message) ..."]}
+  sample: {"count": 1, "samples": ["openssl: SSL_connect failed ..."]}
 files:
   description:
     - The files read, oldest first, each with C(path), C(compression) (V(gzip), V(bzip2), V(xz) or null), C(lines)
@@ -239,7 +362,8 @@ files:
   type: list
   elements: dict
 paths_from:
-  description: Where the paths came from - V(paths), V(config) (the error_log directives) or V(fallback).
+  description: Where the paths came from - V(paths), V(config) (the error_log directives), V(fallback), or V(journal)
+    (only O(journal_units) was read).
   returned: success
   type: str
 missing:
@@ -253,6 +377,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs import LogReadError, read_logs
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs_formats import FORMATS
 
 
 def main():
@@ -264,6 +389,8 @@ def main():
             since=dict(type="str"),
             samples=dict(type="int", default=3),
             top_clients=dict(type="int", default=10),
+            format=dict(type="str", default="auto", choices=list(FORMATS)),
+            journal_units=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -271,7 +398,8 @@ def main():
     params = module.params
     try:
         result = read_logs(paths=params["paths"], config=params["config"], rotated=params["rotated"],
-                           since=params["since"], samples=params["samples"], top_clients=params["top_clients"])
+                           since=params["since"], samples=params["samples"], top_clients=params["top_clients"],
+                           format=params["format"], journal_units=params["journal_units"])
     except LogReadError as exc:
         module.fail_json(msg=str(exc))
     for warning in result.pop("warnings"):

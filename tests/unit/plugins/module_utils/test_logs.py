@@ -165,8 +165,11 @@ def test_openssl_1_1_1_spellings():
     assert by_cause["protocol_mismatch"]["sides"] == {"upstream": 2, "client": 2}
     assert by_cause["not_tls"]["candidates"] == ["plain_http", "not_tls"]
     assert res["events"]["by_upstream"]["10.0.0.7:80"]["first_seen"] == "2026-11-30T10:00:01"
-    assert [c["address"] for c in res["clients"]] == ["203.0.113.5", "192.0.2.9"]
-    assert res["unparsed"]["count"] == 1 and "decryption failed" in res["unparsed"]["samples"][0]
+    assert [c["address"] for c in res["clients"]] == ["203.0.113.5", "192.0.2.10", "192.0.2.9"]
+    # a reason nothing names is an event of cause unknown carrying OpenSSL's words, not an unparsed line
+    assert res["unparsed"]["count"] == 0
+    assert by_cause["unknown"]["count"] == 1 and by_cause["unknown"]["sides"] == {"client": 1}
+    assert by_cause["unknown"]["reasons"] == {"decryption failed or bad record mac": 1}
 
 
 def test_openssl_3_2_spellings():
@@ -325,12 +328,16 @@ def test_garbage_and_binary_lines_are_counted_and_never_crash(tmp_path):
     res = read_logs(paths=[path], samples=5)
     assert res["lines_read"] == len(chunks)
     assert res["bytes_read"] == os.path.getsize(path)
-    assert res["events"]["total"] == 2
-    assert sorted(res["events"]["by_cause"]) == ["key_share_violation", "not_tls"]
-    assert res["unparsed"]["count"] >= 3
-    for text in res["unparsed"]["samples"]:
+    # nginx lines with SSL wording and no known reason ("nonsense", "SSL SSL ...") are events of cause
+    # unknown; lines that are not nginx's at all are unparsed
+    assert res["events"]["total"] == 4
+    assert sorted(res["events"]["by_cause"]) == ["key_share_violation", "not_tls", "unknown"]
+    unknown = res["events"]["by_cause"]["unknown"]
+    assert unknown["count"] == 2 and any("nonsense" in reason for reason in unknown["reasons"])
+    assert res["unparsed"]["count"] >= 1
+    for text in res["unparsed"]["samples"] + unknown["samples"] + list(unknown["reasons"]):
         assert len(text) <= 1003 and not re.search(u"[\x00-\x08\x0b-\x1f]", text)
-    assert any("nonsense" in s for s in res["unparsed"]["samples"])
+    assert any("broken utf-8" in s for s in res["unparsed"]["samples"])
 
 
 def test_an_empty_file_and_a_file_of_one_endless_line(tmp_path):
@@ -433,3 +440,6 @@ def test_the_fixture_directory_documents_itself():
     for name in os.listdir(FIXTURES):
         if name.endswith(".log"):
             assert name in readme, name
+    for name in os.listdir(os.path.join(FIXTURES, "formats")):
+        if name.endswith(".log"):
+            assert "formats/" + name in readme, name

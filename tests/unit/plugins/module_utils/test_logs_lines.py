@@ -33,8 +33,9 @@ def test_parse_a_line_without_context_and_one_that_is_not_nginx():
             'in /tmp/dnscap/nginx.conf:9\n')
     assert lines.parse(line)[1:] == ("emerg", 'host not found in upstream "upstream.lab.invalid" in '
                                               '/tmp/dnscap/nginx.conf:9', None, None)
-    assert lines.parse("SSL_do_handshake() failed somewhere\n") is None
+    assert lines.parse("openssl: SSL_do_handshake() failed somewhere\n") is None
     assert lines.parse("2026-12-01 21:41:30 [error] SSL\n") is None
+    assert lines.parse("SSL_do_handshake() failed somewhere\n", header_only=True) is None
 
 
 def test_causes_come_from_the_message_not_from_what_a_client_sent():
