@@ -350,6 +350,15 @@ def title(code):
 # Reading nginx's error log (tlsops.handshake.handshake_log_info).  nginx's own words, not OpenSSL's,
 # for failures around the handshake, checked before the OpenSSL reasons above.  Named groups become
 # render() fields; ``None`` means "the X509 verify code names the cause" (VERIFY_CODE_CAUSES).
+# strerror() of a failed connect(), glibc's and musl's (Alpine) -> cause
+_CONNECT_ERRNO_TEXTS = (
+    (r"Connection refused", "connection_refused"),
+    (r"(?:Connection|Operation) timed out", "connect_timeout"),
+    (r"No route to host|Host is unreachable|Network is unreachable|Network unreachable|Host is down|Network is down",
+     "network_unreachable"),
+    (r"Permission denied|Operation not permitted", "connect_forbidden"),
+)
+_CONNECT_ERRNO_RES = tuple((re.compile(words), code) for words, code in _CONNECT_ERRNO_TEXTS)
 _CONNECT_FAILED = r"connect\(\)(?: to [^ ]{1,300})? failed \(\d{1,4}: (?:%s)\) while connecting to upstream"
 _NGINX_LOG_PATTERNS = (
     # at most 9 digits: int() of thousands (a forged line) raises on Python's int-to-str limit
@@ -357,13 +366,8 @@ _NGINX_LOG_PATTERNS = (
     (r'upstream SSL certificate does not match "(?P<server_name>[^"]*)"', "hostname_mismatch"),
     (r"timed out \(\d+: [^)]*\) while SSL handshaking", "handshake_timeout"),
     (r"timed out \(\d+: [^)]*\) while connecting to upstream", "connect_timeout"),
-    # connect() fails at once ("connect() to 10.0.0.7:443 failed") or later ("connect() failed"); the
-    # texts are glibc's and musl's (Alpine) strerror()
-    (_CONNECT_FAILED % r"Connection refused", "connection_refused"),
-    (_CONNECT_FAILED % r"(?:Connection|Operation) timed out", "connect_timeout"),
-    (_CONNECT_FAILED % r"No route to host|Host is unreachable|Network is unreachable|Network unreachable|"
-                       r"Host is down|Network is down", "network_unreachable"),
-    (_CONNECT_FAILED % r"Permission denied|Operation not permitted", "connect_forbidden"),
+    # connect() fails at once ("connect() to 10.0.0.7:443 failed") or later ("connect() failed")
+) + tuple((_CONNECT_FAILED % words, code) for words, code in _CONNECT_ERRNO_TEXTS) + (
     (r"peer closed connection in SSL handshake", "connection_reset"),
     # a peer that speaks first (an SSH banner) when its bytes beat nginx's ClientHello
     (r"upstream prematurely sent response", "not_tls"),
@@ -373,6 +377,14 @@ _NGINX_LOG_PATTERNS = (
     (r"handshake rejected while SSL handshaking", "sni_required"),
 )
 _NGINX_LOG_RES = tuple((re.compile(p), c) for p, c in _NGINX_LOG_PATTERNS)
+
+
+def cause_for_connect_error(text):
+    """The network cause a failed connect()'s error names (``[Errno 113] No route to host``), or None."""
+    for regex, code in _CONNECT_ERRNO_RES:
+        if regex.search(text or ""):
+            return code
+    return None
 
 
 def cause_for_nginx_message(message):

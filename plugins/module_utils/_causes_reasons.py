@@ -501,7 +501,7 @@ def alert_texts():
 # error:CODE:LIBRARY:FUNCTION:REASON[:DATA]; 3.x leaves FUNCTION empty.
 _ERROR_RE = re.compile(r"error:([0-9A-Fa-f]{8}):([^:]{0,64}):([^:]{0,128}):")
 _NUMERIC_REASON_RE = re.compile(r"reason\((\d{1,7})")
-_STOPS = re.compile(r":|\)| error:|$")
+_STOPS = re.compile(r"(?=[:)]| error:)|$")       # where a reason may end: looked at, not eaten
 _PYTHON_NAME_RE = re.compile(r"\[SSL: ([A-Z0-9_]{3,80})\]")
 
 
@@ -516,20 +516,30 @@ def _decode(code):
 
 
 def _names_for_number(decoded, function_text):
+    """``[(name, series)]`` an SSL-library code's reason number stands for."""
     family, function, number = decoded
     if family == "3":
         name = _BY_NUMBER["3"].get(number)
-        return (name,) if name else ()
+        return [(name, "3.0")] if name else []
     # 1.1.0 renumbered: the function (its name, or its number) says which series wrote the line
     series = [_FUNCTION_SERIES[function_text.lower()]] if function_text.lower() in _FUNCTION_SERIES else []
     if not series:
         series = [s for s in ("1.1.1", "1.0.2") if function in _FUNCTIONS[s]] or ["1.1.1", "1.0.2"]
-    names = []
+    found = []
     for one in series:
         name = _BY_NUMBER[one].get(number)
-        if name and name not in names:
-            names.append(name)
-    return tuple(names)
+        if name and name not in [n for n, _s in found]:
+            found.append((name, one))
+    return found
+
+
+def _text_in_series(name, series):
+    if series == "3.0":
+        return reason_text(name)
+    for row_name, _number, text, first, last in tables.REASONS:
+        if row_name == name and tables.SERIES.index(first) <= tables.SERIES.index(series) <= tables.SERIES.index(last):
+            return text
+    return reason_text(name)
 
 
 def _reason_at(rest):
@@ -556,21 +566,13 @@ def errors(message):
         if not numeric and reason.lower() in _BY_TEXT:
             names = (_BY_TEXT[reason.lower()],)
         elif decoded:
-            names = _names_for_number(decoded, function)
-            if numeric and names:
-                reason = " or ".join(_text_in_series(n, decoded[0]) for n in names)
+            pairs = _names_for_number(decoded, function)
+            names = tuple(n for n, _series in pairs)
+            if numeric and pairs:
+                reason = " or ".join(_text_in_series(n, series) for n, series in pairs)
         found.append({"code": code.upper(), "library": library, "function": function, "reason": reason,
                       "names": names, "ssl": decoded is not None or library == "SSL routines"})
     return found
-
-
-def _text_in_series(name, family):
-    if family == "3":
-        return reason_text(name)
-    for row_name, _number, text, first, _last in tables.REASONS:
-        if row_name == name and first in ("1.0.2", "1.1.1"):
-            return text
-    return reason_text(name)
 
 
 def raw_reason(message):
@@ -638,7 +640,7 @@ def reason_for_error_code(text):
         decoded = _decode(match.group(1))
         if decoded is None:
             continue
-        names = _names_for_number(decoded, match.group(3))
-        if names:
-            return " or ".join(_text_in_series(n, decoded[0]) for n in names)
+        found = _names_for_number(decoded, match.group(3))
+        if found:
+            return " or ".join(_text_in_series(n, series) for n, series in found)
     return None
