@@ -92,9 +92,8 @@ def _make_certs(directory):
     key, cert, expired = (os.path.join(directory, n) for n in ("key.pem", "cert.pem", "expired.pem"))
     _run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "30",
          "-subj", "/CN=reasons.test", "-addext", "subjectAltName=DNS:reasons.test")
-    # an expired certificate for the same key: a CA-less "openssl x509 -req" signed in the past is not
-    # possible in 3.0, so sign one that ended yesterday with "openssl ca"-free -days 0 and -not_after
-    # is 3.4+: use the cryptography package the controller has
+    # an expired certificate for the same key: openssl 3.0's req/x509 cannot date one in the past
+    # (-not_after is 3.4+), so the cryptography package the controller has signs one that ended yesterday
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     import datetime
@@ -159,8 +158,8 @@ def clients(cert, expired):
     return {
         "127.0.0.2": (lambda s: _tls_client(s, PORT, _context(maximum=ssl.TLSVersion.TLSv1_2, ciphers="AES256-SHA")),
                       "cipher_mismatch"),
-        "127.0.0.3": (lambda s: _tls_client(s, PORT, _context(maximum=ssl.TLSVersion.TLSv1_1,
-                                                                ciphers="DEFAULT:@SECLEVEL=0")), "protocol_mismatch"),
+        "127.0.0.3": (lambda s: _tls_client(s, PORT, _context(maximum=ssl.TLSVersion.TLSv1_1, ciphers="DEFAULT:@SECLEVEL=0")),
+                      "protocol_mismatch"),
         "127.0.0.4": (lambda s: _s_client(s, PORT, "-tls1_3", "-groups", "P-384"), "group_mismatch"),
         "127.0.0.5": (lambda s: _s_client(s, PORT, "-tls1_3", "-sigalgs", "ECDSA+SHA256"),
                       "signature_algorithm_mismatch"),
@@ -203,7 +202,7 @@ def main(directory):
     finally:
         with open(os.path.join(directory, "nginx.pid")) as fh:
             os.kill(int(fh.read().strip()), signal.SIGQUIT)
-        for _ in range(50):
+        for _attempt in range(50):
             if not os.path.exists(os.path.join(directory, "nginx.pid")):
                 break
             time.sleep(0.1)

@@ -141,8 +141,8 @@ def test_the_same_reason_means_different_things_on_each_side():
     old = "error:140770FC:SSL routines:SSL23_GET_SERVER_HELLO:unknown protocol"
     assert lines.classify(_LINE["upstream"] % old)[0] == "not_tls"
     assert causes.cause_for_reason("wrong version number") == "not_tls"
-    assert causes.reason_cause("sslv3 alert handshake failure") == ("cipher_mismatch",
-                                                                     causes.HANDSHAKE_FAILURE_CANDIDATES)
+    expected = ("cipher_mismatch", causes.HANDSHAKE_FAILURE_CANDIDATES)
+    assert causes.reason_cause("sslv3 alert handshake failure") == expected
 
 
 def _fixture(name):
