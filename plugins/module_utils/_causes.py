@@ -17,10 +17,13 @@ from __future__ import annotations
 import re
 import string
 
+from ansible_collections.tlsops.handshake.plugins.module_utils import _causes_reasons as reasons
+
 # Standard library only: this file runs on managed hosts.
 
 _HS = "SSL_do_handshake() failed (SSL: {openssl}) while SSL handshaking to upstream"
 _VERIFY = "upstream SSL certificate verify error: ({verify_code}:{verify_message}) while SSL handshaking to upstream"
+_CONNECT = "connect() to {host}:{port} failed ({errno}) while connecting to upstream"
 
 
 def _cause(code, title, layer, nginx_error, fix, verify=None):
@@ -55,6 +58,19 @@ CAUSES = {c["code"]: c for c in (
         "upstream timed out (110: Connection timed out) while connecting to upstream",
         ["Check routing and firewalls between this proxy and {host}:{port}; raise "
          "proxy_connect_timeout only if the path is known to be slow."]),
+    _cause(
+        "network_unreachable", "this host has no route to the upstream (network or host unreachable)", "network",
+        _CONNECT.replace("{errno}", "113: No route to host"),
+        ["This proxy's kernel has no route to {host}:{port} (also logged as 101: Network is unreachable, "
+         "Host is unreachable or Network unreachable): check the address proxy_pass resolves to (an IPv6 "
+         "address on a host without IPv6 routing: `resolver ... ipv6=off;` or an IPv4 upstream), this host's "
+         "routes, and firewalls that reject with ICMP host-unreachable; ping or `ip route get` the address."]),
+    _cause(
+        "connect_forbidden", "this host may not open the connection (SELinux or a local firewall)", "network",
+        _CONNECT.replace("{errno}", "13: Permission denied"),
+        ["On SELinux hosts allow nginx to connect out: `setsebool -P httpd_can_network_connect 1` "
+         "(`ausearch -m avc -c nginx` shows the denial); otherwise a local firewall rule or a prohibit "
+         "route forbids {host}:{port}: allow it."]),
     _cause(
         "handshake_timeout", "TCP connects but the upstream never answers the ClientHello", "network",
         "upstream timed out (110: Connection timed out) while SSL handshaking to upstream",
@@ -125,6 +141,12 @@ CAUSES = {c["code"]: c for c in (
         _HS.replace("{openssl}", "error:0A000152:SSL routines::unsafe legacy renegotiation disabled"),
         ["Upgrade or reconfigure the upstream's TLS stack so it supports RFC 5746; as a last resort "
          "only: proxy_ssl_conf_command Options UnsafeLegacyServerConnect;"]),
+    _cause(
+        "alpn_mismatch", "the peers share no application protocol (ALPN)", "tls",
+        _HS.replace("{openssl}", "error:0A000460:SSL routines::tlsv1 alert no application protocol:"
+                                 "SSL alert number 120"),
+        ["The upstream accepts none of the application protocols the proxy offers (grpc_pass grpcs:// offers "
+         "h2): make the upstream accept h2, or proxy to it with proxy_pass https:// (HTTP/1.1)."]),
     _cause(
         "dh_too_small", "the upstream's Diffie-Hellman group is too small", "tls",
         _HS.replace("{openssl}", "error:0A00018A:SSL routines::dh key too small"),
@@ -209,118 +231,27 @@ VERIFY_CODE_CAUSES = {
 }
 
 # Alert 40 (handshake_failure) is all a client sees for several causes; only
-# follow-up handshakes tell them apart.
-HANDSHAKE_FAILURE_CANDIDATES = (
-    "cipher_mismatch", "group_mismatch", "signature_algorithm_mismatch", "client_cert_required",
-)
+# follow-up handshakes tell them apart.  Decided, with every other reason, in _causes_reasons.
+HANDSHAKE_FAILURE_CANDIDATES = reasons.REASON_CAUSES["SSLV3_ALERT_HANDSHAKE_FAILURE"]["upstream"]
 
-# OpenSSL reason texts (1.1.1, 3.0 and 3.2+ spellings) -> cause.  Order matters:
-# the first pattern that matches wins.  ``candidates`` lists the causes an
-# ambiguous reason can stand for.
-_REASONS = (
-    (r"wrong version number|http request|https proxy request|packet length too long|record layer failure",
-     "not_tls"),
-    (r"unrecognized name|alert number 112\b", "sni_required"),
-    # a peer that breaks the protocol itself: a 16 MB message, endless warning alerts, a second
-    # HelloRetryRequest, records of the wrong type or length
-    (r"excessive message size|too many warn alerts|unexpected message|unexpected record|"
-     r"record length mismatch|length mismatch|bad length|extra data in message|"
-     r"encrypted length too long|data length too long|too many key updates", "protocol_violation"),
-    (r"bad key share|illegal parameter|alert number 47\b", "key_share_violation"),
-    (r"no suitable key share|no shared group", "group_mismatch"),
-    (r"no suitable groups|no protocols available|no ciphers available|no cipher match|"
-     r"null ssl method passed|unknown group|invalid command", "local_config"),
-    (r"unsupported protocol|alert protocol version|alert number 70\b|version too low|"
-     r"unknown protocol|tlsv1 alert inappropriate fallback", "protocol_mismatch"),
-    (r"no shared cipher", "cipher_mismatch"),
-    (r"no suitable signature algorithm|no shared signature algorithms|wrong signature type",
-     "signature_algorithm_mismatch"),
-    (r"certificate required|alert number 116\b|peer did not return a certificate|"
-     r"no required ssl certificate", "client_cert_required"),
-    (r"unsafe legacy renegotiation disabled", "legacy_renegotiation"),
-    (r"dh key too small|dh_key_too_small|bad dh value", "dh_too_small"),
-    (r"ee key too small|ca key too small|ca md too weak|key too weak|md too weak", "cert_too_weak"),
-    (r"alert handshake failure|alert number 40\b", "cipher_mismatch"),
-    (r"alert unknown ca|alert number 48\b|alert bad certificate|alert number 42\b|"
-     r"alert certificate unknown|alert number 46\b", "client_cert_required"),
-    (r"certificate verify failed", "cert_untrusted"),
-    (r"unexpected eof|peer closed connection|eof occurred|connection reset|errno 104|"
-     r"broken pipe|\(104:", "connection_reset"),
+# What is not OpenSSL's wording: the system's (Python's) and nginx's own HTTP 400 pages for mTLS.
+_OTHER_WORDS = (
+    (r"unexpected eof|peer closed connection|eof occurred|connection reset|errno 104|broken pipe|\(104:",
+     "connection_reset"),
+    (r"no required ssl certificate was sent|the ssl certificate error", "client_cert_required"),
 )
-_REASON_RES = tuple((re.compile(p, re.IGNORECASE), c) for p, c in _REASONS)
-
+_OTHER_WORDS_RES = tuple((re.compile(p, re.IGNORECASE), c) for p, c in _OTHER_WORDS)
 
 # TLS alert numbers as OpenSSL 3.0 spells them when it receives one, so a raw
 # ClientHello's alert reads like the error nginx would log.
-OPENSSL_ALERT_TEXTS = {
-    10: "sslv3 alert unexpected message",
-    20: "sslv3 alert bad record mac",
-    40: "sslv3 alert handshake failure",
-    42: "sslv3 alert bad certificate",
-    46: "sslv3 alert certificate unknown",
-    47: "sslv3 alert illegal parameter",
-    48: "tlsv1 alert unknown ca",
-    50: "tlsv1 alert decode error",
-    51: "tlsv1 alert decrypt error",
-    70: "tlsv1 alert protocol version",
-    71: "tlsv1 alert insufficient security",
-    80: "tlsv1 alert internal error",
-    86: "tlsv1 alert inappropriate fallback",
-    109: "tlsv13 alert missing extension",
-    110: "tlsv1 unsupported extension",
-    112: "tlsv1 unrecognized name",
-    116: "tlsv13 alert certificate required",
-    120: "tlsv1 alert no application protocol",
-}
+OPENSSL_ALERT_TEXTS = reasons.alert_texts()
 
-
-# OpenSSL 3 reason numbers (ssl/sslerr.h) of the errors a proxy meets; an alert's
-# reason is 1000 + its number.  Used to print errors exactly as nginx does.
-OPENSSL_REASON_CODES = {
-    "bad key share": 0x6C,
-    "certificate verify failed": 0x86,
-    "dh key too small": 0x18A,
-    "ee key too small": 0x18F,
-    "no ciphers available": 0xB5,
-    "no protocols available": 0xBF,
-    "no shared cipher": 0xC1,
-    "no suitable groups": 0x127,
-    "no suitable key share": 0x65,
-    "no suitable signature algorithm": 0x76,
-    "packet length too long": 0xC6,
-    "record layer failure": 0x139,  # 313; 0x13A is "unable to find ecdh parameters"
-    "unexpected eof while reading": 0x126,
-    "unsafe legacy renegotiation disabled": 0x152,
-    "unsupported protocol": 0x102,
-    "wrong version number": 0x10B,
-    "http request": 0x9C,
-    "record length mismatch": 0xD5,
-    "unknown protocol": 0xFC,
-    "wrong curve": 0x17A,
-    # checked against OpenSSL 3.0's sslerr.h (numbers are the same in 1.1.1)
-    "excessive message size": 0x98,
-    "unexpected message": 0xF4,
-    "unexpected record": 0xF5,
-    "too many warn alerts": 0x199,
-    "length mismatch": 0x9F,
-    "bad length": 0x10F,
-    "extra data in message": 0x99,
-    "data length too long": 0x92,
-    "encrypted length too long": 0x96,
-    "too many key updates": 0x84,
-    "bad dh value": 0x66,
-    "ca key too small": 0x18D,
-    "ca md too weak": 0x18E,
-    "https proxy request": 0x9B,
-    "inappropriate fallback": 0x175,
-    "no cipher match": 0xB9,
-    "no shared groups": 0x19A,
-    "no shared signature algorithms": 0x178,
-    "peer did not return a certificate": 0xC7,
-    "version too low": 0x18C,
-    "wrong signature type": 0x172,
-}
+# OpenSSL 3 reason numbers (include/openssl/sslerr.h) by their text: an alert's reason is 1000 + its
+# number.  Used to print errors exactly as nginx does.
+OPENSSL_REASON_CODES = reasons.reason_codes_3x()
 _ALERT_BY_TEXT = {text: number for number, text in OPENSSL_ALERT_TEXTS.items()}
+
+raw_reason = reasons.raw_reason
 
 
 def alert_text(number):
@@ -349,21 +280,30 @@ def handshake_line(openssl_text):
     return _HS.replace("{openssl}", openssl_error(openssl_text))
 
 
-def cause_for_reason(text):
-    """Name the cause an OpenSSL/nginx error text stands for, or ``unknown``.
+def cause_for_reason(text, side="upstream"):
+    """Name the cause an OpenSSL/nginx error text stands for on ``side``, or ``unknown``.
 
-    The answer for alert 40 (``cipher_mismatch``) is only the most common of
-    HANDSHAKE_FAILURE_CANDIDATES; callers that can run follow-up handshakes
-    should.
+    The answer for an ambiguous reason (alert 40: ``cipher_mismatch``) is only the usual one of
+    its candidates (reason_cause gives them all); callers that can run follow-up handshakes should.
     """
-    for regex, code in _REASON_RES:
+    return reason_cause(text, side)[0]
+
+
+def reason_cause(text, side="upstream"):
+    """``(cause, candidates)`` for the OpenSSL reason in ``text`` on ``side`` (``upstream``: nginx is
+    the client; ``client``: nginx is the server); ``candidates`` has more than one cause only when
+    the reason stands for several.  ``("unknown", ())`` when nothing names it."""
+    candidates, _name = reasons.causes_for(reasons.reason_names(text), side)
+    if candidates:
+        return candidates[0], candidates
+    for regex, code in _OTHER_WORDS_RES:
         if regex.search(text or ""):
-            return code
-    return "unknown"
+            return code, (code,)
+    return "unknown", ()
 
 
 def is_ambiguous_handshake_failure(text):
-    return bool(re.search(r"alert handshake failure|alert number 40\b", text or "", re.IGNORECASE))
+    return "SSLV3_ALERT_HANDSHAKE_FAILURE" in reasons.reason_names(text)
 
 
 class _Defaults(dict):
@@ -410,21 +350,41 @@ def title(code):
 # Reading nginx's error log (tlsops.handshake.handshake_log_info).  nginx's own words, not OpenSSL's,
 # for failures around the handshake, checked before the OpenSSL reasons above.  Named groups become
 # render() fields; ``None`` means "the X509 verify code names the cause" (VERIFY_CODE_CAUSES).
+# strerror() of a failed connect(), glibc's and musl's (Alpine) -> cause
+_CONNECT_ERRNO_TEXTS = (
+    (r"Connection refused", "connection_refused"),
+    (r"(?:Connection|Operation) timed out", "connect_timeout"),
+    (r"No route to host|Host is unreachable|Network is unreachable|Network unreachable|Host is down|Network is down",
+     "network_unreachable"),
+    (r"Permission denied|Operation not permitted", "connect_forbidden"),
+)
+_CONNECT_ERRNO_RES = tuple((re.compile(words), code) for words, code in _CONNECT_ERRNO_TEXTS)
+_CONNECT_FAILED = r"connect\(\)(?: to [^ ]{1,300})? failed \(\d{1,4}: (?:%s)\) while connecting to upstream"
 _NGINX_LOG_PATTERNS = (
     # at most 9 digits: int() of thousands (a forged line) raises on Python's int-to-str limit
     (r"SSL certificate verify error: \((?P<verify_code>\d{1,9}):(?P<verify_message>[^)]*)\)", None),
     (r'upstream SSL certificate does not match "(?P<server_name>[^"]*)"', "hostname_mismatch"),
     (r"timed out \(\d+: [^)]*\) while SSL handshaking", "handshake_timeout"),
     (r"timed out \(\d+: [^)]*\) while connecting to upstream", "connect_timeout"),
-    (r"connect\(\) failed \(\d+: Connection refused\) while connecting to upstream", "connection_refused"),
+    # connect() fails at once ("connect() to 10.0.0.7:443 failed") or later ("connect() failed")
+) + tuple((_CONNECT_FAILED % words, code) for words, code in _CONNECT_ERRNO_TEXTS) + (
     (r"peer closed connection in SSL handshake", "connection_reset"),
     # a peer that speaks first (an SSH banner) when its bytes beat nginx's ClientHello
     (r"upstream prematurely sent response", "not_tls"),
+    (r"client sent plain HTTP request to HTTPS port", "not_tls"),
     (r'host not found in upstream "(?P<host>[^"]*)"', "dns_failure"),
     # ssl_reject_handshake on a listener: the client sent no server name, or one not served there
     (r"handshake rejected while SSL handshaking", "sni_required"),
 )
 _NGINX_LOG_RES = tuple((re.compile(p), c) for p, c in _NGINX_LOG_PATTERNS)
+
+
+def cause_for_connect_error(text):
+    """The network cause a failed connect()'s error names (``[Errno 113] No route to host``), or None."""
+    for regex, code in _CONNECT_ERRNO_RES:
+        if regex.search(text or ""):
+            return code
+    return None
 
 
 def cause_for_nginx_message(message):
@@ -444,44 +404,15 @@ def cause_for_nginx_message(message):
     return None, {}
 
 
-_ERROR_CODE_RE = re.compile(r"error:([0-9A-Fa-f]{8}):")
-
-
 def reason_for_error_code(text):
-    """The OpenSSL 3.0 reason text of the first SSL-library error code in ``text``
-    (``error:0A000410:...`` from 3.x, ``error:14094410:...`` from 1.1.1), or None.  For lines
-    whose reason string is missing (``reason(1040)``) or spelled in a way no pattern knows."""
-    reasons = dict((number, text_) for text_, number in OPENSSL_REASON_CODES.items())
-    for match in _ERROR_CODE_RE.finditer(text or ""):
-        value = int(match.group(1), 16)
-        if value >> 23 == 20:           # 3.x: library 20 (SSL) in bits 23-30, reason below
-            reason = value & 0x7FFFFF
-        elif value >> 24 == 20:         # 1.1.1: library in the top byte, 12-bit reason
-            reason = value & 0xFFF
-        else:
-            continue
-        if reason - 1000 in OPENSSL_ALERT_TEXTS:
-            return OPENSSL_ALERT_TEXTS[reason - 1000]
-        if reason in reasons:
-            return reasons[reason]
-    return None
+    """The reason text OpenSSL's tables give the first SSL-library error code in ``text``
+    (``error:0A000410:...`` from 3.x, ``error:14094410:...`` from 1.x), or None: for lines whose
+    reason string is missing (``reason(1040)``) or spelled in a way the tables do not know."""
+    return reasons.reason_for_error_code(text)
 
 
-# What one log line cannot tell apart: the causes it may stand for and what can decide.
-_LOG_AMBIGUITIES = (
-    (r"alert handshake failure|alert number 40\b", HANDSHAKE_FAILURE_CANDIDATES,
-     "alert 40 (handshake failure) is all nginx sees for a cipher, group or signature algorithm "
-     "mismatch and for a TLS 1.2 upstream that requires a client certificate; only a probe "
-     "(tlsops.handshake.tls_probe) can tell them apart."),
-    (r"wrong version number|http request", ("plain_http", "not_tls"),
-     "wrong version number: the upstream answered with something that is not TLS (often plain HTTP); "
-     "tlsops.handshake.tls_probe sniffs what it speaks."),
-    (r"unrecognized name|alert number 112\b", ("sni_required", "sni_unknown_name"),
-     "alert 112: the upstream wants a server name the proxy does not send, or does not serve the one "
-     "it sends; proxy_ssl_server_name and proxy_ssl_name decide which (tlsops.handshake.tls_probe tells)."),
-)
-_LOG_AMBIGUITY_RES = tuple((re.compile(p, re.IGNORECASE), c, n) for p, c, n in _LOG_AMBIGUITIES)
-
+# What one log line cannot tell apart: the causes it may stand for and what can decide.  OpenSSL's
+# reasons carry theirs (log_reason); nginx's verify errors are decided here.
 _ISSUER_MISSING = ("cert_chain_incomplete", "cert_untrusted", "verify_depth_exceeded")
 _VERIFY_AMBIGUITIES = {
     2: (_ISSUER_MISSING[:2], "verify error 2: the issuer is missing - an intermediate the upstream "
@@ -501,14 +432,23 @@ _VERIFY_AMBIGUITIES = {
 }
 
 
-def log_ambiguity(message, verify_code=None):
+def log_ambiguity(message, verify_code=None, side="upstream"):
     """``(candidate causes, note)`` when one nginx log line cannot name a single cause, else None."""
     if verify_code is not None:
         return _VERIFY_AMBIGUITIES.get(verify_code)
-    for regex, candidates, note in _LOG_AMBIGUITY_RES:
-        if regex.search(message or ""):
-            return candidates, note
-    return None
+    return log_reason(message, side)[1]
+
+
+def log_reason(message, side):
+    """``(cause, ambiguity)`` for the OpenSSL reason of an nginx SSL line on ``side``; ``ambiguity`` is
+    ``(candidates, note)`` when the reason stands for several causes, else None."""
+    names = reasons.reason_names(message)
+    candidates, name = reasons.causes_for(names, side)
+    if not candidates:
+        return reason_cause(message, side)[0], None
+    if len(candidates) == 1:
+        return candidates[0], None
+    return candidates[0], (candidates, reasons.ambiguity_note(name, side, candidates))
 
 
 # The fix for failures on nginx's listening side (its clients, not its upstreams).

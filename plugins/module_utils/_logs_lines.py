@@ -126,41 +126,51 @@ def split_hostport(text):
     return host, (int(port) if _PORT_RE.match(port) else None)
 
 
+# nginx's wording when it is the client of an upstream: "... to upstream", "... from upstream",
+# "upstream SSL certificate ...", "upstream timed out", 'host not found in upstream "x"'.  A server
+# name such as upstream.example is no such wording.
+_UPSTREAM_WORDS_RE = re.compile(r"\b(?:to|from|in) upstream\b|\bupstream (?:SSL|timed out|prematurely|sent|server)\b|"
+                                r"\bwhile reading upstream\b|\bno live upstreams\b")
+# nginx's wording for TLS: its OpenSSL calls (SSL_do_handshake(), SSL_read(), ...), its handshake
+# phases, its SSL certificate checks and the plain-HTTP-to-HTTPS-port page.
+_SSL_WORDS_RE = re.compile(r"SSL|handshak|HTTPS port")
+
+
 def side_of(message):
     """``upstream`` when nginx was the client (``... to upstream``, ``... from upstream``,
     ``upstream SSL certificate ...``), else ``client``: the failure was on the listening side."""
-    return "upstream" if "upstream" in message else "client"
+    return "upstream" if _UPSTREAM_WORDS_RE.search(message) else "client"
 
 
 def is_ssl_line(message):
-    return "SSL" in message or "handshak" in message or "HTTPS port" in message
+    """True for a TLS line: nginx names an OpenSSL call, a handshake, an SSL certificate check or
+    its HTTPS port, or the line carries an OpenSSL error (``error:0A000410:``)."""
+    return bool(_SSL_WORDS_RE.search(message)) or causes.raw_reason(message) is not None
 
 
 def classify(message):
     """``(cause, fields, ambiguity, side, ssl)`` for one message, in the shared vocabulary.
 
     ``cause`` is ``unknown`` when nothing names it.  ``fields`` are render() fields the line gives.
-    ``ambiguity`` is ``(candidates, note)`` for an upstream line that stands for several causes
+    ``ambiguity`` is ``(candidates, note)`` for a line that stands for several causes on its side
     (alert 40, verify error 20, ...).  Lines without SSL wording (``ssl`` false) name a cause only
-    through nginx's own network wording (refused, timed out while connecting, host not found).
+    through nginx's own network wording (refused, unreachable, timed out while connecting, host not
+    found).  OpenSSL's reasons are decided per side (_causes_reasons): the same reason can mean one
+    thing from an upstream and another from a client.
     """
     message = message[:MESSAGE_MAX]
     side = side_of(message)
     ssl = is_ssl_line(message)
     code, fields = causes.cause_for_nginx_message(message)
-    reason = message
+    ambiguity = None
     if code is None:
         code = "unknown"
         if ssl:
-            code = causes.cause_for_reason(message)
-            if code == "unknown":       # a reason only as a number: error:14094410:lib(20):func(148):reason(1040)
-                reason = causes.reason_for_error_code(message) or message
-                code = causes.cause_for_reason(reason) if reason is not message else code
+            code, ambiguity = causes.log_reason(message, side)
     elif not ssl and code not in NETWORK_CAUSES:
         code = "unknown"
-    ambiguity = None
-    if code != "unknown" and side == "upstream":
-        ambiguity = causes.log_ambiguity(reason, fields.get("verify_code"))
+    elif code != "unknown" and side == "upstream":
+        ambiguity = causes.log_ambiguity(message, fields.get("verify_code"), side)
     return code, fields, ambiguity, side, ssl
 
 

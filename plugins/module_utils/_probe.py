@@ -134,10 +134,11 @@ def _base_result(spec):
 
 
 def _network_cause(out):
+    if out.error_kind == "unreachable":     # any other error of connect(): its errno names the cause
+        return causes.cause_for_connect_error(out.error)
     return {
         "refused": "connection_refused",
         "connect_timeout": "connect_timeout",
-        "unreachable": "connect_timeout",
         "timeout": "handshake_timeout",
         "eof": "connection_reset",
         "reset": "connection_reset",

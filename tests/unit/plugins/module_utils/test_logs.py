@@ -163,7 +163,7 @@ def test_openssl_1_1_1_spellings():
     assert by_cause["cipher_mismatch"]["sides"] == {"upstream": 2, "client": 1}
     assert by_cause["cipher_mismatch"]["ambiguous"] == 2          # the spelled and the numeric-only alert 40
     assert by_cause["protocol_mismatch"]["sides"] == {"upstream": 2, "client": 2}
-    assert by_cause["not_tls"]["candidates"] == ["plain_http", "not_tls"]
+    assert by_cause["not_tls"]["candidates"] == ["not_tls", "plain_http"]
     assert res["events"]["by_upstream"]["10.0.0.7:80"]["first_seen"] == "2026-11-30T10:00:01"
     assert [c["address"] for c in res["clients"]] == ["203.0.113.5", "192.0.2.10", "192.0.2.9"]
     # a reason nothing names is an event of cause unknown carrying OpenSSL's words, not an unparsed line

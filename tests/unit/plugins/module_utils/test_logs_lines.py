@@ -185,8 +185,10 @@ def test_ambiguous_lines_carry_their_candidates():
     assert "clock_skew" in lines.classify("upstream SSL certificate verify error: (10:certificate has expired) "
                                           "while SSL handshaking to upstream")[2][0]
     assert lines.classify(_HS % "error:0A00006C:SSL routines::bad key share")[2] is None
-    # a client's alert 40 is no upstream mystery: nothing to probe
-    assert lines.classify(_CLIENT_HS % "error:0A000410:SSL routines::sslv3 alert handshake failure")[2] is None
+    # a client's alert 40 has its own candidates: what the client could not accept of nginx's offer
+    client40 = lines.classify(_CLIENT_HS % "error:0A000410:SSL routines::sslv3 alert handshake failure")[2]
+    assert "signature_algorithm_mismatch" in client40[0] and "client_cert_required" not in client40[0]
+    assert "tls_probe" not in client40[1]
     for candidates, _note in [a[2] for a in (alert40, verify20)]:
         assert set(candidates) <= set(causes.CAUSE_CODES)
 
@@ -198,7 +200,8 @@ def test_reason_for_error_code():
     assert causes.reason_for_error_code("error:80000068:system library::Connection reset by peer") is None
     assert causes.reason_for_error_code("error:0A0000F4:SSL routines::unexpected message") == "unexpected message"
     assert causes.reason_for_error_code("error:0A000098:lib(20)::reason(152)") == "excessive message size"
-    assert causes.reason_for_error_code("error:0A000101:SSL routines::unknown") is None
+    assert causes.reason_for_error_code("error:0A000101:SSL routines::unknown") == "unsupported compression algorithm"
+    assert causes.reason_for_error_code("error:0A000FFF:SSL routines::unknown") is None     # no such reason
     assert causes.reason_for_error_code("no code here") is None
 
 
