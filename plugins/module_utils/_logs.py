@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import re
 import zlib
 
 from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
@@ -53,26 +52,10 @@ class LogReadError(ValueError):
     """Bad input; the message starts with the name of the parameter at fault."""
 
 
-# TODO(issue 10, vocab): Contract 1 of DESIGN-10 - vocab adds causes.raw_reason(message); this stand-in
-# serves until it is on this branch, and the lead drops it at the merge.
-_RAW_REASON_RE = re.compile(r"error:[0-9A-Fa-f]{8}:[^:]*:[^:]*:([^:)]+)")
-
-
-def _raw_reason_stand_in(message):
-    match = _RAW_REASON_RE.search(message)
-    if match is None:
-        return None
-    reason = match.group(1).strip()
-    if reason.startswith("reason("):
-        reason = causes.reason_for_error_code(message) or reason
-    return reason
-
-
 def _reason_of(message):
     """The raw OpenSSL reason of an SSL error nginx logged (``sslv3 alert bad record mac``), else nginx's
     own words before ``while ...``."""
-    raw_reason = getattr(causes, "raw_reason", None) or _raw_reason_stand_in
-    reason = raw_reason(message)
+    reason = causes.raw_reason(message)
     if not reason:
         reason = message.split(" while ", 1)[0]
     return lines.sample(reason)[:200]
