@@ -153,6 +153,11 @@ CAUSES = {c["code"]: c for c in (
         ["Give the upstream DH parameters of at least 2048 bits (or disable DHE there), or "
          "prefer ECDHE: proxy_ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;"]),
     _cause(
+        "http_to_tls_port", "the proxy sends plain HTTP to an upstream port that speaks TLS", "local",
+        "upstream prematurely closed connection while reading response header from upstream",
+        ["proxy_pass https://{host}:{port};  # the port speaks TLS: a handshake with it succeeds",
+         "proxy_ssl_server_name on;  proxy_ssl_verify on;  proxy_ssl_trusted_certificate <the CA of {host}>;"]),
+    _cause(
         "local_config", "the probing side's own TLS settings can never work", "local",
         _HS.replace("{openssl}", "{openssl_error}"),
         ["Fix the proxy's own settings ({raw_error}): e.g. proxy_ssl_protocols must name a version "

@@ -130,7 +130,7 @@ FINDINGS = dict((
        "\"upstream prematurely closed connection\" or \"upstream sent no valid HTTP/1.0 header\"",
        "Write {tls_scheme} in {directive} (and its *_ssl_* settings) when {host}:{port} speaks TLS - the probe "
        "target whose origin.expect is \"plaintext\" tells: a TLS handshake that succeeds there proves it; "
-       "otherwise point {directive} at the upstream's plaintext port."),
+       "otherwise point {directive} at the upstream's plaintext port.", "http_to_tls_port"),
     _f("conf_command_not_probed", "info",
        "{prefix}_ssl_conf_command {name} {value} changes nginx's handshakes, but tls_probe cannot apply it: "
        "the probe targets leave it out, so a probe may succeed where nginx fails (or the reverse)",

@@ -124,6 +124,23 @@ def _cause(result):
     return "unknown", ["tls_probe returned the cause %r, which this collection does not know" % text(cause, 80)]
 
 
+# What a check target of nginx_tls_info's http_to_tls_port finding (origin.expect "plaintext": nginx sends
+# plaintext there) proves: a TLS handshake that gets anywhere means the port speaks TLS, so nginx is wrong;
+# plain_http means the port is plaintext, as nginx assumes; anything else proves nothing.
+_SPEAKS_TLS_LAYERS = ("none", "tls", "certificate", "clock")
+
+
+def _plaintext_check(result):
+    """The cause a plaintext check target stands for: http_to_tls_port, or None (no pair: nginx is right,
+    or the check proves nothing)."""
+    cause = result.get("cause")
+    if cause not in _causes.CAUSES or cause == "plain_http":
+        return None
+    if _causes.CAUSES[cause]["layer"] in _SPEAKS_TLS_LAYERS or result.get("handshake_ok") is True:
+        return "http_to_tls_port"
+    return None
+
+
 def host_pairs(host):
     """Every pair of one reachable host, in probe order; ids are unique within the host."""
     probe = host.get("probe")
@@ -134,6 +151,16 @@ def host_pairs(host):
     pairs, seen = [], {}
     for result in as_list(probe.get("results")):
         result = as_dict(result)
+        if as_dict(result.get("origin")).get("expect") == "plaintext":
+            cause = _plaintext_check(result)
+            if cause is None:
+                continue
+            result = dict(result, cause=cause, ok=False, fix=_causes.render(
+                cause, host=result.get("host"), port=result.get("port"))[1],
+                nginx_error=_causes.render(cause)[0],
+                detail="nginx sends plaintext (%s) to %s:%s, which answered a TLS handshake (%s)" % (
+                    as_dict(result.get("origin")).get("proxy_pass"), result.get("host"), result.get("port"),
+                    result.get("detail") or result.get("cause")))
         upstream = _match(result, candidates, used)
         cause, notes = _cause(result)
         target = text(result.get("target"), 300) or upstream_key(result.get("host"), result.get("port"))

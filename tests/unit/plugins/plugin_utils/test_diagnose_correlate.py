@@ -295,3 +295,28 @@ def test_a_registered_loop_of_cert_chain_info_counts_as_its_list():
     report = build({"p1": data})
     assert [c["path"] for c in report["certificates"]] == ["/a.pem"]
     assert report["hosts"][0]["error"] == "chains[2]: path: not found"
+
+
+PLAINTEXT_CHECK = {"upstream": U, "proxy_pass": "http://%s/" % U, "kind": "http", "expect": "plaintext",
+                   "locations": [{"file": SITE, "line": 30, "location": "/plain", "server_names": ["www.example.com"]}]}
+
+
+def test_a_plaintext_check_that_handshakes_is_the_proxys_http_to_tls_port():
+    """nginx_tls_info's check target for proxy_pass http:// to a TLS port: a handshake that works proves the
+    port speaks TLS, so nginx's plaintext is the fault, on that proxy, with the https:// fix."""
+    report = build({"p1": host([probe(U, "ok", name="%s (plaintext in proxy_pass)" % U, origin=PLAINTEXT_CHECK)]),
+                    "p2": host([probe(V)])})
+    f = finding(report, cause="http_to_tls_port")
+    assert (f["side"], f["owner"]) == ("proxy", "p1")
+    assert f["fix"][0] == "proxy_pass https://10.0.0.7:443;  # the port speaks TLS: a handshake with it succeeds"
+    checked = pair(report, "p1")
+    assert checked["ok"] is False and "nginx sends plaintext (http://%s/)" % U in checked["detail"]
+    assert report["summary"]["pairs_failed"] == 1
+
+
+@pytest.mark.parametrize("cause", ["plain_http", "not_tls", "connection_refused", "handshake_timeout"])
+def test_a_plaintext_check_that_finds_plaintext_or_nothing_is_no_pair(cause):
+    """plain_http: nginx is right to send plaintext; a dead or odd port proves nothing: neither is a pair."""
+    report = build({"p1": host([probe(U, cause, origin=PLAINTEXT_CHECK), probe(V)])})
+    assert [p["upstream"] for p in report["pairs"]] == [V]
+    assert not [f for f in report["findings"] if f["cause"] in (cause, "http_to_tls_port")]
