@@ -287,7 +287,7 @@ class TlsProbe:
     @staticmethod
     def scan(target):
         # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.tlsops.handshake.plugins.module_utils._probe import probe_targets
+        from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
         results = probe_targets([{"host": target.host, "port": target.port, "server_name": target.server_name,
                                   "ca_file": target.ca_file, "timeout": PROBE_TIMEOUT,
                                   "enumerate": ["protocols", "ciphers", "groups"]}])[0]

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write plugins/module_utils/_openssl_errors.py from OpenSSL's own error tables.
+"""Write plugins/module_utils/_common/openssl_errors.py from OpenSSL's own error tables.
 
 OpenSSL generates its error strings (util/mkerr.pl) into ssl/ssl_err.c and the numbers into a
 header: ssl/ssl.h in 1.0.2, include/openssl/sslerr.h from 1.1.0 on.  This reads both, at one
@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUTPUT = os.path.join(REPO, "plugins", "module_utils", "_openssl_errors.py")
+OUTPUT = os.path.join(REPO, "plugins", "module_utils", "_common", "openssl_errors.py")
 
 # The last release of each series (signed tags in OpenSSL's repository).
 TAGS = (

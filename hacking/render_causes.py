@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write the README's causes table from plugins/module_utils/_causes.py.
+"""Write the README's causes table from plugins/module_utils/_common/causes.py.
 
 The vocabulary lives in one place; this renders it, and a unit test fails when
 the README is out of date.  Run: python hacking/render_causes.py
@@ -21,7 +21,7 @@ def _cell(text):
 
 def table():
     sys.path.insert(0, os.path.join(REPO, "build", "collections"))
-    from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
+    from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 
     rows = ["| cause | what it means | nginx logs (1.22 / OpenSSL 3.0) | fix |", "|---|---|---|---|"]
     for code, cause in causes.CAUSES.items():

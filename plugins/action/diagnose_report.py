@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin diagnose_report: the fleet report, built and written on the controller.
 
-Nothing runs on the managed host: the engine (plugins/plugin_utils/_diagnose_report.py) turns the
+Nothing runs on the managed host: the engine (plugins/plugin_utils/_diagnose/report.py) turns the
 collected per-host results into report.json, report.md and report.html in output_dir, each written
 to a temporary file in that directory and renamed over the old one, so a reader never sees half a
 report.  Documentation: plugins/modules/diagnose_report.py.
@@ -17,9 +17,9 @@ import tempfile
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tlsops.handshake.plugins.plugin_utils import _diagnose_render_html as render_html
-from ansible_collections.tlsops.handshake.plugins.plugin_utils import _diagnose_render_md as render_md
-from ansible_collections.tlsops.handshake.plugins.plugin_utils import _diagnose_report as engine
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_md
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import report as engine
 
 OPTIONS = ("hosts", "output_dir", "fail_on", "since", "group")
 DEFAULT_OUTPUT_DIR = "./tlsops-report"

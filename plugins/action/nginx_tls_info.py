@@ -4,15 +4,15 @@
 """Action plugin of nginx_tls_info: the module collects on the host, the controller parses and judges.
 
 The managed host needs nothing but Python's standard library; crossplane (the nginx
-configuration parser) runs here.  See plugins/plugin_utils/_nginx_report.py.
+configuration parser) runs here.  See plugins/plugin_utils/_nginx/report.py.
 """
 
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tlsops.handshake.plugins.plugin_utils import _nginx_report as report
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx_parse import ParseError
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx.parse import ParseError
 
 MODULE = "tlsops.handshake.nginx_tls_info"
 # keys of the module's raw collection that are passed on as they are

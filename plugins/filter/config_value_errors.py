@@ -56,7 +56,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._config_values import value_errors
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._roles.config_values import value_errors
 
 
 def config_value_errors(values, kinds):

@@ -34,7 +34,7 @@ _value:
   type: str
 """
 
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._config_values import redact_key_material
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._roles.config_values import redact_key_material
 
 
 class FilterModule(object):

@@ -464,8 +464,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _chain
-from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain import inspection as _chain
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
 
 
 def main():

@@ -26,7 +26,7 @@ description:
   - Findings are ranked by severity, then impact (failing pairs x hosts), then pairs, side, cause and owner
     (alphabetically), so equal findings always come in the same order.
   - Writes three files into O(output_dir), each to a temporary file renamed into place. C(report.json) follows the
-    JSON Schema C(plugins/plugin_utils/diagnose_report.schema.json) of this collection (RV(report.schema_version)).
+    JSON Schema C(plugins/plugin_utils/_diagnose/report.schema.json) of this collection (RV(report.schema_version)).
     C(report.html) is one self-contained page (inline CSS and SVG, no script, nothing loaded from elsewhere).
   - B(This is an action plugin.) It runs on the controller only and never connects to the host of the task. Run it
     once (C(run_once=true)) after the per-host steps.
@@ -112,7 +112,7 @@ report:
   description:
     - The report's data model, exactly what C(report.json) holds - C(schema_version) (V(1)), C(generated_at),
       C(options), C(summary), C(hosts), C(pairs), C(findings), C(certificates), C(clocks) and C(logs).
-    - The JSON Schema C(plugins/plugin_utils/diagnose_report.schema.json) of this collection documents every key.
+    - The JSON Schema C(plugins/plugin_utils/_diagnose/report.schema.json) of this collection documents every key.
   returned: success and when the status reaches O(fail_on)
   type: dict
   contains:

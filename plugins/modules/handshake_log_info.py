@@ -375,9 +375,9 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import LogReadError, read_logs
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs_formats import FORMATS
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import LogReadError, read_logs
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs.formats import FORMATS
 
 
 def main():

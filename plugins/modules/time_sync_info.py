@@ -353,9 +353,9 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import ClockConfigError, check
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock_http import redact
-from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
+from ansible_collections.tlsops.handshake.plugins.module_utils._clock.check import ClockConfigError, check
+from ansible_collections.tlsops.handshake.plugins.module_utils._clock.http_date import redact
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
 
 
 def main():

@@ -87,7 +87,7 @@ options:
       - OpenSSL configuration commands, like C(proxy_ssl_conf_command NAME VALUE;), as a dict from each C(NAME) to
         its C(VALUE).
         Names compare without case, as OpenSSL reads nginx's; values are written as nginx passes them.
-      - Supported (C(SUPPORTED_CONF_COMMANDS) in C(plugins/module_utils/_probe_targets.py) lists them in lower
+      - Supported (C(SUPPORTED_CONF_COMMANDS) in C(plugins/module_utils/_probe/targets.py) lists them in lower
         case) are C(Options) (comma-separated OpenSSL flags, C(-Flag) turns one off; for example V(UnsafeLegacyServerConnect)
         lets the handshake finish with an upstream without RFC 5746 secure renegotiation),
         C(Groups) (or C(Curves)), C(SignatureAlgorithms) (or the shorthand C(Sigalgs), which nginx itself does not
@@ -360,9 +360,9 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._lifeline import exit_with_controller
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import probe_targets
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import ProbeConfigError, secrets_in
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, secrets_in
 
 
 class _ProbeModule(AnsibleModule):

@@ -25,9 +25,9 @@ def _peak_kb():
 
 def main(argv):
     ensure_importable()
-    from ansible_collections.tlsops.handshake.plugins.module_utils._chain_source import (
+    from ansible_collections.tlsops.handshake.plugins.module_utils._chain.source import (
         ChainInputError, fetch_served_chain)
-    from ansible_collections.tlsops.handshake.plugins.module_utils._probe import probe_targets
+    from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 
     args = json.loads(argv[0])
     target = {"host": "127.0.0.1", "port": args["port"], "server_name": args["server_name"],

@@ -186,7 +186,7 @@ def _install(name, packages):
 ENGINE_CALL = r"""
 import json, sys
 sys.path.insert(0, "/run/tlsops")
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import read_logs
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import read_logs
 json.dump(read_logs(journal_units=["nginx.service"], samples=1), sys.stdout)
 """
 

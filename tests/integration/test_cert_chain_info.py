@@ -22,7 +22,7 @@ from tests.integration.helpers import run_module
 
 pytest.importorskip("cryptography")
 # pylint: disable=wrong-import-position
-from tests.unit.plugins.module_utils import test_chain_pki as pki
+from tests.unit.plugins.module_utils._chain import test_chain_pki as pki
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 

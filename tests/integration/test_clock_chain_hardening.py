@@ -23,7 +23,7 @@ pytest.importorskip("cryptography")
 # pylint: disable=wrong-import-position
 from cryptography.hazmat.primitives import serialization
 
-from tests.unit.plugins.module_utils import test_chain_pki as pki
+from tests.unit.plugins.module_utils._chain import test_chain_pki as pki
 
 NOWHERE = "/nonexistent/tlsops"
 # no daemon, no configuration: only what a case names is consulted

@@ -348,7 +348,7 @@ def _address(fleet, block):
 
 def test_the_report_validates_against_the_shipped_schema(diagnosed):
     import jsonschema
-    from ansible_collections.tlsops.handshake.plugins.plugin_utils import _diagnose_report as engine
+    from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import report as engine
 
     with open(engine.SCHEMA_PATH) as handle:
         jsonschema.Draft202012Validator(json.load(handle)).validate(_report(diagnosed))

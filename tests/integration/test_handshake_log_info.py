@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _causes as causes
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 from tests.integration.helpers import run_module, scenarios as lab_scenarios
 
 

@@ -23,8 +23,8 @@ import warnings
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _causes
-from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes as _causes
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names as _tls_names
 from tests.lab import SCENARIO_NAMES, Lab, LabError, lab_processes, listening_ports
 
 pytestmark = pytest.mark.skipif(not shutil.which("openssl") or not os.path.exists("/usr/sbin/nginx"),

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every module ends when the Ansible run that started it is killed (plugins/module_utils/_lifeline.py).
+"""Every module ends when the Ansible run that started it is killed (plugins/module_utils/_common/lifeline.py).
 
 Each module is started by real ``ansible`` (connection local) on work that would last minutes, then
 the ``ansible`` processes are killed.  The module's stdout then has no reader; it must notice and

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import probe_targets
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 from tests.integration.helpers import probe_args
 
 HOSTILE = ("banner", "garbage", "giant_record", "silent", "stall_mid_hello", "close_mid_handshake",

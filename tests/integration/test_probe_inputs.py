@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _probe_handshake as hs
-from ansible_collections.tlsops.handshake.plugins.module_utils._deadline import Deadline
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import probe_targets
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe_targets import ProbeConfigError, build_targets
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import Deadline
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, build_targets
 
 INJECTED = "a\r\nX-Injected: yes"
 

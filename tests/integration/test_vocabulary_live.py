@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_lines as lines
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines
 
 from tests.integration.helpers import run_module
 from tests.integration.nginx_reasons import ROUTES, UPSTREAMS
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() 
 
 
 def test_live_nginx_logs_each_client_and_connect_reason(tmp_path):
-    from tests.unit.plugins.module_utils.test_causes_reasons import REAL_CLIENTS, REAL_UPSTREAMS
+    from tests.unit.plugins.module_utils._common.test_causes_reasons import REAL_CLIENTS, REAL_UPSTREAMS
     proc = subprocess.run(["unshare", "-n", sys.executable, "-W", "ignore", os.path.join(HERE, "nginx_reasons.py"),
                            str(tmp_path)], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names as names
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names
 
 from . import tls_server
 

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls_wire import (
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.wire import (
     CT_ALERT,
     CT_APPLICATION_DATA,
     CT_CHANGE_CIPHER_SPEC,

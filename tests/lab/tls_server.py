@@ -6,7 +6,7 @@
 Reads ClientHellos and writes ServerHellos, HelloRetryRequests, alerts and TLS
 1.2 Certificate/ServerHelloDone messages, and rewrites a relayed ServerHello.
 The record layer, the byte readers/writers and the name tables are the
-collection's own (``plugins/module_utils/_tls_wire.py`` and ``_tls_names.py``):
+collection's own (``plugins/module_utils/_tls/wire.py`` and ``_tls_names.py``):
 nothing here is a second copy of them.
 """
 
@@ -19,7 +19,7 @@ import socket
 import struct
 import time
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls_names import (
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import (
     PROTOCOL_VERSIONS,
     SCSV_FALLBACK,
     SCSV_RENEGOTIATION,
@@ -32,7 +32,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls_names import
     version_code,
     version_name,
 )
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls_wire import (
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.wire import (
     _DOWNGRADE_TLS11,
     _DOWNGRADE_TLS12,
     CT_ALERT,

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Properties of the SNTP client's packet parsing (plugins/module_utils/_clock_sntp.py).
+"""Properties of the SNTP client's packet parsing (plugins/module_utils/_clock/sntp.py).
 
 A reply is any datagram a host on the path cares to send: it gives a sample or an SntpError whose
 code is one of ERRORS, nothing else.  A reply built from known times gives back the offset and the
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _clock_sntp as sntp
+from ansible_collections.tlsops.handshake.plugins.module_utils._clock import sntp
 from tests.unit.fuzz.fuzzing import examples
 
 T1 = 1796160000.25  # 2026; the era boundary (2036) is covered by the round trip below

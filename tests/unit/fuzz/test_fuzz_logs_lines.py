@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Properties of the error-log classifier (plugins/module_utils/_logs_lines.py) and the log reader's
+"""Properties of the error-log classifier (plugins/module_utils/_logs/lines.py) and the log reader's
 line loop (``_logs._Reader``, fed from memory: it reads any binary stream).
 
 Log content is hostile: clients put bytes in request lines and headers, and anyone who can write
@@ -19,8 +19,8 @@ import os
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _logs as logs
-from ansible_collections.tlsops.handshake.plugins.module_utils import _logs_lines as lines
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import read as logs
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines
 from tests.unit.fuzz.fuzzing import examples, timed
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugins", "module_utils",

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Properties of the host-side nginx tokenizer (plugins/module_utils/_nginx_tokens.py).
+"""Properties of the host-side nginx tokenizer (plugins/module_utils/_nginx/tokens.py).
 
 The modules read the configuration on the host with this tokenizer (includes, error_log,
 certificate paths); the controller parses the same text with crossplane.  On configurations made
@@ -32,7 +32,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _nginx_tokens as nt
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import tokens as nt
 from tests.unit.fuzz.fuzzing import examples, timed
 
 # ---------------------------------------------------------------------------

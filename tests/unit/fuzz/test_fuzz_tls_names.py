@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Properties of the TLS name tables (plugins/module_utils/_tls_names.py).
+"""Properties of the TLS name tables (plugins/module_utils/_tls/names.py).
 
 Names come from users (tls_probe's groups, sigalgs, ciphers) and codes from servers: a name gives
 a code that fits the 16 bits it is written in, or a ValueError naming it; a code always has a name,
@@ -13,8 +13,8 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names as names
-from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as tw
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire as tw
 from tests.unit.fuzz.fuzzing import examples
 
 LOOKUPS = {

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Properties of the raw TLS codec (plugins/module_utils/_tls_wire.py) under hostile bytes.
+"""Properties of the raw TLS codec (plugins/module_utils/_tls/wire.py) under hostile bytes.
 
 The oracle for everything built is the lab's server half (tests/lab/tls_server.py): a ClientHello
 we write must read back field for field, and a flight the lab writes must read back the same
@@ -18,8 +18,8 @@ import struct
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_names as names
-from ansible_collections.tlsops.handshake.plugins.module_utils import _tls_wire as tw
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire as tw
 from tests.lab import tls_server as srv
 from tests.unit.fuzz.fuzzing import examples, timed
 

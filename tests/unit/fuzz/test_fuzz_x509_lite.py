@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Properties of the standard-library X.509 reader (plugins/module_utils/_x509_lite.py).
+"""Properties of the standard-library X.509 reader (plugins/module_utils/_tls/x509_lite.py).
 
 Certificates arrive from servers (a TLS 1.2 Certificate message) and from files on the host: any
 bytes give a parsed dict or a ValueError, never another exception, in time linear in the input.
@@ -27,7 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _x509_lite as xl
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as xl
 from tests.unit.fuzz.fuzzing import examples, timed
 
 UTC = datetime.timezone.utc

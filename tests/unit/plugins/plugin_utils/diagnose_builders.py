@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.tlsops.handshake.plugins.module_utils import _causes
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes as _causes
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 SITE = "/etc/nginx/conf.d/site.conf"
