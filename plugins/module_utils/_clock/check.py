@@ -22,6 +22,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._clock import con
 from ansible_collections.tlsops.handshake.plugins.module_utils._clock import daemons
 from ansible_collections.tlsops.handshake.plugins.module_utils._clock import sntp
 from ansible_collections.tlsops.handshake.plugins.module_utils._clock.http_date import UrlError, http_date_offset, parse_url
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import finding
 
 DEFAULTS = {
@@ -103,17 +104,13 @@ def _split_host_port(text, where):
     syntax = "%s: %r is not host, host:port, [IPv6]:port or an IPv6 address" % (where, text)
     if not text or "://" in text or "/" in text or " " in text:
         raise ClockConfigError(syntax)
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ClockConfigError(syntax)
-        return host, _port(rest[1:], where + " port") if rest else config.NTP_PORT
-    if text.count(":") > 1:
-        return text, config.NTP_PORT
-    host, sep, port = text.partition(":")
-    if not host:
+    try:
+        host, port = net.split_host_port(text)
+    except net.HostPortError:
         raise ClockConfigError(syntax)
-    return host, (_port(port, where + " port") if sep else config.NTP_PORT)
+    if not host and not text.startswith("["):
+        raise ClockConfigError(syntax)
+    return host, (_port(port, where + " port") if port is not None else config.NTP_PORT)
 
 
 def _port(value, where):

@@ -11,7 +11,7 @@ cause it produces, so a report can group them.
 
 from __future__ import annotations
 
-import string
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import text as _text
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -217,22 +217,14 @@ FINDINGS = dict((
 ))
 
 
-class _Defaults(dict):
-    def __missing__(self, key):
-        return ""
-
-
-_FORMATTER = string.Formatter()
-
-
 def finding(code, severity=None, **fields):
     """A finding dict for ``code`` (KeyError for an unknown code: typos must fail)."""
     entry = FINDINGS[code]
-    values = _Defaults((k, v) for k, v in fields.items() if v is not None)
+    values = {k: v for k, v in fields.items() if v is not None}
     return {
         "code": code,
         "severity": severity or entry["severity"],
-        "message": _FORMATTER.vformat(entry["message"], (), values),
-        "fix": _FORMATTER.vformat(entry["fix"], (), values),
+        "message": _text.fill(entry["message"], values),
+        "fix": _text.fill(entry["fix"], values),
         "cause": entry["cause"],
     }

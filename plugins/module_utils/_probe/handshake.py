@@ -15,13 +15,14 @@ import socket
 import ssl
 import time
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
+
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
     "TLSv1.1": ssl.TLSVersion.TLSv1_1,
     "TLSv1.2": ssl.TLSVersion.TLSv1_2,
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
-_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _NO_FLAGS = {
     "TLSv1": "OP_NO_TLSv1",
     "TLSv1.1": "OP_NO_TLSv1_1",
@@ -78,7 +79,7 @@ def make_context(spec, verify=None, sni=None):
     protocols = spec["protocols"]
     ctx.minimum_version = _VERSIONS[protocols[0]]
     ctx.maximum_version = _VERSIONS[protocols[-1]]
-    for name in _ORDER[_ORDER.index(protocols[0]):_ORDER.index(protocols[-1]) + 1]:
+    for name in TLS_VERSIONS[TLS_VERSIONS.index(protocols[0]):TLS_VERSIONS.index(protocols[-1]) + 1]:
         if name not in protocols:
             ctx.options |= getattr(ssl, _NO_FLAGS[name])
     ctx.set_ciphers(spec.get("ciphers") or NGINX_DEFAULT_CIPHERS)

@@ -13,7 +13,6 @@ _safe_files: a FIFO or ``/dev/zero`` is an error naming the option.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 import re
@@ -21,10 +20,11 @@ import ssl
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import conf
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
-PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # proxy_ssl_conf_command names tls_probe's conf_commands accepts (lower-case; nginx_tls_info reads it)
 SUPPORTED_CONF_COMMANDS = conf.SUPPORTED_CONF_COMMANDS
 ENUMERATIONS = ("protocols", "ciphers", "groups", "sni")
@@ -69,14 +69,6 @@ class ProbeConfigError(ValueError):
     """A parameter can never work; the message names it and the fix."""
 
 
-def is_ip_literal(host):
-    try:
-        ipaddress.ip_address(host.strip("[]").split("%")[0])
-    except ValueError:
-        return False
-    return True
-
-
 def check_host_name(value, where, what="host name"):
     """``value`` unchanged when it is an IP literal or a valid DNS name; ProbeConfigError naming ``where`` otherwise.
 
@@ -90,7 +82,7 @@ def check_host_name(value, where, what="host name"):
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ProbeConfigError("%s: %r contains a control character (CR, LF, NUL...); give a plain %s"
                                % (where, _short(value), what))
-    if is_ip_literal(value):
+    if net.is_ip_literal(value):
         return value
     name = value[:-1] if value.endswith(".") else value
     if not name:
@@ -126,20 +118,13 @@ def _short(text, limit=80):
     return text if len(text) <= limit else text[:limit] + "...(%d characters)" % len(text)
 
 
-def _split_host_port(text, where):
-    text = text.strip()
-    if not text:
+def _target_host_port(text, where):
+    if not text.strip():
         raise ProbeConfigError("%s: empty target; write host, host:port or [v6addr]:port" % where)
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep:
-            raise ProbeConfigError("%s: %r has an unclosed '['; write [v6addr]:port" % (where, text))
-        port = rest[1:] if rest.startswith(":") else (None if not rest else rest)
-        return host, port
-    if text.count(":") > 1:  # bare IPv6 literal without a port
-        return text, None
-    host, sep, port = text.partition(":")
-    return host, (port if sep else None)
+    try:
+        return net.split_host_port(text)
+    except net.HostPortError as exc:
+        raise ProbeConfigError("%s: %s; write [v6addr]:port" % (where, exc))
 
 
 def _port(value, where):
@@ -197,11 +182,12 @@ def _read_file(path, where, what, cap):
 def _check_protocols(value, where):
     value = _string_list(value, where)
     if not value:
-        raise ProbeConfigError("%s: give at least one of %s" % (where, ", ".join(PROTOCOLS)))
+        raise ProbeConfigError("%s: give at least one of %s" % (where, ", ".join(TLS_VERSIONS)))
     for name in value:
-        if name not in PROTOCOLS:
-            raise ProbeConfigError("%s: unknown protocol %r; choose from %s" % (where, name, ", ".join(PROTOCOLS)))
-    return sorted(set(value), key=PROTOCOLS.index)
+        if name not in TLS_VERSIONS:
+            raise ProbeConfigError("%s: unknown protocol %r; choose from %s"
+                                   % (where, name, ", ".join(TLS_VERSIONS)))
+    return sorted(set(value), key=TLS_VERSIONS.index)
 
 
 def _check_ca_file(s, where, cache):
@@ -336,7 +322,7 @@ def check_origin(origin, where):
 def _target_spec(item, base, where):
     spec = dict(base)
     if isinstance(item, str):
-        host, port = _split_host_port(item, where)
+        host, port = _target_host_port(item, where)
         spec.update(host=host, port=port)
     elif isinstance(item, dict):
         unknown = sorted(str(k) for k in set(item) - set(TARGET_KEYS))
@@ -348,8 +334,8 @@ def _target_spec(item, base, where):
         if not isinstance(spec["host"], str):
             raise ProbeConfigError("%s.host: expected a host name or IP address (a string), got %s %r"
                                    % (where, type(spec["host"]).__name__, spec["host"]))
-        if ":" in spec["host"] and spec.get("port") is None and not is_ip_literal(spec["host"]):
-            spec["host"], spec["port"] = _split_host_port(spec["host"], where)
+        if ":" in spec["host"] and spec.get("port") is None and not net.is_ip_literal(spec["host"]):
+            spec["host"], spec["port"] = _target_host_port(spec["host"], where)
     else:
         raise ProbeConfigError("%s: expected 'host[:port]' or a dict, got %r" % (where, item))
     spec["host"] = spec["host"].strip("[]")
@@ -360,7 +346,7 @@ def _target_spec(item, base, where):
     if spec.get("server_name") is not None:
         check_host_name(spec["server_name"], where + ".server_name", "server name")
     if not spec.get("server_name"):
-        spec["server_name"] = None if is_ip_literal(spec["host"]) else spec["host"]
+        spec["server_name"] = None if net.is_ip_literal(spec["host"]) else spec["host"]
     if spec.get("name") is not None and not isinstance(spec["name"], str):
         raise ProbeConfigError("%s.name: expected a label (a string), got %r" % (where, spec["name"]))
     if spec.get("origin") is not None:

@@ -15,7 +15,9 @@ import json
 import re
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import findings as _findings
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import LEGACY_PROTOCOLS, NGINX_PROTOCOLS
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.collect import parse_version_output
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import effective as eff
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import parse as nparse
@@ -72,10 +74,10 @@ def check_policy(policy):
         if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) and v for v in value):
             raise OptionError("policy.%s: expected a non-empty list of names, got %r" % (key, value))
         if key == "protocols":
-            bad = [v for v in value if v not in eff.PROTOCOLS]
+            bad = [v for v in value if v not in NGINX_PROTOCOLS]
             if bad:
                 raise OptionError("policy.protocols: unknown protocol(s) %s; choose from %s"
-                                  % (", ".join(bad), ", ".join(eff.PROTOCOLS)))
+                                  % (", ".join(bad), ", ".join(NGINX_PROTOCOLS)))
             value = eff.sort_protocols(list(dict.fromkeys(value)))
         out[key] = list(value)
     if policy.get("ciphers") is not None:
@@ -322,12 +324,12 @@ def upstream_findings(entry, ctx):
     origin = entry["_origin"]
     resolved = values["ssl_name"]
     hostnames = [s["host"] for s in entry["servers"]
-                 if s.get("host") and not s.get("unix") and not eff.is_ip_literal(s["host"])]
+                 if s.get("host") and not s.get("unix") and not net.is_ip_literal(s["host"])]
     if not values["server_name_on"]:
         sni_name, hosts, suggested = None, "", None
-        if origin == "explicit" and resolved and not eff.is_ip_literal(resolved):
+        if origin == "explicit" and resolved and not net.is_ip_literal(resolved):
             sni_name, suggested = resolved, resolved
-        elif origin == "default" and not block and target["host"] and not eff.is_ip_literal(target["host"]):
+        elif origin == "default" and not block and target["host"] and not net.is_ip_literal(target["host"]):
             sni_name, suggested = target["host"], target["host"]
         elif block and hostnames:
             sni_name, hosts, suggested = block["name"], " (servers %s)" % ", ".join(hostnames), hostnames[0]
@@ -385,7 +387,7 @@ def upstream_findings(entry, ctx):
     # protocols, ciphers, groups
     proto_directive = "%s_ssl_protocols" % prefix
     vlabel = ctx["version_label"]
-    legacy = [p for p in values["protocols"] if p in eff.LEGACY_PROTOCOLS]
+    legacy = [p for p in values["protocols"] if p in LEGACY_PROTOCOLS]
     subject = "for %s" % name
     if legacy:
         found.append(_finding("legacy_protocols", where("protocols"), directive=proto_directive, subject=subject,
@@ -447,7 +449,7 @@ def server_findings(server, ctx):
         return sources.get(key) or at_server
 
     label = "of server %s" % server_label(server)
-    legacy = [p for p in server["ssl_protocols"] if p in eff.LEGACY_PROTOCOLS]
+    legacy = [p for p in server["ssl_protocols"] if p in LEGACY_PROTOCOLS]
     if legacy:
         found.append(_finding("legacy_protocols", where("ssl_protocols"), directive="ssl_protocols", subject=label,
                               legacy=" ".join(legacy),

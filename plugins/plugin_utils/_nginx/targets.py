@@ -32,8 +32,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import targets as probe_args
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ORIGIN_MAX_BYTES, origin_size
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import effective as eff
 
@@ -44,7 +46,6 @@ PROBE_DEFAULT_TIMEOUT = probe_args.SETTINGS["timeout"]
 # an OpenSSL Options value is a list of flags: two Options lines add up, other commands replace
 _ADDITIVE_COMMANDS = ("options",)
 
-PROBE_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # What one location may take of an origin: names and pass values are clipped (nginx accepts regex server
 # names and locations of any length), a file path is kept whole so that file:line still points somewhere.
 ORIGIN_TEXT_MAX = 256
@@ -104,7 +105,7 @@ def probe_targets(entry, conf_prefix="/"):
         return plaintext_check_targets(entry), notes
     if entry["tls"] is not True:
         return targets, notes
-    protocols = [p for p in values["protocols"] if p in PROBE_PROTOCOLS]
+    protocols = [p for p in values["protocols"] if p in TLS_VERSIONS]
     if not protocols:
         notes.append("no probe target: %s enables no protocol tls_probe can offer" % " ".join(values["protocols"]))
         return targets, notes
@@ -121,7 +122,7 @@ def probe_targets(entry, conf_prefix="/"):
         notes.append("%s not reproduced by tls_probe: left out of the probe targets" % ", ".join(
             "%s_ssl_conf_command %s" % (eff.KINDS[entry["kind"]]["prefix"], c["name"]) for c in unsupported))
     name = values["ssl_name"]
-    if name and name.startswith("[") and eff.is_ip_literal(name):
+    if name and name.startswith("[") and net.is_ip_literal(name):
         name = name.strip("[]")      # tls_probe takes an IPv6 literal bare
     for server in entry["servers"]:
         if server.get("unix") or server.get("port") is None or not server.get("host"):
@@ -131,11 +132,11 @@ def probe_targets(entry, conf_prefix="/"):
         if server.get("down"):
             notes.append("no probe target for %s:%s: marked down" % (server["host"], server["port"]))
             continue
-        server_name = name or (None if eff.is_ip_literal(server["host"]) else server["host"])
+        server_name = name or (None if net.is_ip_literal(server["host"]) else server["host"])
         target = {"name": address_label(entry, server), "host": server["host"], "port": server["port"]}
-        if server_name and not (eff.is_ip_literal(server_name) and server_name == server["host"]):
+        if server_name and not (net.is_ip_literal(server_name) and server_name == server["host"]):
             target["server_name"] = server_name
-        target["sni"] = bool(values["server_name_on"] and server_name and not eff.is_ip_literal(server_name))
+        target["sni"] = bool(values["server_name_on"] and server_name and not net.is_ip_literal(server_name))
         target["protocols"] = protocols
         target["ciphers"] = values["ciphers"]
         if groups:
@@ -178,10 +179,10 @@ def plaintext_check_targets(entry):
         host = server["host"]
         target = {"name": "%s (plaintext in %s)" % (address_label(entry, server), entry["directive"]),
                   "host": host, "port": server["port"], "verify": False, "http_request": False,
-                  "protocols": list(PROBE_PROTOCOLS)}
-        if not eff.is_ip_literal(host):
+                  "protocols": list(TLS_VERSIONS)}
+        if not net.is_ip_literal(host):
             target["server_name"] = host
-        target["sni"] = not eff.is_ip_literal(host)
+        target["sni"] = not net.is_ip_literal(host)
         _set_timeout(target, entry["effective"])
         targets.append(target)
     return targets
