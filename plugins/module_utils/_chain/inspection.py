@@ -21,6 +21,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cer
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import path as chain_path
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import source
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import verify
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain.source import ChainInputError
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import finding
@@ -110,7 +111,7 @@ def _sans_summary(info):
 
 def _name_match(leaf, name):
     info = leaf.info
-    if source.is_ip(name):
+    if net.is_ip_literal(name):
         ok = x509.ip_matches(info, name.strip("[]"))
         return ok, (name.strip("[]") if ok else None)
     if not x509.hostname_matches(info, name):

@@ -319,6 +319,11 @@ def check_origin(origin, where):
     return origin
 
 
+def _at(where, key):
+    """The name an error gives a target's ``key``: ``targets[2].port``, or ``port`` for a target without a place."""
+    return "%s.%s" % (where, key) if where else key
+
+
 def _target_spec(item, base, where):
     spec = dict(base)
     if isinstance(item, str):
@@ -329,28 +334,28 @@ def _target_spec(item, base, where):
         if unknown:
             raise ProbeConfigError("%s: unknown key(s) %s; allowed: %s" % (where, ", ".join(unknown), ", ".join(TARGET_KEYS)))
         if item.get("host") in (None, ""):
-            raise ProbeConfigError("%s.host: required in a target dict" % where)
+            raise ProbeConfigError("%s: required in a target dict" % _at(where, "host"))
         spec.update({k: v for k, v in item.items() if v is not None})
         if not isinstance(spec["host"], str):
-            raise ProbeConfigError("%s.host: expected a host name or IP address (a string), got %s %r"
-                                   % (where, type(spec["host"]).__name__, spec["host"]))
+            raise ProbeConfigError("%s: expected a host name or IP address (a string), got %s %r"
+                                   % (_at(where, "host"), type(spec["host"]).__name__, spec["host"]))
         if ":" in spec["host"] and spec.get("port") is None and not net.is_ip_literal(spec["host"]):
             spec["host"], spec["port"] = _target_host_port(spec["host"], where)
     else:
         raise ProbeConfigError("%s: expected 'host[:port]' or a dict, got %r" % (where, item))
     spec["host"] = spec["host"].strip("[]")
     if not spec["host"]:
-        raise ProbeConfigError("%s.host: empty host name" % where)
-    check_host_name(spec["host"], where + ".host", "host name or IP address")
-    spec["port"] = _port(443 if spec.get("port") in (None, "") else spec["port"], where + ".port")
+        raise ProbeConfigError("%s: empty host name" % _at(where, "host"))
+    check_host_name(spec["host"], _at(where, "host"), "host name or IP address")
+    spec["port"] = _port(443 if spec.get("port") in (None, "") else spec["port"], _at(where, "port"))
     if spec.get("server_name") is not None:
-        check_host_name(spec["server_name"], where + ".server_name", "server name")
+        check_host_name(spec["server_name"], _at(where, "server_name"), "server name")
     if not spec.get("server_name"):
         spec["server_name"] = None if net.is_ip_literal(spec["host"]) else spec["host"]
     if spec.get("name") is not None and not isinstance(spec["name"], str):
-        raise ProbeConfigError("%s.name: expected a label (a string), got %r" % (where, spec["name"]))
+        raise ProbeConfigError("%s: expected a label (a string), got %r" % (_at(where, "name"), spec["name"]))
     if spec.get("origin") is not None:
-        check_origin(spec["origin"], where + ".origin")
+        check_origin(spec["origin"], _at(where, "origin"))
     return spec
 
 
@@ -369,14 +374,20 @@ def build_targets(targets, defaults):
     pair_keys = ("client_cert", "client_key", "client_key_passphrase")
     overridden = any(isinstance(t, dict) and any(t.get(k) is not None for k in pair_keys) for t in targets)
     _check_settings(dict(base), "", cache, client_pair=not overridden)
-    specs = []
-    for index, item in enumerate(targets):
-        where = "targets[%d]" % index
-        spec = _target_spec(item, base, where)
-        spec["index"] = index
-        spec["label"] = spec.get("name") or "%s:%d" % (spec["host"], spec["port"])
-        specs.append(_check_settings(spec, where + ".", cache))
-    return specs
+    return [_checked_target(item, base, "targets[%d]" % index, index, cache) for index, item in enumerate(targets)]
+
+
+def _checked_target(item, base, where, index, cache):
+    spec = _target_spec(item, base, where)
+    spec["index"] = index
+    spec["label"] = spec.get("name") or "%s:%d" % (spec["host"], spec["port"])
+    return _check_settings(spec, _at(where, ""), cache)
+
+
+def build_target(target):
+    """One target dict, checked like an item of build_targets, for a module whose own options are the
+    target's keys: errors name the key alone (``port: 0 is not a valid port``), not ``targets[0].port``."""
+    return _checked_target(target, dict(SETTINGS), "", 0, {})
 
 
 def secrets_in(targets):
