@@ -287,7 +287,6 @@ def _key_share(run, out, cause, detail):
 
 
 def _dh(run, out, cause, detail):
-    spec = run.spec
     dhe = [c for c, n in wire.tls12_cipher_suites().items() if n.startswith(("DHE-", "EDH-"))]
     flight = run.hello(versions=("TLSv1.2",), ciphers=dhe, groups=list(wire.DEFAULT_GROUPS))
     bits = (getattr(flight, "server_key_exchange", None) or {}).get("dh_bits")
