@@ -23,22 +23,8 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import
     tls12_cipher_suites,
     version_code,
 )
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import records as rec
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records import (
-    CT_HANDSHAKE,
-    EXT_ALPN,
-    EXT_EC_POINT_FORMATS,
-    EXT_ENCRYPT_THEN_MAC,
-    EXT_EXTENDED_MASTER_SECRET,
-    EXT_KEY_SHARE,
-    EXT_PADDING,
-    EXT_PSK_KEY_EXCHANGE_MODES,
-    EXT_RENEGOTIATION_INFO,
-    EXT_SERVER_NAME,
-    EXT_SESSION_TICKET,
-    EXT_SIGNATURE_ALGORITHMS,
-    EXT_SUPPORTED_GROUPS,
-    EXT_SUPPORTED_VERSIONS,
-    HS_CLIENT_HELLO,
     MAX_FRAGMENT,
     build_records,
     ext,
@@ -89,11 +75,11 @@ def build_client_hello(server_name=None, versions=("TLSv1.2", "TLSv1.3"), cipher
     exts = _server_name_extension(server_name)
     exts += _common_extensions(groups, alpn)
     if sigalgs and legacy_version >= TLS12:
-        exts.append(ext(EXT_SIGNATURE_ALGORITHMS, vec16(b"".join(u16(s) for s in sigalgs))))
+        exts.append(ext(rec.EXT_SIGNATURE_ALGORITHMS, vec16(b"".join(u16(s) for s in sigalgs))))
     if TLS13 in vcodes:
         exts += _tls13_extensions(vcodes, key_share_groups)
     if renegotiation_info is True:
-        exts.append(ext(EXT_RENEGOTIATION_INFO, b"\x00"))
+        exts.append(ext(rec.EXT_RENEGOTIATION_INFO, b"\x00"))
     for code, body in extra_extensions or ():
         exts.append(ext(int(code), bytes(body)))
 
@@ -125,42 +111,42 @@ def _server_name_extension(server_name):
         # RFC 6066: SNI carries DNS names only; nginx never sends it for IP literals.
         return []
     host = str(server_name).rstrip(".").encode("idna")
-    return [ext(EXT_SERVER_NAME, vec16(b"\x00" + vec16(host)))]
+    return [ext(rec.EXT_SERVER_NAME, vec16(b"\x00" + vec16(host)))]
 
 
 def _common_extensions(groups, alpn):
     """The extensions every hello carries, in OpenSSL's order, up to ALPN and the MAC/secret flags."""
-    exts = [ext(EXT_EC_POINT_FORMATS, vec8(b"\x00\x01\x02"))]
+    exts = [ext(rec.EXT_EC_POINT_FORMATS, vec8(b"\x00\x01\x02"))]
     if groups:
-        exts.append(ext(EXT_SUPPORTED_GROUPS, vec16(b"".join(u16(g) for g in groups))))
-    exts.append(ext(EXT_SESSION_TICKET, b""))
+        exts.append(ext(rec.EXT_SUPPORTED_GROUPS, vec16(b"".join(u16(g) for g in groups))))
+    exts.append(ext(rec.EXT_SESSION_TICKET, b""))
     if alpn:
         protos = [alpn] if isinstance(alpn, (str, bytes)) else list(alpn)
         body = b"".join(vec8(p.encode("ascii") if isinstance(p, str) else bytes(p)) for p in protos)
-        exts.append(ext(EXT_ALPN, vec16(body)))
-    exts.append(ext(EXT_ENCRYPT_THEN_MAC, b""))
-    exts.append(ext(EXT_EXTENDED_MASTER_SECRET, b""))
+        exts.append(ext(rec.EXT_ALPN, vec16(body)))
+    exts.append(ext(rec.EXT_ENCRYPT_THEN_MAC, b""))
+    exts.append(ext(rec.EXT_EXTENDED_MASTER_SECRET, b""))
     return exts
 
 
 def _tls13_extensions(vcodes, key_share_groups):
     shares = b"".join(u16(g) + vec16(make_key_share(g)) for g in key_share_groups)
-    return [ext(EXT_SUPPORTED_VERSIONS, vec8(b"".join(u16(v) for v in vcodes))),
-            ext(EXT_PSK_KEY_EXCHANGE_MODES, vec8(b"\x01")),  # psk_dhe_ke
-            ext(EXT_KEY_SHARE, vec16(shares))]
+    return [ext(rec.EXT_SUPPORTED_VERSIONS, vec8(b"".join(u16(v) for v in vcodes))),
+            ext(rec.EXT_PSK_KEY_EXCHANGE_MODES, vec8(b"\x01")),  # psk_dhe_ke
+            ext(rec.EXT_KEY_SHARE, vec16(shares))]
 
 
 def _padded_records(head, exts, record_version, pad_to):
     def assemble(extensions):
         body = head + vec16(b"".join(extensions))
-        return build_records(CT_HANDSHAKE, handshake_message(HS_CLIENT_HELLO, body), version=record_version)
+        return build_records(rec.CT_HANDSHAKE, handshake_message(rec.HS_CLIENT_HELLO, body), version=record_version)
 
     record = assemble(exts)
     if pad_to and len(record) < pad_to:
         # RFC 7685 padding extension (4-byte header) sized so the records total pad_to bytes.
-        hs_len = len(handshake_message(HS_CLIENT_HELLO, head + vec16(b"".join(exts))))
+        hs_len = len(handshake_message(rec.HS_CLIENT_HELLO, head + vec16(b"".join(exts))))
         need = _handshake_len_for_total(int(pad_to)) - hs_len - 4
-        record = assemble(exts + [ext(EXT_PADDING, b"\x00" * max(0, need))])
+        record = assemble(exts + [ext(rec.EXT_PADDING, b"\x00" * max(0, need))])
     return record
 
 
