@@ -100,7 +100,6 @@ def sniff(first_bytes):
     return "binary"
 
 
-
 @dataclass(eq=False, repr=False)
 class ServerFlight:
     """What a server answered to one ClientHello; ``kind`` is one of FlightKind.ALL."""
@@ -482,4 +481,3 @@ def _drain_for_sniff(sock, parser, wait):
         fl.first_bytes = bytes(fl.first_bytes + chunk)[:64]
         fl.bytes_read += len(chunk)
         fl.not_tls_hint = sniff(fl.first_bytes)
-

@@ -96,4 +96,3 @@ def make_key_share(group, server=False):
         kem = os.urandom(_MLKEM_CT_LEN[4]) if server else _mlkem_encaps_key(4)
         return _nist_point(0x0018) + kem
     raise ValueError("cannot build a key share for group %s" % group_name(group))
-

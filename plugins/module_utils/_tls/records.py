@@ -120,7 +120,6 @@ def handshake_message(msg_type, body):
     return u8(msg_type) + vec24(bytes(body))
 
 
-
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
@@ -212,4 +211,3 @@ def parse_alpn(body):
     while reader.remaining():
         protos.append(reader.vec8().decode("ascii", "replace"))
     return protos
-
