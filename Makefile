@@ -1,7 +1,7 @@
 # tlsops.handshake: build and test entry points.
 #
 #   make demo    everything needed, then the demo (tests/demo.sh)
-#   make test    unit, integration, sanity, lint, changelog-lint, molecule
+#   make test    unit, integration, sanity, lint (ruff, mypy, ansible-lint), changelog-lint, molecule
 #
 # Works from a fresh clone as root on Debian/Ubuntu: `venv` installs the Python
 # tools, `deps` installs nginx/openssl/faketime from apt (faketime: the lab
@@ -66,6 +66,7 @@ help:
 	@echo "make deps            nginx (+ stream module), openssl, ca-certificates, faketime from apt; chrony unpacked into build/"
 	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
 	@echo "make unit | integration | sanity | lint | changelog-lint | molecule"
+	@echo "make lint            ruff and mypy (pyproject.toml), then ansible-lint"
 	@echo "make fuzz            the property-based tests of the parsers (tests/unit/fuzz) with 20x the examples of make unit"
 	@echo "make molecule        role scenarios in podman containers (tests/molecule/run.sh; ROLES=... for some)"
 	@echo "make clean           remove build/ and test output (keeps .venv)"
@@ -173,7 +174,12 @@ sanity: venv collection
 	cd "$(COLLECTION_DIR)" && $(WITH_HOME) ANSIBLE_TEST_CONTENT_ROOT="$(COLLECTION_DIR)" \
 	  "$(VBIN)/ansible-test" sanity --requirements --python $(SANITY_PYTHON) --color $(if $(CI),no,auto) $(SANITY_ARGS)
 
+# ruff (pycodestyle at 160 columns, pyflakes, import order) on all Python; mypy on plugins/, imported
+# as ansible_collections.tlsops.handshake.plugins through build/collections; then ansible-lint.
+# Configuration of the first two: pyproject.toml.
 lint: venv collection
+	"$(VBIN)/ruff" check --no-fix $(RUFF_ARGS) .
+	"$(VBIN)/mypy" $(MYPY_ARGS) -p ansible_collections.tlsops.handshake.plugins
 	$(WITH_HOME) "$(VBIN)/ansible-lint" --offline $(LINT_ARGS)
 
 changelog-lint: venv
