@@ -83,10 +83,11 @@ def analyse(raw: Dict[str, Any], policy: Any = None, chains: Any = None, local_a
     nginx, version, version_reason = _nginx_info(raw, nginx_version)
     findings: List[Any] = list(config_test_findings(raw.get("config_test")))
     findings.extend(_read_error_findings(raw))
-    result: Dict[str, Any] = {"changed": False, "source": raw.get("source"), "config_file": raw.get("config_file"),
-              "files": [f["path"] for f in raw.get("files") or ()], "nginx": nginx,
-              "config_test": raw.get("config_test"), "servers": [], "upstreams": [], "probe_targets": [],
-              "findings": findings}
+    result: Dict[str, Any] = {
+        "changed": False, "source": raw.get("source"), "config_file": raw.get("config_file"),
+        "files": [f["path"] for f in raw.get("files") or ()], "nginx": nginx,
+        "config_test": raw.get("config_test"), "servers": [], "upstreams": [], "probe_targets": [],
+        "findings": findings}
     if version is None:
         findings.append(finding_at("nginx_version_unknown", None, reason=version_reason,
                                    defaults="proxy_ssl_protocols %s" % " ".join(eff.default_protocols(None))))
