@@ -23,8 +23,7 @@ import warnings
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes as _causes
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes_reasons as _reasons
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes as _causes, causes_reasons as _reasons
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names as _tls_names
 from tests.lab import SCENARIO_NAMES, Lab, LabError, lab_processes, listening_ports
 

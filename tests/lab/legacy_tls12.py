@@ -41,8 +41,8 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records impo
     handshake_message,
     iter_records,
     u16,
-    vec16,
     vec8,
+    vec16,
 )
 
 from . import tls_server

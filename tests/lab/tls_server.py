@@ -19,6 +19,8 @@ import socket
 import struct
 import time
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.flight import parse_server_flight
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.key_share import make_key_share
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import (
     PROTOCOL_VERSIONS,
     SCSV_FALLBACK,
@@ -32,8 +34,6 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import
     version_code,
     version_name,
 )
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls.flight import parse_server_flight
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls.key_share import make_key_share
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records import (
     CT_ALERT,
     CT_HANDSHAKE,
@@ -64,9 +64,9 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records impo
     parse_extensions,
     u16,
     u16_list,
+    vec8,
     vec16,
     vec24,
-    vec8,
 )
 
 _TLS13_CODES = frozenset(tls13_cipher_suites())

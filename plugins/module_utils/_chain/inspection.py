@@ -17,14 +17,11 @@ comes from _findings.finding().
 
 from __future__ import annotations
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import path as chain_path
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import source
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import verify
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, path as chain_path, source, verify
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain.source import ChainInputError
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import finding
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 
 HAS_CRYPTOGRAPHY = links.HAS_CRYPTOGRAPHY
 CRYPTOGRAPHY_IMPORT_ERROR = links.CRYPTOGRAPHY_IMPORT_ERROR

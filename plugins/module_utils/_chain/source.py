@@ -20,8 +20,8 @@ import ssl
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.safe_files import FileRefused, read_bytes
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 
 try:
     from cryptography.hazmat.primitives import serialization

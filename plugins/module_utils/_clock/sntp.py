@@ -92,11 +92,8 @@ def from_ntp(value, near):
     fraction = (value & 0xFFFFFFFF) / float(ERA_SECONDS)
     near_ntp = near + NTP_EPOCH_OFFSET
     era = int(near_ntp // ERA_SECONDS)
-    best = None
-    for candidate_era in (era - 1, era, era + 1):
-        candidate = candidate_era * ERA_SECONDS + seconds + fraction
-        if best is None or abs(candidate - near_ntp) < abs(best - near_ntp):
-            best = candidate
+    best = min((candidate_era * ERA_SECONDS + seconds + fraction for candidate_era in (era - 1, era, era + 1)),
+               key=lambda candidate: abs(candidate - near_ntp))
     return best - NTP_EPOCH_OFFSET
 
 

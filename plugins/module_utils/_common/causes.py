@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes_reasons as reasons
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import text as _text
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes_reasons as reasons, text as _text
 
 # Standard library only: this file runs on managed hosts.
 

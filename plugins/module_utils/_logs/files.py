@@ -132,7 +132,7 @@ class CorruptLog(OSError):
 def _decompression_errors():
     errors = [OSError, EOFError, zlib.error]
     try:
-        import lzma      # optional part of the standard library
+        import lzma  # optional part of the standard library
         errors.append(lzma.LZMAError)
     except ImportError:
         pass
@@ -183,7 +183,7 @@ def open_log(path, where="paths"):
         if magic[:2] == b"\x1f\x8b":
             return _LogStream(gzip.GzipFile(fileobj=raw, mode="rb"), raw, "gzip"), "gzip"
         if magic[:3] == b"BZh":
-            import bz2     # optional parts of the standard library: imported only for such files
+            import bz2  # optional parts of the standard library: imported only for such files
             return _LogStream(bz2.BZ2File(raw, "rb"), raw, "bzip2"), "bzip2"
         if magic == b"\xfd7zXZ\x00":
             import lzma

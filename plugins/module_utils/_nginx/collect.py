@@ -14,16 +14,16 @@ interpret the configuration: it gathers
 * a summary of the certificate files the configuration names (``ssl_certificate``,
   ``proxy_ssl_trusted_certificate``, ...), never private keys,
 
-and the controller (plugins/plugin_utils/_nginx_*.py) parses and judges it.
+and the controller (plugins/plugin_utils/_nginx/) parses and judges it.
 
-Every file is read through _safe_files (regular files only, at most MAX_FILE_BYTES,
+Every file is read through _common/safe_files.py (regular files only, at most MAX_FILE_BYTES,
 errors naming the option or the file:line that named the path).  The files are read
 before ``nginx -T`` runs: a FIFO or a device where nginx opens a file would block
 nginx or feed it forever, so then nginx is not run and the reason is reported.
-Inline private keys are redacted (_nginx_secrets) before anything leaves the host.
+Inline private keys are redacted (secrets.py) before anything leaves the host.
 
-The tokenizer below only finds ``include`` patterns and certificate paths; the
-real parse is crossplane's, on the controller.
+The tokenizer (tokens.py) is used here only to find ``include`` patterns and
+certificate paths; the real parse is crossplane's, on the controller.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ import stat
 import subprocess
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files as safe
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.secrets import redact
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.tokens import located_statements
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx",
                     "/usr/bin/nginx", "/opt/nginx/sbin/nginx")

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import ssl
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DeadlineReached
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
 OPENSSL_DEFAULT_TLS13_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256")

@@ -11,10 +11,9 @@ names its choice in a HelloRetryRequest without any key exchange.
 
 from __future__ import annotations
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DeadlineReached
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.diagnose import accepted
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
 # A bound on elimination rounds, so a server that keeps accepting garbage

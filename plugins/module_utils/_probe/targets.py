@@ -18,10 +18,8 @@ import math
 import re
 import ssl
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import conf
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net, safe_files
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import conf, handshake as hs
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 

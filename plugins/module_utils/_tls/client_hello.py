@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import records as rec
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.key_share import can_make_key_share, make_key_share
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import (
     DEFAULT_GROUPS,
@@ -23,7 +24,6 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import
     tls12_cipher_suites,
     version_code,
 )
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import records as rec
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records import (
     MAX_FRAGMENT,
     build_records,

@@ -146,7 +146,7 @@ class ServerFlight:
 
     def as_dict(self, include_certificates=False):
         """Plain, JSON-friendly dict (bytes as hex)."""
-        out = {}
+        out: Dict[str, Any] = {}
         for item in fields(self):
             key, value = item.name, getattr(self, item.name)
             if key == "certificates":

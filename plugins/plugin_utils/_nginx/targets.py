@@ -34,9 +34,9 @@ from collections import Counter
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import targets as probe_args
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ORIGIN_MAX_BYTES, origin_size
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ORIGIN_MAX_BYTES, origin_size
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import effective as eff
 
 # The proxy_ssl_conf_command names tls_probe reproduces: tls_probe owns the list.

@@ -38,7 +38,6 @@ import os
 import stat
 import sys
 
-
 MAX_FILE_BYTES = 8 * 1024 * 1024    # far above any nginx configuration file
 
 

@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import crossplane
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import tokens as nt
 from tests.unit.fuzz.fuzzing import examples, timed
@@ -200,8 +199,9 @@ def test_tokenizing_costs_linear_time(unit, size):
 # ---------------------------------------------------------------------------
 
 def _crossplane_tokens(text):
-    from crossplane.lexer import _lex_file_object  # pylint: disable=import-outside-toplevel
     import io  # pylint: disable=import-outside-toplevel
+
+    from crossplane.lexer import _lex_file_object  # pylint: disable=import-outside-toplevel
 
     return [(t, q) for t, _line, q in _lex_file_object(io.StringIO(text))]
 

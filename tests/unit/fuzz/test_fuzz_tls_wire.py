@@ -15,12 +15,9 @@ import ipaddress
 import socket
 import struct
 
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import flight
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire as tw
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import flight, names, wire as tw
 from tests.lab import tls_server as srv
 from tests.unit.fuzz.fuzzing import examples, timed
 

@@ -7,9 +7,7 @@ import pathlib
 import re
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._clock import sntp
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import findings
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import text
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes, findings, text
 
 PLUGINS = pathlib.Path(text.__file__).resolve().parents[2]
 
