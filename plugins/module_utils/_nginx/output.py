@@ -17,7 +17,7 @@ DEFAULT_PREFIX = "/usr/local/nginx"     # nginx's own default when configure had
 
 _VERSION_RE = re.compile(r"nginx version: ([^/\s]+)/(\S+)")
 _BUILT_RE = re.compile(r"built with (.+?)(?: \(running with (.+)\))?$")
-_LIBRARY_VERSION_RE = re.compile(r"(?:OpenSSL|LibreSSL|BoringSSL)\s+([0-9][0-9.]*)")
+_OPENSSL_VERSION_RE = re.compile(r"OpenSSL ([0-9][0-9.]*)")
 _CONFIGURE_PATHS = (("--conf-path=", "conf_path"), ("--prefix=", "prefix"), ("--pid-path=", "pid_path"))
 _LOG_RE = re.compile(r"\[(emerg|alert|crit|error|warn|notice)\] \d+#\d+: (.*)$")
 # " in FILE:LINE" at the end of a message; greedy before it, so the last " in /" wins
@@ -29,8 +29,8 @@ _TEST_END = "nginx: configuration file"
 def parse_version_output(text):
     """What ``nginx -V`` says: product, version, TLS library built with / running with, paths.
 
-    ``openssl_version`` is the number of the library nginx runs with (else the one it was built
-    with), ``0`` when neither is named; ``conf_file`` and ``pid_file`` are the compiled-in paths
+    ``openssl_version`` is the number of the OpenSSL nginx runs with (else the one it was built
+    with), ``0`` when neither is OpenSSL; ``conf_file`` and ``pid_file`` are the compiled-in paths
     made absolute against the compiled-in prefix (nginx's own default /usr/local/nginx when
     configure had none), as nginx itself resolves them.
     """
@@ -55,7 +55,7 @@ def parse_version_output(text):
                 match = re.search(r"(?:^|\s)%s(\S+)" % re.escape(key), args)
                 if match:
                     info[field] = match.group(1).strip("'\"")
-    library = _LIBRARY_VERSION_RE.search(info["openssl_running"] or "") or _LIBRARY_VERSION_RE.search(
+    library = _OPENSSL_VERSION_RE.search(info["openssl_running"] or "") or _OPENSSL_VERSION_RE.search(
         info["openssl_built"] or "")
     info["openssl_version"] = library.group(1) if library else "0"
     prefix = info["prefix"] or DEFAULT_PREFIX
