@@ -85,7 +85,6 @@ def walk(main, conf_prefix, read, on_error=None, strict=False, once=False, max_f
             yield statement
             if statement.name == "include" and statement.args:
                 for included in expand(statement.args[0], conf_prefix):
-                    for inner in visit(included, (path, statement.line), statement.context, stack + (real,)):
-                        yield inner
+                    yield from visit(included, (path, statement.line), statement.context, stack + (real,))
 
     return visit(main, None, tuple(context), ())

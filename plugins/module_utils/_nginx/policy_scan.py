@@ -52,8 +52,8 @@ def nginx_facts(binary, timeout=30.0):
     rc, out, err = collect.run([path, "-V"], timeout)
     text = (err or "") + (out or "")
     if rc != 0:
-        raise NginxError("nginx_binary: %s -V failed (%s): %s" % (path, "exit status %s" % rc if rc is not None else
-                                                                   "did not run", text.strip() or "no output"))
+        status = "exit status %s" % rc if rc is not None else "did not run"
+        raise NginxError("nginx_binary: %s -V failed (%s): %s" % (path, status, text.strip() or "no output"))
     info = output.parse_version_output(text)
     return {"version": info["version"] or "0", "openssl_version": info["openssl_version"],
             "conf_file": info["conf_file"], "pid_file": info["pid_file"], "prefix": info["prefix"], "output": text}

@@ -146,5 +146,5 @@ def test_nginx_dash_t_failure_names_file_line_and_the_quoted_argument():
     assert got["file"] is None and got["line"] is None and "\n" not in got["message"]
     assert "MIIE" not in got["message"] and "(hidden)" in got["message"] and got["message"].endswith("mismatch)")
     assert got["quoted"].startswith("data:-----BEGIN")
-    assert output.test_failure(" no emerg here \n") == {"message": "no emerg here", "file": None, "line": None,
-                                                          "quoted": ""}
+    without = output.test_failure(" no emerg here \n")
+    assert without == {"message": "no emerg here", "file": None, "line": None, "quoted": ""}
