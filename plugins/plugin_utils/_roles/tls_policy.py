@@ -24,6 +24,7 @@ import re
 
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import effective as eff
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import targets as nginx_targets
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._roles.config_values import as_int
 
 # Mozilla server-side TLS guideline 6.0 (ssl-config.mozilla.org).  "groups" lists the post-quantum
 # hybrid first; it is dropped when nginx runs with an OpenSSL older than PQ_GROUPS_OPENSSL.
@@ -94,17 +95,6 @@ def quote(value):
 
 def _onoff(flag):
     return "on" if flag else "off"
-
-
-def _integer(value):
-    """Jinja's ``int`` filter: a whole number, from a number or its text; 0 when there is none."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return 0
 
 
 def _lines(entries):
@@ -192,7 +182,7 @@ def _upstream(defaults, given, unsupported, snippet):
     host = given.get("host") or ""
     probe = given.get("probe")
     u.update({"groups": _usable_groups(u["groups"], unsupported),
-              "port": _integer(given.get("port") or 443),
+              "port": as_int(given.get("port") or 443),
               "host": host,
               "location_file": given.get("location_file") or "",
               "location": given.get("location") or "",
