@@ -51,7 +51,7 @@ _value:
       description: Whether chronyd runs in container mode.
       type: bool
     reason:
-      description: Why, for the role's messages (C(PID 1 has no CAP_SYS_TIME in its bounding set, virtualization: podman (guest))).
+      description: "Why, for the role's messages (C(PID 1 has no CAP_SYS_TIME in its bounding set, virtualization: podman (guest)))."
       type: str
 """
 

@@ -9,7 +9,6 @@ machine's nginx."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import ssl
 import threading

@@ -185,8 +185,8 @@ def test_ip_literal_upstreams_get_no_sni_as_nginx_tls_info_targets_do(host, serv
 def test_before_comes_from_the_snippet_then_the_http_level_file():
     recorded = {"sni": True, "server_name": "old.test", "protocols": ["TLSv1.2"], "ciphers": "HIGH", "groups": ["X25519"],
                 "verify": True, "ca_file": "/old/ca.pem", "verify_depth": 2, "client_cert": "/o.pem", "client_key": "/o.key"}
-    files = {"/etc/nginx/conf.d/tlsops_tls_policy.conf": "# x\n%s%s\nssl_protocols TLSv1.2;\n" % (
-                 TAG, json.dumps({"upstream": dict(recorded, server_name="", sni=False, verify=False)})),
+    conf_state = {"upstream": dict(recorded, server_name="", sni=False, verify=False)}
+    files = {"/etc/nginx/conf.d/tlsops_tls_policy.conf": "# x\n%s%s\nssl_protocols TLSv1.2;\n" % (TAG, json.dumps(conf_state)),
              "/etc/nginx/snippets/tlsops_upstream_a.conf": "# y\r\n%s%s\r\n" % (TAG, json.dumps(recorded))}
     pairs = _pairs([{"name": "a", "host": "a.test"}, {"name": "b", "host": "b.test"}, {"name": "c", "probe": False}],
                    files)
