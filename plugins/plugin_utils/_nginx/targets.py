@@ -95,6 +95,21 @@ def address_label(entry, server):
     return "%s (%s)" % (entry["name"], address) if entry["upstream_block"] else address
 
 
+def server_name_and_sni(ssl_name, host, server_name_on):
+    """``(server_name, sni)`` of a probe target for a server at ``host``, as nginx handshakes with it.
+
+    The name nginx checks is ``ssl_name`` (``*_ssl_name``), else the host; an IP literal host needs no
+    server_name (None: tls_probe checks the host itself), and nginx sends no SNI for an IP literal.
+    """
+    if ssl_name and ssl_name.startswith("[") and net.is_ip_literal(ssl_name):
+        ssl_name = ssl_name.strip("[]")      # tls_probe takes an IPv6 literal bare
+    server_name = ssl_name or (None if net.is_ip_literal(host) else host)
+    sni = bool(server_name_on and server_name and not net.is_ip_literal(server_name))
+    if server_name and net.is_ip_literal(server_name) and server_name == host:
+        server_name = None
+    return server_name, sni
+
+
 def probe_targets(entry, conf_prefix="/"):
     """tls_probe targets that reproduce nginx's handshakes for ``entry``, and notes on what is left out.
 
@@ -121,9 +136,6 @@ def probe_targets(entry, conf_prefix="/"):
     if unsupported:
         notes.append("%s not reproduced by tls_probe: left out of the probe targets" % ", ".join(
             "%s_ssl_conf_command %s" % (eff.KINDS[entry["kind"]]["prefix"], c["name"]) for c in unsupported))
-    name = values["ssl_name"]
-    if name and name.startswith("[") and net.is_ip_literal(name):
-        name = name.strip("[]")      # tls_probe takes an IPv6 literal bare
     for server in entry["servers"]:
         if server.get("unix") or server.get("port") is None or not server.get("host"):
             notes.append("no probe target for %s: %s" % (
@@ -132,11 +144,11 @@ def probe_targets(entry, conf_prefix="/"):
         if server.get("down"):
             notes.append("no probe target for %s:%s: marked down" % (server["host"], server["port"]))
             continue
-        server_name = name or (None if net.is_ip_literal(server["host"]) else server["host"])
+        server_name, sni = server_name_and_sni(values["ssl_name"], server["host"], values["server_name_on"])
         target = {"name": address_label(entry, server), "host": server["host"], "port": server["port"]}
-        if server_name and not (net.is_ip_literal(server_name) and server_name == server["host"]):
+        if server_name:
             target["server_name"] = server_name
-        target["sni"] = bool(values["server_name_on"] and server_name and not net.is_ip_literal(server_name))
+        target["sni"] = sni
         target["protocols"] = protocols
         target["ciphers"] = values["ciphers"]
         if groups:
@@ -180,9 +192,10 @@ def plaintext_check_targets(entry):
         target = {"name": "%s (plaintext in %s)" % (address_label(entry, server), entry["directive"]),
                   "host": host, "port": server["port"], "verify": False, "http_request": False,
                   "protocols": list(TLS_VERSIONS)}
-        if not net.is_ip_literal(host):
-            target["server_name"] = host
-        target["sni"] = not net.is_ip_literal(host)
+        server_name, sni = server_name_and_sni(None, host, True)
+        if server_name:
+            target["server_name"] = server_name
+        target["sni"] = sni
         _set_timeout(target, entry["effective"])
         targets.append(target)
     return targets
