@@ -67,7 +67,7 @@ def pki(tmp_path_factory):
     root_key = ec.generate_private_key(ec.SECP256R1())
     inter_key = ec.generate_private_key(ec.SECP256R1())
     leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root = _cert(root_key, "Lab Root", root_key, "Lab Root", True)
+    # the intermediate is signed by root_key; no root certificate is needed: no test here trusts one
     inter = _cert(inter_key, "Lab Intermediate", root_key, "Lab Root", True)
     leaf = _cert(leaf_key, "localhost", inter_key, "Lab Intermediate", False, san=["localhost"])
     pem = serialization.Encoding.PEM
