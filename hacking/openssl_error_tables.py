@@ -113,7 +113,7 @@ def render(series_tables):
            'include/openssl/sslerr.h later) in OpenSSL\'s git repository at the release tags',
            '%s.' % tags,
            'Regenerate after an OpenSSL release (add its tag to TAGS there); a unit test fails until every',
-           'reason here has a cause or is unknown on purpose in _causes.py.',
+           'reason here has a cause or is unknown on purpose in _common/causes.py.',
            '"""',
            '',
            'from __future__ import annotations',

@@ -30,7 +30,7 @@ _WEAK_DIGESTS = ("md2", "md4", "md5", "sha1")
 
 
 class Cert(object):
-    """One certificate: ``der``, ``info`` (the _x509_lite fields at the evaluation time),
+    """One certificate: ``der``, ``info`` (the _tls/x509_lite fields at the evaluation time),
     ``obj`` (cryptography's certificate) and where it came from (``origin``)."""
 
     def __init__(self, der, at, origin):

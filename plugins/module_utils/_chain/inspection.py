@@ -5,7 +5,7 @@
 it the way nginx and OpenSSL see it, and how to fix it.  Plain Python; the
 module is a thin shell around ``inspect_chain``.
 
-Reading and option checks are in _chain_source, the certificate object and
+Reading and option checks are in source.py, the certificate object and
 single-link checks in _chain_cert, the trusted-first path (as OpenSSL >= 1.1.0
 and nginx build it) in _chain_path, verification (OpenSSL's codes, as nginx
 logs them) in _chain_verify with _chain_replay.  Here the chain is taken apart:
@@ -271,7 +271,7 @@ def warnings(params):
 def inspect_chain(params, now=None, use_openssl=True):
     """Inspect one certificate chain; returns the module's result (without ``changed``).
 
-    ``params`` are the module's options (missing ones take _chain_source.DEFAULTS).  ``now``
+    ``params`` are the module's options (missing ones take source.DEFAULTS).  ``now``
     fixes the current time (tests); ``use_openssl=False`` skips the openssl
     binary.  Raises ChainInputError for input that can never work.
     """

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""OpenSSL's reasons -> the causes of _causes.py, on each side of nginx.
+"""OpenSSL's reasons -> the causes of causes.py, on each side of nginx.
 
 Every SSL-library reason OpenSSL 1.0.2, 1.1.1 and 3.x define (_openssl_errors, generated from
 OpenSSL's own tables) is decided here once, by its SSL_R_ name, for both sides of nginx:

@@ -7,7 +7,7 @@ Read from ssl/ssl_err.c and the SSL_R_/SSL_F_ numbers of its header (ssl/ssl.h i
 include/openssl/sslerr.h later) in OpenSSL's git repository at the release tags
 OpenSSL_1_0_2u, OpenSSL_1_1_1w, openssl-3.0.21, openssl-3.1.8, openssl-3.2.6, openssl-3.3.7, openssl-3.4.6, openssl-3.5.7, openssl-3.6.3.
 Regenerate after an OpenSSL release (add its tag to TAGS there); a unit test fails until every
-reason here has a cause or is unknown on purpose in _causes.py.
+reason here has a cause or is unknown on purpose in _common/causes.py.
 """
 
 from __future__ import annotations

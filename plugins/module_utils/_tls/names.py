@@ -4,7 +4,7 @@
 """TLS code points and their names: protocol versions, key-exchange groups,
 signature algorithms, cipher suites and alerts.
 
-The raw codec (``_tls_wire``) writes and reads these codes; the probe turns the
+The raw codec (``_tls/wire.py``) writes and reads these codes; the probe turns the
 names users write (nginx / ``openssl s_client -groups/-sigalgs/-cipher``
 spellings) into codes and the codes servers answer with back into names.
 

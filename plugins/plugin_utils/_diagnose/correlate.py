@@ -13,7 +13,7 @@ The rules, in the order they apply to a failing pair (proxy P -> upstream U, cau
    each with the file:line nginx set it at).
 3. more than one proxy uses U and every pair to U fails with C -> side upstream, owner U.
 4. otherwise (one proxy uses U, or the proxies fail with different causes) the cause's layer in
-   _causes.py decides: SIDE_BY_LAYER; a finding of nginx_tls_info on P's upstream entry that names
+   _common/causes.py decides: SIDE_BY_LAYER; a finding of nginx_tls_info on P's upstream entry that names
    C (e.g. https_to_plain_port for plain_http) makes it P's config.
 """
 

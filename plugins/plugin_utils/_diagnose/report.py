@@ -8,7 +8,7 @@
 Plain Python (no Ansible): the action plugin diagnose_report calls it, unit tests call it with data
 they write.  The schema is report.schema.json next to this file (SCHEMA_PATH); rendering
 is in _diagnose_render_md.py and _diagnose_render_html.py.  Cause codes, titles and fixes come
-from module_utils/_causes.py; this adds only the correlation (see _diagnose_correlate.py).
+from module_utils/_common/causes.py; this adds only the correlation (see correlate.py).
 """
 
 from __future__ import annotations

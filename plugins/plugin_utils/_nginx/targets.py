@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """nginx_tls_info's probe targets: tls_probe targets set up like nginx, each saying where nginx uses it.
 
-One target per server of an upstream entry (_nginx_report.build_upstreams groups the ``*_pass``
+One target per server of an upstream entry (upstreams.build_upstreams groups the ``*_pass``
 directives by what they reach and with which effective settings).  Targets that are the same probe
 (same kind, upstream, address and settings) are merged into one, whatever the number of locations
 behind it.  Each target carries ``origin``::
