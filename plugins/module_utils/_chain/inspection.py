@@ -6,21 +6,30 @@ it the way nginx and OpenSSL see it, and how to fix it.  Plain Python; the
 module is a thin shell around ``inspect_chain``.
 
 Reading and option checks are in source.py, the certificate object and
-single-link checks in _chain_cert, the trusted-first path (as OpenSSL >= 1.1.0
-and nginx build it) in _chain_path, verification (OpenSSL's codes, as nginx
-logs them) in _chain_verify with _chain_replay.  Here the chain is taken apart:
+single-link checks in cert.py, the trusted-first path (as OpenSSL >= 1.1.0
+and nginx build it) in path.py, verification (OpenSSL's codes, as nginx
+logs them) in verify.py with replay.py.  Here the chain is taken apart:
 which certificate is the leaf, whether the served order is right, whether an
 issuer is missing and can be found among the candidate intermediates, what the
 names, the key, the validity and the algorithms of the path say.  Every finding
-comes from _findings.finding().
+comes from _common/findings.finding().  The result's shape is result_types.ChainResult.
 """
 
 from __future__ import annotations
 
+from typing import List, Optional, Tuple, cast
+
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, path as chain_path, source, verify
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain.result_types import (
+    ChainEntry,
+    ChainResult,
+    ChainVerification,
+    MissingIssuer,
+    NameCoverage,
+)
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain.source import ChainInputError
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
-from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import finding
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import Finding, finding
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 
 HAS_CRYPTOGRAPHY = links.HAS_CRYPTOGRAPHY
@@ -88,11 +97,11 @@ def _order_problem(unique, positions, leaf_index):
 # Views
 
 
-def _chain_entry(cert, position):
+def _chain_entry(cert, position) -> ChainEntry:
     entry = {"position": position}
     entry.update((k, cert.info.get(k)) for k in _CHAIN_FIELDS)
     entry["self_signed"] = cert.self_signed()
-    return entry
+    return cast(ChainEntry, entry)  # _CHAIN_FIELDS are ChainEntry's keys (test_chain_result_types checks)
 
 
 def _sans_summary(info):
@@ -170,7 +179,7 @@ def _strength_findings(certs):
     return findings
 
 
-def _not_judged(reason):
+def _not_judged(reason) -> ChainVerification:
     return {"ok": None, "code": None, "message": reason, "depth": None, "errors": [], "path": [],
             "source": None, "command": None, "webpki": None, "note": reason}
 
@@ -221,7 +230,8 @@ def _gap(leaf, full_path, extra, anchor, stuck, pool_label, store_label):
     Returns ``(missing_issuer, complete_chain, findings)``.
     """
     needs = full_path[full_path.index(extra[0]) - 1] if extra else stuck
-    missing = complete_chain = None
+    missing: Optional[MissingIssuer] = None
+    complete_chain = None
     if needs is not None:
         missing = {"subject": needs.subject, "name": needs.info["issuer"],
                    "aia_ca_issuers": needs.info["aia_ca_issuers"], "authority_key_id": needs.info["authority_key_id"],
@@ -248,8 +258,9 @@ def _gap(leaf, full_path, extra, anchor, stuck, pool_label, store_label):
     return missing, complete_chain, []
 
 
-def _names(leaf, wanted_names):
-    names, findings = [], []
+def _names(leaf, wanted_names) -> Tuple[List[NameCoverage], List[Finding]]:
+    names: List[NameCoverage] = []
+    findings: List[Finding] = []
     for wanted in wanted_names:
         covered, matched = _name_match(leaf, wanted)
         names.append({"name": wanted, "covered": covered, "matched": matched})
@@ -268,7 +279,7 @@ def warnings(params):
     return []
 
 
-def inspect_chain(params, now=None, use_openssl=True):
+def inspect_chain(params, now=None, use_openssl=True) -> ChainResult:
     """Inspect one certificate chain; returns the module's result (without ``changed``).
 
     ``params`` are the module's options (missing ones take source.DEFAULTS).  ``now``
@@ -338,7 +349,8 @@ def inspect_chain(params, now=None, use_openssl=True):
     }
 
 
-def _verify_served(leaf, served, extra, complete_chain, store, at, p, use_openssl, leaf_only):
+def _verify_served(leaf, served, extra, complete_chain, store, at, p, use_openssl,
+                   leaf_only) -> Tuple[ChainVerification, Optional[ChainVerification]]:
     """``(verified, complete_verified)``: the served chain as nginx would see it, and the completed one."""
     settings = {"depth": p["verify_depth"], "level": int(p["security_level"]),
                 "name": p["names"][0] if p["names"] else None, "use_openssl": use_openssl}

@@ -19,7 +19,10 @@ Certificates are _chain_cert.Cert objects; ``origin`` tells where each came from
 
 from __future__ import annotations
 
+from typing import List
+
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, source
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain.result_types import PathEntry, ServedExtra
 
 
 class TrustedPath(object):
@@ -85,7 +88,7 @@ def _up_the_store(anchor, store):
 # Views
 
 
-def path_view(path, served_positions):
+def path_view(path, served_positions) -> List[PathEntry]:
     """The ``chosen_path`` of the result: one dict per certificate, leaf first."""
     return [{"subject": c.subject, "issuer": c.info["issuer"], "sha256": c.sha256, "origin": c.origin,
              "position": served_positions.get(c.sha256) if c.origin == "served" else None}
@@ -96,10 +99,10 @@ def _key(cert):
     return source.public_key_der(cert.obj)
 
 
-def served_extra(path, unique, served_positions):
+def served_extra(path, unique, served_positions) -> List[ServedExtra]:
     """The ``served_extra`` of the result: served certificates the path does not use."""
     on_path = set(c.sha256 for c in path.certs)
-    extra = []
+    extra: List[ServedExtra] = []
     for cert in unique:
         if cert.sha256 in on_path:
             continue

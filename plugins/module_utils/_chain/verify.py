@@ -34,8 +34,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+from typing import Any, List, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, replay
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain.result_types import ChainVerification
 
 try:
     from cryptography.hazmat.primitives.serialization import Encoding
@@ -177,7 +179,7 @@ def webpki_verdict(leaf, untrusted, store, at, name=None, depth=None):
 # Entry point
 
 
-def verify_chain(leaf, untrusted, store, at, depth=None, level=2, name=None, use_openssl=True):
+def verify_chain(leaf, untrusted, store, at, depth=None, level=2, name=None, use_openssl=True) -> Tuple[ChainVerification, List[Any]]:
     """Verify ``leaf`` with the peer's ``untrusted`` certificates against ``store``.
 
     Returns the ``verified`` dict of cert_chain_info plus ``chain`` (Cert objects
@@ -205,7 +207,7 @@ def verify_chain(leaf, untrusted, store, at, depth=None, level=2, name=None, use
     last = errors[-1] if errors else None
     webpki = webpki_verdict(leaf, untrusted, store, at, name=name, depth=depth)
     path = webpki["chain"] if webpki and webpki["ok"] and last is None else chain
-    result = {
+    result: ChainVerification = {
         "ok": last is None,
         "code": last["code"] if last else 0,
         "message": last["message"] if last else "ok",

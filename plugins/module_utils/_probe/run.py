@@ -14,10 +14,12 @@ from __future__ import annotations
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DEADLINE_FACTOR, ENUMERATE_FACTOR, Deadline, DeadlineReached
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose, enumerate as enumerate_, handshake as hs
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.result_types import ProbeResult, ProbeSummary
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import build_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
 
@@ -100,7 +102,7 @@ def resolve(run):
     return None
 
 
-def _base_result(spec):
+def _base_result(spec) -> ProbeResult:
     return {
         "target": spec["label"],
         "host": spec["host"],
@@ -152,8 +154,8 @@ def _client_cert_refused(out):
     return None
 
 
-def _fill_details(result, run, out):
-    result["tls"].update(version=out.version, cipher=out.cipher, alpn=out.alpn)
+def _fill_details(result: ProbeResult, run, out):
+    result["tls"].update({"version": out.version, "cipher": out.cipher, "alpn": out.alpn})
     result["http_status"] = out.http_status
     leaf = _parse(out.peer_der) if out.peer_der else None
     chain = [c for c in (_parse(d) for d in (out.chain_der or [])) if c]
@@ -169,7 +171,7 @@ def _fill_details(result, run, out):
     return leaf, chain
 
 
-def _verification_cause(result, run, out, leaf, chain):
+def _verification_cause(result: ProbeResult, run, out, leaf, chain):
     """Name the cause of a certificate verification failure like nginx reports it."""
     code, message = out.verify_code, out.verify_message
     result["verification"] = {"ok": False, "code": code, "message": message}
@@ -206,7 +208,7 @@ def _iso(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _validity_cause(run, result, cause, certs, message):
+def _validity_cause(run, result: ProbeResult, cause, certs, message):
     """Which certificate is out of its validity, and is the clock to blame?
 
     With ``clock_offset_ms`` (time_sync_info's offset: true time minus this
@@ -243,7 +245,7 @@ def _count_intermediates(chain):
     return len(inner)
 
 
-def _finish(result, run, cause, detail, raw=None):
+def _finish(result: ProbeResult, run, cause, detail, raw=None) -> ProbeResult:
     result["cause"] = cause
     result["detail"] = detail
     if raw:
@@ -257,7 +259,7 @@ def _finish(result, run, cause, detail, raw=None):
     return result
 
 
-def probe_one(spec):
+def probe_one(spec) -> ProbeResult:
     """Probe one target (a dict from build_targets) and return its result dict."""
     run = ProbeRun(spec)
     result = _base_result(spec)
@@ -279,7 +281,7 @@ def probe_one(spec):
     return _after_handshake(result, run, out)
 
 
-def _after_verify_failure(result, run, out):
+def _after_verify_failure(result: ProbeResult, run, out) -> ProbeResult:
     """nginx completes the handshake and then logs the verify error: do the same
     handshake without verification for the details, then name the cause."""
     spec = run.spec
@@ -303,7 +305,7 @@ def _after_verify_failure(result, run, out):
     return _finish(result, run, cause, detail, raw=out.error)
 
 
-def _after_handshake_failure(result, run, out):
+def _after_handshake_failure(result: ProbeResult, run, out) -> ProbeResult:
     spec = run.spec
     cause = _network_cause(out) or causes.cause_for_reason(out.error)
     if out.error_kind == "ssl":
@@ -318,7 +320,7 @@ def _after_handshake_failure(result, run, out):
     return _finish(result, run, cause, detail, raw=out.error)
 
 
-def _after_handshake(result, run, out):
+def _after_handshake(result: ProbeResult, run, out) -> ProbeResult:
     """The handshake worked: collect details, then apply nginx's post-handshake checks."""
     spec = run.spec
     result["handshake_ok"] = True
@@ -386,22 +388,22 @@ def _check_name(spec):
     return spec.get("server_name") or spec["host"]
 
 
-def _set_certs(result, leaf, chain, spec):
+def _set_certs(result: ProbeResult, leaf, chain, spec):
     if leaf:
         result["certificate"] = x509.public_view(leaf)
         result["hostname_match"] = x509.hostname_matches(leaf, _check_name(spec), allow_trailing_dot=False)
     result["chain"] = [x509.public_view(c) for c in chain]
 
 
-def summarize(results):
-    by_cause = {}
+def summarize(results: List[ProbeResult]) -> ProbeSummary:
+    by_cause: Dict[str, int] = {}
     for r in results:
         by_cause[r["cause"]] = by_cause.get(r["cause"], 0) + 1
     ok = sum(1 for r in results if r["ok"])
     return {"total": len(results), "ok": ok, "failed": len(results) - ok, "by_cause": by_cause}
 
 
-def _safe_probe(spec):
+def _safe_probe(spec) -> ProbeResult:
     try:
         return probe_one(spec)
     except Exception as exc:  # pylint: disable=broad-except
@@ -411,7 +413,7 @@ def _safe_probe(spec):
         return _finish(result, run, "unknown", "internal probe error: %r" % exc, raw=repr(exc))
 
 
-def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=None):
+def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=None) -> Tuple[List[ProbeResult], ProbeSummary]:
     """Probe every target; returns ``(results, summary)`` with results in input order.
 
     Raises ProbeConfigError for parameters that can never work, before any
