@@ -8,11 +8,15 @@ chronyd runs with ``-x`` (it cannot set the clock: PID 1 lacks CAP_SYS_TIME in i
 when that is unreadable, the host is a container) and says why.  ``chrony_directives(variables,
 container)`` turns the role's ``time_sync_*`` variables into chrony.conf's lines (sources, policy,
 system); templates/chrony.conf.j2 only lays them out.  The roles call them through the
-``time_sync_container_mode`` and ``time_sync_chrony_directives`` filters.  Plain Python, controller side.
+``time_sync_container_mode`` and ``time_sync_chrony_directives`` filters.  ``wait_retries(wait_timeout,
+wait_delay)`` is how often the verification polls chronyd (filter ``time_sync_wait_retries``), and
+``failure_headline(result, ...)`` the first line of its failure message (filter ``time_sync_failure_headline``,
+used by templates/verify_failure.txt.j2).  Plain Python, controller side.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -104,3 +108,35 @@ def chrony_directives(variables, container):
     if v["time_sync_leapsectz"]:
         system.append("leapsectz %s" % v["time_sync_leapsectz"])
     return {"sources": [source_line(server) for server in v["time_sync_servers"]], "policy": policy, "system": system}
+
+
+def wait_retries(wait_timeout, wait_delay):
+    """How often the role asks chronyd before giving up: enough polls ``wait_delay`` seconds apart (at least 1
+    second) to cover ``wait_timeout`` seconds, and at least one.  Numbers as Jinja's ``int`` reads them."""
+    delay = max(as_int(wait_delay), 1)
+    return max(int(math.ceil(as_int(wait_timeout) / delay)), 1)
+
+
+def failure_headline(result, host, wait_timeout, max_offset_ms):
+    """The first line of the role's message when verification fails: what went wrong first.
+
+    ``result`` is the last time_sync_info result (``ansible_failed_result``).  In this order: chronyd's state
+    could not be read at all (no ``daemon.answered``: the module failed, ``msg`` says why), chronyd does not
+    answer, it did not synchronise within ``wait_timeout``, or it is synchronised but the offset is over
+    ``max_offset_ms``.
+    """
+    r = result if isinstance(result, dict) else {}
+    daemon = r.get("daemon")
+    daemon = daemon if isinstance(daemon, dict) else {}
+    if "answered" not in daemon:
+        return "time_sync: the synchronisation of chrony on %s could not be checked: %s" % (
+            host, r.get("msg", "unknown error"))
+    if not daemon["answered"]:
+        return "time_sync: chronyd on %s does not answer after %s s (%s)." % (
+            host, wait_timeout, daemon.get("error") or "no reply")
+    if not r.get("synchronized", False):
+        reason = daemon.get("reason")
+        return "time_sync: chrony on %s did not synchronise within %s s%s." % (
+            host, wait_timeout, (": %s" % reason) if reason else "")
+    return ("time_sync: chrony on %s is synchronised, but the clock is off by %s ms, more than time_sync_max_offset_ms "
+            "(%s ms), according to %s." % (host, r.get("offset_ms"), max_offset_ms, r.get("offset_source")))

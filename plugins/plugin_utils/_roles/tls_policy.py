@@ -12,8 +12,11 @@ targets: before from the state line the role wrote last time (else nginx's own d
 version), after from the new policy; server name and SNI follow nginx's rule for IP literals, the
 one nginx_tls_info's probe targets apply.
 
-The roles call them through the ``tls_policy_resolve`` and ``tls_policy_probe_targets`` filters;
-the templates only render what ``resolve`` returns.  Plain Python, controller side.
+``regressions(before, after, pairs)`` names the handshakes that worked before and fail with the new
+policy (the rollback's trigger).
+
+The roles call them through the ``tls_policy_resolve``, ``tls_policy_probe_targets`` and
+``tls_policy_regressions`` filters; the templates only render what ``resolve`` returns.  Plain Python, controller side.
 """
 
 from __future__ import annotations
@@ -297,3 +300,26 @@ def probe_pairs(resolved, snapshot, state_tag, nginx_version):
         before = recorded_settings(snapshot, upstream["snippet"], state_tag) or conf
         pairs.append({"before": probe_target(upstream, before), "after": probe_target(upstream, upstream["settings"])})
     return pairs
+
+
+def regressions(before_results, after_results, pairs):
+    """The handshakes the new policy broke: ``[{name, target, cause, detail, nginx_error, fix}]``.
+
+    ``before_results`` / ``after_results`` are tls_probe's ``results`` for the ``before`` / ``after`` targets of
+    ``pairs`` (probe_pairs' result), in the same order.  A pair regressed when its before probe was ok and its
+    after probe is not; an upstream that failed before as well is not the policy's doing.  No after results
+    (the after probe was skipped: check mode, nothing to probe) means no regression.
+    """
+    if after_results is None:
+        return []
+    found = []
+    for index, before in enumerate(before_results or ()):
+        if index >= len(after_results):
+            break
+        after = after_results[index]
+        if before.get("ok") and not after.get("ok"):
+            target = pairs[index]["after"]
+            found.append({"name": target["name"], "target": "%s:%s" % (target["host"], target["port"]),
+                          "cause": after["cause"], "detail": after["detail"],
+                          "nginx_error": after.get("nginx_error", ""), "fix": after.get("fix", [])})
+    return found

@@ -79,3 +79,50 @@ def test_policy_lines_appear_only_when_they_change_chronys_default():
 def test_system_lines_leave_out_rtcsync_in_container_mode(rtcsync, container, leapsectz, system):
     out = ts.chrony_directives(_variables(time_sync_rtcsync=rtcsync, time_sync_leapsectz=leapsectz), container)
     assert out["system"] == system
+
+
+# --------------------------------------------------------------------------
+# The verification's wait (vars/main.yml's __time_sync_retries) and its failure headline
+
+
+@pytest.mark.parametrize("timeout, delay, retries", [
+    (120, 5, 24),        # the defaults: exact division
+    (121, 5, 25),        # a remainder costs one more poll, never one less
+    (7, 0, 7),           # a delay under 1 s counts as 1 s
+    ("60", "7", 9),      # text, as inventory variables come
+    ("2.5", 1, 2),       # Jinja's int cuts a float text
+    (0, 5, 1), (-5, 5, 1), ("soon", 5, 1),   # always at least one poll
+])
+def test_wait_retries_cover_the_timeout_at_least_once(timeout, delay, retries):
+    assert ts.wait_retries(timeout, delay) == retries
+
+
+def test_the_role_takes_its_retries_from_the_filter():
+    with open(os.path.join(ROLE, "vars", "main.yml")) as fh:
+        variables = yaml.safe_load(fh)
+    assert "time_sync_wait_retries(delay=time_sync_wait_delay)" in variables["__time_sync_retries"]
+
+
+@pytest.mark.parametrize("result, headline", [
+    ({"msg": "chronyc: not found"},
+     "time_sync: the synchronisation of chrony on p1 could not be checked: chronyc: not found"),
+    ({"daemon": None}, "time_sync: the synchronisation of chrony on p1 could not be checked: unknown error"),
+    ({"daemon": {"answered": False, "error": "506 Cannot talk to daemon"}},
+     "time_sync: chronyd on p1 does not answer after 120 s (506 Cannot talk to daemon)."),
+    ({"daemon": {"answered": False, "error": ""}}, "time_sync: chronyd on p1 does not answer after 120 s (no reply)."),
+    ({"daemon": {"answered": True, "reason": "no selectable source"}, "synchronized": False},
+     "time_sync: chrony on p1 did not synchronise within 120 s: no selectable source."),
+    ({"daemon": {"answered": True}}, "time_sync: chrony on p1 did not synchronise within 120 s."),
+    ({"daemon": {"answered": True}, "synchronized": True, "offset_ms": 812.5, "offset_source": "sntp"},
+     "time_sync: chrony on p1 is synchronised, but the clock is off by 812.5 ms, more than time_sync_max_offset_ms "
+     "(100 ms), according to sntp."),
+])
+def test_the_failure_headline_names_what_went_wrong_first(result, headline):
+    assert ts.failure_headline(result, "p1", 120, 100) == headline
+
+
+def test_the_failure_template_leaves_the_headline_to_the_filter():
+    with open(os.path.join(ROLE, "templates", "verify_failure.txt.j2")) as fh:
+        template = fh.read()
+    assert "time_sync_failure_headline(" in template
+    assert "answered" not in template and "did not synchronise" not in template
