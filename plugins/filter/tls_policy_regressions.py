@@ -9,9 +9,9 @@ name: tls_policy_regressions
 short_description: The handshakes the tls_policy role's new policy broke
 version_added: 0.1.0
 description:
-  - The decision of the P(tlsops.handshake.tls_policy#role) role's post-reload gate (C(tasks/probe_after.yml)):
+  - "The decision of the P(tlsops.handshake.tls_policy#role) role's post-reload gate (C(tasks/probe_after.yml)):
     which upstreams completed their handshake with the settings in force before this run and fail with the new
-    policy. Any of them makes the role restore the previous files. Not meant for playbooks.
+    policy. Any of them makes the role restore the previous files. Not meant for playbooks."
   - An upstream that failed before as well is not counted. Without O(after) (the after probe was skipped) there is
     no regression.
 author:
