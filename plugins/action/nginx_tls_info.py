@@ -47,8 +47,9 @@ class ActionModule(ActionBase):
                                       local_addresses=local, nginx_version=args.get("nginx_version"))
         except (report.OptionError, ParseError) as exc:
             result.update(failed=True, changed=False, msg=str(exc))
-            if getattr(exc, "errors", None):
-                result["config_errors"] = exc.errors
+            errors = getattr(exc, "errors", None)  # a ParseError's, one per file:line
+            if errors:
+                result["config_errors"] = errors
             return result
         for key in PASSED_ON:
             if key in raw:

@@ -18,6 +18,7 @@ import os
 import re
 import ssl
 from datetime import datetime, timedelta, timezone
+from typing import Any, Dict
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.safe_files import FileRefused, read_bytes
@@ -26,7 +27,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_
 try:
     from cryptography.hazmat.primitives import serialization
 except ImportError:  # reported by the module through _chain_cert.HAS_CRYPTOGRAPHY
-    serialization = None
+    serialization = None  # type: ignore[assignment]  # the fallback of an optional import
 
 _MAX_FILE = 16 * 1024 * 1024
 _MAX_DIRECTORY_FILES = 4096  # /etc/ssl/certs holds a few hundred
@@ -49,7 +50,7 @@ class ChainInputError(ValueError):
 
 def check_params(params):
     """The options with their defaults, checked; raises ChainInputError naming the bad one."""
-    p = dict(DEFAULTS)
+    p: Dict[str, Any] = dict(DEFAULTS)
     p.update({k: v for k, v in (params or {}).items() if v is not None})
     given = [k for k in ("path", "content", "host") if p.get(k) not in (None, "")]
     if not given:

@@ -42,12 +42,12 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._chain.result_typ
 try:
     from cryptography.hazmat.primitives.serialization import Encoding
 except ImportError:  # the module reports the missing library (_chain_cert.HAS_CRYPTOGRAPHY)
-    Encoding = None
+    Encoding = None  # type: ignore[assignment,misc]  # the fallback of an optional import
 
 try:
     from cryptography.x509 import verification as cverify
 except ImportError:  # cryptography < 42: no verdict of its own, the rest works
-    cverify = None
+    cverify = None  # type: ignore[assignment]  # the fallback of an optional import
 
 # The errors after which `openssl verify`'s own callback goes on (apps/verify.c cb());
 # after any other error it stops, where nginx would go on.  (24 is INVALID_CA before 3.0.)
@@ -145,7 +145,7 @@ def webpki_verdict(leaf, untrusted, store, at, name=None, depth=None):
         return None
     if not store:
         return {"ok": False, "error": "no trust anchors", "chain": []}
-    subject = None
+    subject: Any = None  # a cryptography IPAddress or DNSName
     try:
         if name:
             try:

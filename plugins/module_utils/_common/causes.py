@@ -15,6 +15,7 @@ is replaced by a neutral placeholder instead of failing.
 from __future__ import annotations
 
 import re
+from typing import Any, Dict
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes_reasons as reasons, text as _text
 
@@ -388,7 +389,7 @@ def cause_for_nginx_message(message):
     for regex, code in _NGINX_LOG_RES:
         match = regex.search(message or "")
         if match:
-            fields = {k: v for k, v in match.groupdict().items() if v}
+            fields: Dict[str, Any] = {k: v for k, v in match.groupdict().items() if v}
             if code is None:
                 fields["verify_code"] = int(fields["verify_code"])
                 code = VERIFY_CODE_CAUSES.get(fields["verify_code"], "unknown")

@@ -20,6 +20,7 @@ Standard library only: this runs on managed hosts.
 from __future__ import annotations
 
 import re
+from typing import Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import openssl_errors as tables
 
@@ -548,7 +549,8 @@ def _reason_at(rest):
     for stop in _STOPS.finditer(low):
         if low[:stop.start()] in _BY_TEXT:
             return rest[:stop.start()]
-    return rest[:_STOPS.search(rest).start()]
+    end = _STOPS.search(rest)  # it always matches: its last alternative is the end of the text
+    return rest[:end.start()] if end else rest
 
 
 def errors(message):
@@ -562,7 +564,7 @@ def errors(message):
         decoded = _decode(code)
         reason = _reason_at(rest)
         numeric = _NUMERIC_REASON_RE.match(reason)
-        names = ()
+        names: Tuple[str, ...] = ()
         if not numeric and reason.lower() in _BY_TEXT:
             names = (_BY_TEXT[reason.lower()],)
         elif decoded:

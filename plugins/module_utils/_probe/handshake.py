@@ -270,8 +270,8 @@ def _negotiated(ssock, out):
     out.peer_der = ssock.getpeercert(binary_form=True)
     chain = getattr(ssock, "get_unverified_chain", None)
     if chain is not None:  # Python 3.13+
-        out.chain_der = [c.public_bytes(ssl._ssl.ENCODING_DER) if hasattr(c, "public_bytes") else c
-                         for c in (chain() or [])]
+        der = ssl._ssl.ENCODING_DER  # type: ignore[attr-defined]  # ssl exports no public name for it
+        out.chain_der = [c.public_bytes(der) if hasattr(c, "public_bytes") else c for c in (chain() or [])]
 
 
 def host_header(value):

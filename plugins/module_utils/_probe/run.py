@@ -14,7 +14,7 @@ from __future__ import annotations
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DEADLINE_FACTOR, ENUMERATE_FACTOR, Deadline, DeadlineReached
@@ -39,7 +39,7 @@ class ProbeRun(object):
 
     def __init__(self, spec, deadline=None):
         self.spec = spec
-        self.address = None
+        self.address: Any = None  # (host, port, ...) of socket.getaddrinfo, once resolved
         self.handshakes = 0
         self.evidence = []
         self.observed = None  # the OpenSSL error the failing handshake ended with, as nginx would log it

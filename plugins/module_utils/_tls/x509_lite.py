@@ -82,8 +82,8 @@ def pem_to_der_list(text) -> list[bytes]:
     pos = 0
     while True:
         begin = _PEM_BEGIN_RE.search(text, pos)
-        end = begin and _PEM_END_RE.search(text, begin.end())
-        if not end:  # no END after this BEGIN, so none after a later one either
+        end = _PEM_END_RE.search(text, begin.end()) if begin else None
+        if begin is None or end is None:  # no END after this BEGIN, so none after a later one either
             break
         body = text[begin.end():end.start()]
         pos = end.end()

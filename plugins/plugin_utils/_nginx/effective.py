@@ -18,12 +18,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any, Dict
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import NGINX_PROTOCOLS
 
 # kind -> how it is written and which directives configure it
-KINDS = {
+KINDS: Dict[str, Dict[str, Any]] = {
     "proxy": {"context": "http", "pass": "proxy_pass", "prefix": "proxy", "tls_schemes": ("https",),
               "plain_schemes": ("http",), "default_ports": {"https": 443, "http": 80},
               "default_name": "$proxy_host"},

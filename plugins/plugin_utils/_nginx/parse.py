@@ -19,14 +19,14 @@ import fnmatch
 import os
 import shutil
 import tempfile
+from typing import List, Optional, Tuple
 
+CROSSPLANE_IMPORT_ERROR: Optional[str] = None
 try:
     import crossplane
 except ImportError as _exc:  # the action plugin turns this into a clear error
     crossplane = None
     CROSSPLANE_IMPORT_ERROR = str(_exc)
-else:
-    CROSSPLANE_IMPORT_ERROR = None
 
 MAX_INCLUDE_DEPTH = 32
 # blocks whose entries are table rows, not directives (crossplane's table knows nothing of them)
@@ -83,7 +83,7 @@ class Config:
 
     def walk(self):
         """Every node with the chain of its enclosing blocks: ``(node, parents)``."""
-        stack = [(child, (self.root,)) for child in reversed(self.root.block)]
+        stack: List[Tuple[Node, Tuple[Node, ...]]] = [(child, (self.root,)) for child in reversed(self.root.block)]
         while stack:
             node, parents = stack.pop()
             yield node, parents

@@ -81,8 +81,7 @@ def tls_port_entries(extracted, listeners, location_entry):
             item = _findings.finding("http_to_tls_port", severity=severity, directive=entry["directive"],
                                      proxy_pass=node.args[0], host=server["host"], port=server["port"], why=why,
                                      tls_scheme=TLS_SCHEME[kind])
-            item.update(file=at.get("file"), line=at.get("line"), upstream=name)
-            entry["findings"].append(item)
+            entry["findings"].append(dict(item, file=at.get("file"), line=at.get("line"), upstream=name))
         index[key] = entry
         entries.append(entry)
     return entries

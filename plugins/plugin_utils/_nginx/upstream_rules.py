@@ -10,7 +10,7 @@ list, its words a new code in module_utils/_common/findings.py.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import LEGACY_PROTOCOLS
@@ -20,7 +20,7 @@ from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx.rules impo
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx.targets import full_path
 
 # effective.py's table of pass kinds, as mypy should see it (until effective.py annotates it).
-KINDS = cast(Dict[str, Dict[str, Any]], eff.KINDS)
+KINDS = eff.KINDS
 
 # kind -> what makes that pass plaintext (the fix of https_to_plain_port)
 PLAIN_HINTS = {"proxy": "http://", "grpc": "grpc://", "uwsgi": "uwsgi://", "stream": "proxy_ssl off;"}

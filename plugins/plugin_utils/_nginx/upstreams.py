@@ -7,14 +7,14 @@ gives each pass its settings; upstream_rules.py judges the entries)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, cast
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import effective as eff
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx.listeners import listen_label
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx.rules import node_at
 
 # effective.py's table of pass kinds, as mypy should see it (until effective.py annotates it).
-KINDS = cast(Dict[str, Dict[str, Any]], eff.KINDS)
+KINDS = eff.KINDS
 
 # An upstream entry: the keys of the module's ``upstreams[]``, and private ones (``_target``, ``_origin``,
 # ``_pass``, ``_order``) that the rules and the probe targets read and public_upstream() drops.
