@@ -57,7 +57,6 @@ BENCH_VENV_PYTHON = os.path.join(BUILD, "bench-venv", "bin", "python")
 REEXEC_MARK = "TLSOPS_BENCH_REEXEC"
 
 SCENARIO = "enumerate"
-VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 GROUP_ALIASES = {"prime256v1": "secp256r1", "prime192v1": "secp192r1"}
 ALL_TOOLS = ("tls_probe", "sslyze", "testssl")
 PROBE_TIMEOUT = 5              # per handshake, seconds (tls_probe)
@@ -170,8 +169,10 @@ def _group(name):
 
 def normalize(protocols, ciphers, groups):
     """One shape for every tool: versions in order, cipher names per version, group names."""
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS  # after main()'s sys.path
     return {
-        "protocols": sorted(set(protocols), key=VERSIONS.index),
+        "protocols": sorted(set(protocols), key=TLS_VERSIONS.index),
         "ciphers": {v: sorted(set(c)) for v, c in sorted(ciphers.items()) if c},
         "groups": sorted({_group(g) for g in groups}),
     }

@@ -417,8 +417,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.collect import CollectError, collect
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import NGINX_PROTOCOLS
 
-PROTOCOL_CHOICES = ["SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+PROTOCOL_CHOICES = list(NGINX_PROTOCOLS)
 
 
 def main():

@@ -363,6 +363,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, secrets_in
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
 
 class _ProbeModule(AnsibleModule):
@@ -379,7 +380,7 @@ def main():
         argument_spec=dict(
             targets=dict(type="list", elements="raw", required=True),
             protocols=dict(type="list", elements="str", default=["TLSv1.2", "TLSv1.3"],
-                           choices=["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
+                           choices=list(TLS_VERSIONS)),
             ciphers=dict(type="str"),
             ciphersuites=dict(type="list", elements="str"),
             groups=dict(type="list", elements="str"),

@@ -22,6 +22,8 @@ import json
 import math
 import re
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DNS_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _NGINX_TIME = re.compile(r"[0-9]+(?:ms|[smhdwMy])?(?: [0-9]+(?:ms|[smhdwMy])?)*")
@@ -83,8 +85,8 @@ KINDS = {
         _text(lambda v: re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v) is not None),
         "letters, digits, '_', '.' and '-', starting with a letter or a digit"),
     "tls_protocol": (
-        _text(lambda v: v in ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")),
-        "one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3"),
+        _text(lambda v: v in TLS_VERSIONS),
+        "one of " + ", ".join(TLS_VERSIONS)),
     "openssl_ciphers": (
         _text(lambda v: re.fullmatch(r"[A-Za-z0-9!+@=:._,-]+", v) is not None),
         "an OpenSSL cipher string: letters, digits and ! + @ = : . _ , - (colon-separated; no spaces, quotes, "

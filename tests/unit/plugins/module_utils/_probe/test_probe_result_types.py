@@ -5,21 +5,15 @@ module's RETURN (plus host, port and sni, which every result carries), and real 
 exactly the declared keys."""
 from __future__ import annotations
 
-import os
 import re
 import socket
 
 import yaml
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import result_types as types, run
+from ansible_collections.tlsops.handshake.plugins.modules import tls_probe
 
-MODULE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "plugins", "modules", "tls_probe.py")
 UNDOCUMENTED = {"host", "port", "sni"}
-
-
-def _documented():
-    with open(MODULE) as fh:
-        return yaml.safe_load(re.search(r'RETURN = r"""(.*?)"""', fh.read(), re.S).group(1))
 
 
 def _keys(typed):
@@ -27,7 +21,7 @@ def _keys(typed):
 
 
 def test_the_result_types_declare_every_documented_key():
-    ret = _documented()
+    ret = yaml.safe_load(tls_probe.RETURN)
     assert _keys(types.ProbeResult) == set(ret["results"]["contains"]) | UNDOCUMENTED
     assert _keys(types.NegotiatedTls) == set(ret["results"]["contains"]["tls"]["sample"])
     assert _keys(types.ProbeSummary) == set(ret["summary"]["contains"])
