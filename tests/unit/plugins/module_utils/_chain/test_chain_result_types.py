@@ -19,7 +19,6 @@ except ImportError:  # run from another root
     from tests.unit.plugins.module_utils._chain import test_chain_pki as pki
 
 
-
 def _keys(typed):
     return set(typed.__annotations__)
 
