@@ -311,7 +311,21 @@ def _undo(entry, config, previous, state):
         state["message"] += "; the previous pair was restored and reloaded"
     except (DeployError, OSError) as exc:
         state["message"] += "; RESTORING THE PREVIOUS PAIR FAILED TOO: %s" % exc
-    state["served_serial"] = served_serial(entry, config)
+    # The reload is asynchronous: wait (bounded) until the restored certificate is the one served.
+    saved = previous.get(entry["fullchain"])
+    expected = None
+    if saved is not None:
+        try:
+            expected = normal_serial(leaf_of(saved[0], entry["fullchain"])["serial"])
+        except DeployError:
+            expected = None
+    probe = dict(config.get("probe") or {}, **(entry.get("probe") or {}))
+    for attempt in range(max(1, min(int(probe.get("attempts", 10)), 100))):
+        if attempt:
+            time.sleep(max(0.0, min(float(probe.get("delay", 1)), 30.0)))
+        state["served_serial"] = served_serial(entry, config)
+        if expected is None or state["served_serial"] == expected:
+            break
 
 
 def main(argv=None):
