@@ -36,7 +36,7 @@ def parse_version_output(text):
     configure had none), as nginx itself resolves them.
     """
     info: Dict[str, Any] = {"product": None, "version": None, "openssl_built": None, "openssl_running": None,
-            "configure_arguments": None, "conf_path": None, "prefix": None, "pid_path": None}
+                            "configure_arguments": None, "conf_path": None, "prefix": None, "pid_path": None}
     for line in (text or "").splitlines():
         line = line.strip()
         match = _VERSION_RE.match(line)
