@@ -169,7 +169,12 @@ class Connection(object):
                 self.header[direction] = (data[0], length)
                 if data[0] == CT_APPLICATION_DATA and (self.decoder.version or 0) < 0x0304:
                     self._count_encrypted(direction, label, length)
+                elif data[0] == CT_CHANGE_CIPHER_SPEC:
+                    # OpenSSL 3 reports a ChangeCipherSpec it reads by its record header only: name it from there
+                    self._message(direction, label, CT_CHANGE_CIPHER_SPEC, b"\x01" * length, False)
             return
+        if ctype == CT_CHANGE_CIPHER_SPEC:
+            return  # named from its record header, above
         if ctype == _RT_INNER_CONTENT_TYPE:
             # TLS 1.3: what a protected record held; its handshake message or alert is reported next
             header = self.header[direction]
