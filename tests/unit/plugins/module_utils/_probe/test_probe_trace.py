@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import ssl
-import threading
 
 import pytest
 import trustme
@@ -22,6 +20,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.client_hello import build_client_hello
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records import CT_APPLICATION_DATA, CT_CHANGE_CIPHER_SPEC, build_records
 from tests.lab import tls_server as srv
+from tests.unit.plugins.module_utils.loopback_tls import LoopbackTlsServer
 
 CLIENT_RANDOM = bytes(range(100, 132))
 CLIENT_SESSION = bytes(range(200, 232))
@@ -181,51 +180,15 @@ def test_bytes_that_are_not_tls_are_said_not_decoded():
 # real handshakes through ssl (the msg callback) and raw follow-ups, on 127.0.0.1
 # ---------------------------------------------------------------------------
 
-class _Server:
-    """A real TLS server on 127.0.0.1 (Python's ssl = the host's OpenSSL) until stopped."""
+def _probe(server, **settings):
+    target = dict({"host": "127.0.0.1", "port": server.port, "server_name": "upstream.lab.test",
+                   "verify": False, "http_request": False, "timeout": 5, "trace": True}, **settings)
+    results, _summary = probe_targets([target])
+    return results[0]
 
-    def __init__(self, maximum_version, ciphers=None):
-        self.ca = trustme.CA()
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.maximum_version = maximum_version
-        if ciphers:
-            self.context.set_ciphers(ciphers)
-        self.ca.issue_cert("upstream.lab.test").configure_cert(self.context)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.port = self.listener.getsockname()[1]
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
 
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, _addr = self.listener.accept()
-            except socket.timeout:
-                continue
-            conn.settimeout(5)
-            try:
-                with self.context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                conn.close()
-
-    def probe(self, **settings):
-        target = dict({"host": "127.0.0.1", "port": self.port, "server_name": "upstream.lab.test",
-                       "verify": False, "http_request": False, "timeout": 5, "trace": True}, **settings)
-        results, _summary = probe_targets([target])
-        return results[0]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
-        self.listener.close()
+def _server(maximum_version, ciphers=None):
+    return LoopbackTlsServer(maximum_version, ciphers=ciphers, names=("upstream.lab.test",))
 
 
 def _connection(result, number):
@@ -234,8 +197,8 @@ def _connection(result, number):
 
 @pytest.mark.skipif(not trace.MSG_CALLBACK, reason="this Python has no SSLContext._msg_callback")
 def test_real_tls13_handshake_names_the_decrypted_messages():
-    with _Server(ssl.TLSVersion.TLSv1_3) as server:
-        result = server.probe()
+    with _server(ssl.TLSVersion.TLSv1_3) as server:
+        result = _probe(server)
     assert result["ok"], result
     first = _connection(result, 1)
     names = [(e["direction"], e["message"]) for e in first]
@@ -255,8 +218,8 @@ def test_real_tls13_handshake_names_the_decrypted_messages():
 
 @pytest.mark.skipif(not trace.MSG_CALLBACK, reason="this Python has no SSLContext._msg_callback")
 def test_real_tls12_handshake_shows_the_plaintext_flight_and_the_change_cipher_spec():
-    with _Server(ssl.TLSVersion.TLSv1_2) as server:
-        result = server.probe(protocols=["TLSv1.2"])
+    with _server(ssl.TLSVersion.TLSv1_2) as server:
+        result = _probe(server, protocols=["TLSv1.2"])
     assert result["ok"], result
     names = [(e["direction"], e["message"]) for e in _connection(result, 1)]
     assert names[:8] == [("sent", "ClientHello"), ("received", "ServerHello"), ("received", "Certificate"),
@@ -270,8 +233,8 @@ def test_real_tls12_handshake_shows_the_plaintext_flight_and_the_change_cipher_s
 
 
 def test_a_refused_cipher_shows_alert_40_in_the_handshake_and_in_the_follow_ups():
-    with _Server(ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384") as server:
-        result = server.probe(protocols=["TLSv1.2"], ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
+    with _server(ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384") as server:
+        result = _probe(server, protocols=["TLSv1.2"], ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
     assert result["cause"] == "cipher_mismatch", result
     alerts = [(e["connection"], e["direction"], e["fields"]["description"])
               for e in result["trace"] if e["message"] == "Alert"]
@@ -286,8 +249,8 @@ def test_a_refused_cipher_shows_alert_40_in_the_handshake_and_in_the_follow_ups(
 def test_without_the_msg_callback_the_handshake_says_so_and_follow_ups_are_recorded(monkeypatch):
     # A Python without SSLContext._msg_callback cannot be installed here: the flag the probe reads stands in.
     monkeypatch.setattr(trace, "MSG_CALLBACK", False)
-    with _Server(ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384") as server:
-        result = server.probe(protocols=["TLSv1.2"], ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
+    with _server(ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384") as server:
+        result = _probe(server, protocols=["TLSv1.2"], ciphers="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
     first = [e for e in result["trace"] if e["connection"] == 1]
     assert [e["message"] for e in first] == ["connection", "note", "note"]
     assert first[1]["fields"]["note"] == trace.NO_MSG_CALLBACK
@@ -295,6 +258,6 @@ def test_without_the_msg_callback_the_handshake_says_so_and_follow_ups_are_recor
 
 
 def test_trace_off_adds_no_keys():
-    with _Server(ssl.TLSVersion.TLSv1_3) as server:
-        result = server.probe(trace=False)
+    with _server(ssl.TLSVersion.TLSv1_3) as server:
+        result = _probe(server, trace=False)
     assert "trace" not in result and "trace_text" not in result
