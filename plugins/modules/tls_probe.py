@@ -160,7 +160,7 @@ options:
     description:
       - Record each target's handshake transcript, the C(openssl s_client -msg) step without the hex dumps, in
         RV(results[].trace) and RV(results[].trace_text).
-      - Covers the real handshake and every follow-up (the O(diagnose) ones, the O(enumerate) scan): each record
+      - Covers the real handshake and every follow-up (the O(diagnose) ones, the O(enumerate) scan) - each record
         and handshake message in both directions, in order, with its version, length and key fields (versions,
         cipher suites offered and chosen, groups, key-share groups, SNI, ALPN, signature algorithms, certificate
         subjects, alerts with level and description, HelloRetryRequest, ChangeCipherSpec).
