@@ -154,7 +154,7 @@ def test_tls12_flight_with_a_certificate_split_over_records():
 def test_the_cap_stops_the_transcript_and_says_so():
     transcript = trace.Transcript(max_messages=6)
     conn = transcript.connection("many")
-    for _ in range(20):
+    for _alert in range(20):
         conn.wire_bytes("received", srv.build_alert("close_notify", level=1))
     entries, lines = transcript.result()
     assert len(entries) == 6
@@ -242,7 +242,7 @@ def test_a_refused_cipher_shows_alert_40_in_the_handshake_and_in_the_follow_ups(
         assert (1, "received", "handshake_failure") in alerts
     raw = [e for e in result["trace"] if e["message"] == "connection" and "raw ClientHello" in e["fields"]["purpose"]]
     assert raw, "the diagnose follow-ups are in the transcript"
-    assert any(c != 1 and d == "received" for c, d, _ in alerts)
+    assert any(c != 1 and d == "received" for c, d, _description in alerts)
     assert len({e["connection"] for e in result["trace"]}) == result["handshakes"]
 
 
