@@ -261,3 +261,16 @@ def test_trace_off_adds_no_keys():
     with _server(ssl.TLSVersion.TLSv1_3) as server:
         result = _probe(server, trace=False)
     assert "trace" not in result and "trace_text" not in result
+
+
+def test_enumerate_follow_ups_are_recorded_within_the_cap():
+    with _server(ssl.TLSVersion.TLSv1_3) as server:
+        result = _probe(server, enumerate=["protocols", "ciphers", "groups"])
+    assert result["ok"] and result["capabilities"], result
+    entries = result["trace"]
+    assert len(entries) <= trace.DEFAULT_MAX_MESSAGES
+    assert sum(len(line) + 1 for line in result["trace_text"]) <= trace.DEFAULT_MAX_BYTES + 200
+    raw = [e for e in entries if e["message"] == "connection" and "raw ClientHello" in e["fields"]["purpose"]]
+    assert len(raw) > 1, "the enumeration's ClientHellos are in the transcript"
+    if result["handshakes"] > len({e["connection"] for e in entries}):
+        assert entries[-1]["message"] == "truncated" and entries[-1]["fields"]["not_recorded"] > 0
