@@ -163,7 +163,8 @@ def openssl_style(exc):
     return str(exc) or exc.__class__.__name__
 
 
-def handshake(spec, address, deadline, verify=None, sni=None, http_request=None, post_read=0.3, limit=None):
+def handshake(spec, address, deadline, verify=None, sni=None, http_request=None, post_read=0.3, limit=None,
+              observer=None):
     """Connect to ``address`` and complete one handshake before ``deadline``.
 
     ``deadline`` (a _deadline.Deadline) bounds connect and handshake.  What
@@ -174,8 +175,9 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     keeps OpenSSL busy in C can hold the probe.
 
     ``sni`` True sends ``spec['server_name']`` (never for IP literals: ssl
-    refuses them, as nginx does).  Returns an Outcome; never raises for
-    network or TLS failures.
+    refuses them, as nginx does).  ``observer(context)`` may hook the
+    SSLContext before the connection (tls_probe's trace).  Returns an
+    Outcome; never raises for network or TLS failures.
     """
     out = Outcome()
     sni = spec["sni"] if sni is None else sni
@@ -188,6 +190,8 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     except (ssl.SSLError, ValueError, OSError) as exc:
         out.stage, out.error_kind, out.error = Stage.HANDSHAKE, ErrorKind.SSL, openssl_style(exc)
         return out
+    if observer is not None:
+        observer(ctx)
     out.stage = Stage.CONNECT
     sock = _connect(address, deadline, out)
     if sock is None:
