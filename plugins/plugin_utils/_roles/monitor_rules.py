@@ -14,9 +14,11 @@ Plain Python, controller side; tests/unit/roles/test_handshake_monitor_rules.py 
 
 from __future__ import annotations
 
+from typing import Any, Dict
+
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 
-DEFAULTS = {
+DEFAULTS: Dict[str, Any] = {
     "failing_for": "5m",
     "cert_warning_days": 21,
     "cert_critical_days": 7,
@@ -36,7 +38,7 @@ class RulesError(ValueError):
 
 
 def _settings(given):
-    settings = dict(DEFAULTS)
+    settings: Dict[str, Any] = dict(DEFAULTS)
     for key, value in (given or {}).items():
         if key not in DEFAULTS:
             raise RulesError("%s: unknown setting; known: %s" % (key, ", ".join(sorted(DEFAULTS))))
