@@ -192,7 +192,7 @@ class Run(object):
             self._target_metrics(metrics, proxy, spec, result)
         metrics.add("tlsops_monitor_targets", len(probed))
         for key, count in sorted(self.logs().items()):
-            side, _, cause = key.partition("|")
+            side, _sep, cause = key.partition("|")
             metrics.add("tlsops_log_handshake_failures_total", count, side=side, cause=_cause(cause))
         metrics.add("tlsops_clock_offset_seconds", self.clock())
         return metrics

@@ -43,7 +43,7 @@ def _split_pass(value):
     hostport = rest.split("/", 1)[0]
     host, port = hostport, None
     if hostport.startswith("["):
-        host, _, tail = hostport[1:].partition("]")
+        host, _sep, tail = hostport[1:].partition("]")
         port = tail[1:] if tail.startswith(":") else None
     elif hostport.count(":") == 1:
         host, port = hostport.split(":")

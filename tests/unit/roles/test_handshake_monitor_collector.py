@@ -62,7 +62,7 @@ class Servers(object):
         def serve():
             while not self.stop.is_set():
                 try:
-                    conn, _ = sock.accept()
+                    conn, _addr = sock.accept()
                 except socket.timeout:
                     continue
                 except OSError:
@@ -81,7 +81,7 @@ class Servers(object):
     def _hold(self):
         while not self.stop.is_set():
             try:
-                conn, _ = self.silent.accept()
+                conn, _addr = self.silent.accept()
                 self.held.append(conn)      # never answers the ClientHello
             except socket.timeout:
                 continue
@@ -148,7 +148,7 @@ def test_metrics_of_real_upstreams_parse_with_cause_labels(tmp_path, lab):
     failures = {labels["upstream"]: labels["cause"] for labels, value in _samples(families, "tlsops_handshake_failure")}
     assert failures == {"old": "cert_expired", "stuck": "handshake_timeout"}
     assert all(cause in causes.CAUSE_CODES for cause in failures.values())
-    versions = {labels["upstream"]: labels["version"] for labels, _ in _samples(families, "tlsops_tls_version_info")}
+    versions = {labels["upstream"]: labels["version"] for labels, _value in _samples(families, "tlsops_tls_version_info")}
     assert versions["app"] == "TLSv1.3"
     days = {labels["upstream"]: value for labels, value in _samples(families, "tlsops_cert_days_left")}
     assert 88 <= days["app"] <= 90 and days["old"] < 0
@@ -202,7 +202,7 @@ def test_refused_log_is_a_run_error_not_a_crash(tmp_path, lab):
     assert len(errors) == 1 and "error_logs" in errors[0] and str(fifo) in errors[0]
     families = _families(os.path.join(config["textfile_dir"], collector.METRICS_FILE))
     assert _samples(families, "tlsops_monitor_run_errors_total")[0][1] == 1
-    assert [v for _, v in _samples(families, "tlsops_handshake_up")] == [1]
+    assert [v for _labels, v in _samples(families, "tlsops_handshake_up")] == [1]
 
 
 def test_targets_from_nginx_dump_follow_upstream_blocks():
@@ -224,10 +224,10 @@ def test_host_script_runs_with_the_role_config(tmp_path, lab):
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     env = dict(os.environ, PYTHONPATH="")
-    done = subprocess.run([sys.executable, SCRIPT, "--config", str(path)], capture_output=True, text=True, timeout=60, env=env)
+    done = subprocess.run([sys.executable, SCRIPT, "--config", str(path)], capture_output=True, text=True, timeout=60, env=env, check=False)
     assert done.returncode == 0, done.stderr
     families = _families(os.path.join(config["textfile_dir"], collector.METRICS_FILE))
-    assert [lb["cause"] for lb, _ in _samples(families, "tlsops_handshake_failure")] == ["cert_expired"]
+    assert [lb["cause"] for lb, _value in _samples(families, "tlsops_handshake_failure")] == ["cert_expired"]
 
 
 def test_logtail_first_sight_starts_at_the_end(tmp_path):
