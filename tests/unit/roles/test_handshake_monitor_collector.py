@@ -236,3 +236,19 @@ def test_logtail_first_sight_starts_at_the_end(tmp_path):
     totals = {}
     saved = logtail.read_new_lines(str(log), None, totals)
     assert saved["offset"] == len(LOG_LINE) and totals == {}
+
+
+def test_one_deadline_for_the_run_and_the_late_targets_are_written_down(tmp_path, lab):
+    silent = [{"host": "127.0.0.1", "port": lab.port(lab.silent), "server_name": "s%d.lab.test" % i, "name": "stuck%d" % i}
+              for i in range(4)]
+    config = _config(tmp_path, lab, silent, targets_file=None, deadline=2, concurrency=1)
+    started = time.monotonic()
+    errors = collector.run(config)
+    took = time.monotonic() - started
+    assert took < 4, "the run took %.1f s with a 2 s deadline" % took
+    assert len(errors) == 1 and "not finished before the run's deadline" in errors[0]
+    families = _families(os.path.join(config["textfile_dir"], collector.METRICS_FILE))
+    assert sorted(lb["upstream"] for lb, v in _samples(families, "tlsops_handshake_up") if v == 0) == \
+        ["stuck0", "stuck1", "stuck2", "stuck3"]
+    assert {lb["cause"] for lb, _value in _samples(families, "tlsops_handshake_failure")} == {"handshake_timeout"}
+    assert _samples(families, "tlsops_monitor_run_errors_total")[0][1] == 1
