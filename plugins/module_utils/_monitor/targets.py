@@ -83,12 +83,12 @@ def targets_from_dump(text):
     return found
 
 
-def from_nginx(nginx_path=None, timeout=20.0):
-    """``(targets, error)`` read from ``nginx -T`` (error: a text, targets then ``[]``)."""
+def from_nginx(nginx_path=None, config=None, timeout=20.0):
+    """``(targets, error)`` read from ``nginx -T`` (``-c config`` when given; error: a text, targets then ``[]``)."""
     binary = collect.find_nginx(nginx_path)
     if not binary:
         return [], "nginx: no nginx binary found to run nginx -T"
-    rc, out, err = collect.run([binary, "-T"], timeout)
+    rc, out, err = collect.run([binary, "-T"] + (["-c", config] if config else []), timeout)
     if rc != 0:
         return [], "nginx -T failed (rc %s): %s" % (rc, (err or "").strip()[-300:])
     return targets_from_dump(out), None

@@ -252,3 +252,17 @@ def test_one_deadline_for_the_run_and_the_late_targets_are_written_down(tmp_path
         ["stuck0", "stuck1", "stuck2", "stuck3"]
     assert {lb["cause"] for lb, _value in _samples(families, "tlsops_handshake_failure")} == {"handshake_timeout"}
     assert _samples(families, "tlsops_monitor_run_errors_total")[0][1] == 1
+
+
+@pytest.mark.skipif(not os.access("/usr/sbin/nginx", os.X_OK), reason="nginx not installed (make deps)")
+def test_new_upstream_in_the_real_nginx_config_is_probed(tmp_path, lab):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text("error_log %s/error.log;\npid %s/nginx.pid;\nevents {}\nhttp {\n  upstream backend { server 127.0.0.1:%d; }\n"
+                    "  server { listen 127.0.0.1:18443; location / { proxy_pass https://backend; } }\n}\n"
+                    % (tmp_path, tmp_path, lab.port(lab.healthy)))
+    config = _config(tmp_path, lab, [], targets_file=None, refresh_from_nginx=True, nginx_path="/usr/sbin/nginx",
+                     nginx_config=str(conf))
+    assert collector.run(config) == []
+    families = _families(os.path.join(config["textfile_dir"], collector.METRICS_FILE))
+    assert [(lb["upstream"], lb["server_name"], v) for lb, v in _samples(families, "tlsops_handshake_up")] == \
+        [("backend (127.0.0.1:%d)" % lab.port(lab.healthy), "backend", 1)]
