@@ -108,8 +108,8 @@ class Run(object):
             except (OSError, ValueError) as exc:
                 self.error("targets_file: %s" % exc)
         if config.get("refresh_from_nginx"):
-            discovered, problem = monitor_targets.from_nginx(config.get("nginx_path"), config.get("nginx_config"),
-                                                            timeout=min(20.0, self._left() / 4))
+            timeout = min(20.0, self._left() / 4)
+            discovered, problem = monitor_targets.from_nginx(config.get("nginx_path"), config.get("nginx_config"), timeout=timeout)
             if problem:
                 self.error(problem)
         return monitor_targets.merge(file_targets, config.get("extra_targets") or [], discovered)
