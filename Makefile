@@ -1,7 +1,7 @@
 # tlsops.handshake: build and test entry points.
 #
 #   make demo    everything needed, then the demo (tests/demo.sh)
-#   make test    unit, integration, sanity, lint, changelog-lint, molecule
+#   make test    unit, integration, sanity, lint (ruff, mypy, ansible-lint), changelog-lint, molecule
 #
 # Works from a fresh clone as root on Debian/Ubuntu: `venv` installs the Python
 # tools, `deps` installs nginx/openssl/faketime from apt (faketime: the lab
@@ -66,6 +66,7 @@ help:
 	@echo "make deps            nginx (+ stream module), openssl, ca-certificates, faketime from apt; chrony unpacked into build/"
 	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
 	@echo "make unit | integration | sanity | lint | changelog-lint | molecule"
+	@echo "make lint            ruff and mypy (pyproject.toml), then ansible-lint"
 	@echo "make fuzz            the property-based tests of the parsers (tests/unit/fuzz) with 20x the examples of make unit"
 	@echo "make molecule        role scenarios in podman containers (tests/molecule/run.sh; ROLES=... for some)"
 	@echo "make clean           remove build/ and test output (keeps .venv)"
@@ -107,26 +108,8 @@ deps:
 	  service nginx stop >/dev/null 2>&1 || true; \
 	  if [ -s /run/nginx.pid ]; then /usr/sbin/nginx -s quit >/dev/null 2>&1 || true; fi; \
 	  ;; esac
-	@# --- chrony for tests/integration/test_time_sync_info.py (time_sync_info) ---------
-	@# Never installed into the system: the package would start chronyd with Debian's
-	@# config, which talks to public pools. Downloaded and unpacked into build/chrony/;
-	@# the tests run that chronyd with a loopback-only config (tests/integration/ntp_lab.py).
-	@if [ -x "$(BUILD)/chrony/usr/sbin/chronyd" ] && [ -x "$(BUILD)/chrony/usr/bin/chronyc" ]; then \
-	  echo "== deps: chrony already unpacked in build/chrony"; exit 0; fi; \
-	echo "== deps: unpacking Debian's chrony into build/chrony (not installed, no service started)"; \
-	rm -rf "$(BUILD)/chrony.tmp"; mkdir -p "$(BUILD)/chrony.tmp"; \
-	if ! (cd "$(BUILD)/chrony.tmp" && apt-get download chrony >/dev/null 2>&1); then \
-	  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null; \
-	  (cd "$(BUILD)/chrony.tmp" && apt-get download chrony >/dev/null 2>&1); fi; \
-	dpkg-deb -x "$(BUILD)"/chrony.tmp/chrony_*.deb "$(BUILD)/chrony.tmp/root"; \
-	libs=$$(ldd "$(BUILD)/chrony.tmp/root/usr/sbin/chronyd" "$(BUILD)/chrony.tmp/root/usr/bin/chronyc" | awk '/not found/ {print $$1}' | sort -u); \
-	if [ -n "$$libs" ]; then \
-	  pkgs=$$(apt-cache show chrony | awk -F': ' '/^Depends:/ {print $$2; exit}' | tr ',' '\n' | sed 's/[ (|].*//;s/^ *//' | grep '^lib' | tr '\n' ' '); \
-	  echo "== deps: chrony needs$$(printf ' %s' $$libs): installing $$pkgs"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$pkgs; fi; \
-	rm -rf "$(BUILD)/chrony"; mv "$(BUILD)/chrony.tmp/root" "$(BUILD)/chrony"; rm -rf "$(BUILD)/chrony.tmp"; \
-	"$(BUILD)/chrony/usr/bin/chronyc" -v
-	@# --- end chrony -------------------------------------------------------------------
+	@# chrony for tests/integration/test_time_sync_info.py: unpacked into build/chrony, never installed
+	@bash hacking/unpack_chrony.sh "$(BUILD)"
 
 collection:
 	@mkdir -p "$(dir $(COLLECTION_DIR))"
@@ -165,7 +148,10 @@ integration: venv deps collection
 # names the collection path. --requirements makes a venv per sanity test; pip is
 # bootstrapped into each by a get-pip script normally downloaded from a host that
 # is not reachable here: tests/sanity/get_pip_standin.py replaces it, under the
-# file name this ansible-test looks for.
+# file name this ansible-test looks for. That name carries the pip version ansible-test pins, which
+# it offers through no public option, environment variable or command (ansible-test 2.19: the version
+# is a literal in ansible_test._internal.python_requirements.get_venv_packages, the download URL one in
+# _util/target/setup/requirements.py), so the one internal import stays, for reading that version.
 sanity: venv collection
 	@pip_version=$$("$(VBIN)/python" -c 'import types; from ansible_test._internal.python_requirements import get_venv_packages as g; print(g(types.SimpleNamespace(version="$(SANITY_PYTHON)"))["pip"])'); \
 	cache="$(TOOL_HOME)/.ansible/test/cache"; mkdir -p "$$cache"; \
@@ -173,7 +159,12 @@ sanity: venv collection
 	cd "$(COLLECTION_DIR)" && $(WITH_HOME) ANSIBLE_TEST_CONTENT_ROOT="$(COLLECTION_DIR)" \
 	  "$(VBIN)/ansible-test" sanity --requirements --python $(SANITY_PYTHON) --color $(if $(CI),no,auto) $(SANITY_ARGS)
 
+# ruff (pycodestyle at 160 columns, pyflakes, import order) on all Python; mypy on plugins/, imported
+# as ansible_collections.tlsops.handshake.plugins through build/collections; then ansible-lint.
+# Configuration of the first two: pyproject.toml.
 lint: venv collection
+	"$(VBIN)/ruff" check --no-fix $(RUFF_ARGS) .
+	"$(VBIN)/mypy" $(MYPY_ARGS) -p ansible_collections.tlsops.handshake.plugins
 	$(WITH_HOME) "$(VBIN)/ansible-lint" --offline $(LINT_ARGS)
 
 changelog-lint: venv

@@ -318,8 +318,7 @@ class Sslyze:
     @staticmethod
     def scan(target):
         # pylint: disable-next=import-outside-toplevel
-        from sslyze import (Scanner, ScanCommand, ServerNetworkConfiguration, ServerNetworkLocation,
-                            ServerScanRequest, ServerScanStatusEnum)
+        from sslyze import ScanCommand, Scanner, ServerNetworkConfiguration, ServerNetworkLocation, ServerScanRequest, ServerScanStatusEnum
         per_version = {
             "TLSv1": ScanCommand.TLS_1_0_CIPHER_SUITES, "TLSv1.1": ScanCommand.TLS_1_1_CIPHER_SUITES,
             "TLSv1.2": ScanCommand.TLS_1_2_CIPHER_SUITES, "TLSv1.3": ScanCommand.TLS_1_3_CIPHER_SUITES,

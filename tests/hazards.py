@@ -112,6 +112,7 @@ def key_fragments(pem, width=24):
 def self_signed(key, name="secret.lab.test"):
     """A self-signed certificate (PEM) for ``key``."""
     import datetime
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID

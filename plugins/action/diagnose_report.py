@@ -17,9 +17,7 @@ import tempfile
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_md
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import report as engine
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html, render_md, report as engine
 
 OPTIONS = ("hosts", "output_dir", "fail_on", "since", "group")
 DEFAULT_OUTPUT_DIR = "./tlsops-report"

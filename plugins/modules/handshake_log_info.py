@@ -376,8 +376,8 @@ missing:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import LogReadError, read_logs
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs.formats import FORMATS
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import LogReadError, read_logs
 
 
 def main():
@@ -397,13 +397,15 @@ def main():
     exit_with_controller()
     params = module.params
     try:
-        result = read_logs(paths=params["paths"], config=params["config"], rotated=params["rotated"],
-                           since=params["since"], samples=params["samples"], top_clients=params["top_clients"],
-                           format=params["format"], journal_units=params["journal_units"])
+        logs = read_logs(paths=params["paths"], config=params["config"], rotated=params["rotated"],
+                         since=params["since"], samples=params["samples"], top_clients=params["top_clients"],
+                         format=params["format"], journal_units=params["journal_units"])
     except LogReadError as exc:
         module.fail_json(msg=str(exc))
-    for warning in result.pop("warnings"):
+    # the engine's typed result becomes the module's return values here; its warnings go to module.warn
+    for warning in logs["warnings"]:
         module.warn(warning)
+    result = dict((key, value) for key, value in logs.items() if key != "warnings")
     module.exit_json(changed=False, **result)
 
 

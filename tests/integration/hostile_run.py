@@ -25,8 +25,7 @@ def _peak_kb():
 
 def main(argv):
     ensure_importable()
-    from ansible_collections.tlsops.handshake.plugins.module_utils._chain.source import (
-        ChainInputError, fetch_served_chain)
+    from ansible_collections.tlsops.handshake.plugins.module_utils._chain.source import ChainInputError, fetch_served_chain
     from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 
     args = json.loads(argv[0])

@@ -94,9 +94,10 @@ def _make_certs(directory):
          "-subj", "/CN=reasons.test", "-addext", "subjectAltName=DNS:reasons.test")
     # an expired certificate for the same key: openssl 3.0's req/x509 cannot date one in the past
     # (-not_after is 3.4+), so the cryptography package the controller has signs one that ended yesterday
+    import datetime
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    import datetime
     with open(key, "rb") as fh:
         private = serialization.load_pem_private_key(fh.read(), None)
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, u"expired.test")])

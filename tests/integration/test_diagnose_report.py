@@ -20,8 +20,7 @@ import re
 import jsonschema
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import report as engine
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html, report as engine
 from tests.integration import chromium
 from tests.integration.diagnose_capture import capture_host, client_noise, proxy_requests
 from tests.integration.helpers import REPO_ROOT

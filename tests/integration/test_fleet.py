@@ -23,8 +23,7 @@ import pytest
 
 from tests.integration.helpers import BIN, REPO_ROOT, ansible_env
 from tests.integration.playbook_cases import run_playbook
-from tests.lab import LabError, lab_processes
-from tests.lab import fleet as fleet_module
+from tests.lab import LabError, fleet as fleet_module, lab_processes
 from tests.lab.fleet import FAULTS, SKEW_SECONDS, UPSTREAMS, Fleet, expected_pairs
 from tests.lab.noise import NOISE
 
@@ -348,6 +347,7 @@ def _address(fleet, block):
 
 def test_the_report_validates_against_the_shipped_schema(diagnosed):
     import jsonschema
+
     from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import report as engine
 
     with open(engine.SCHEMA_PATH) as handle:

@@ -24,11 +24,10 @@ import urllib.request
 
 import pytest
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import read_logs
 from tests.integration import log_formats_capture as capture
 from tests.integration.helpers import run_module
 from tests.lab.nginx import NGINX_BIN
-
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import read_logs
 
 FORMATS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "unit", "plugins",
                            "module_utils", "fixtures", "logs", "formats")

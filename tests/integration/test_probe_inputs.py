@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import Deadline
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, build_targets
 

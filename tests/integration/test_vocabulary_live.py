@@ -12,7 +12,6 @@ import sys
 import pytest
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines
-
 from tests.integration.helpers import run_module
 from tests.integration.nginx_reasons import ROUTES, UPSTREAMS
 

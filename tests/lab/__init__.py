@@ -11,6 +11,7 @@
 CLI: ``python -m tests.lab start|stop|status --dir D [--base-port N]`` (D/lab.json is the
 same dict as Lab.info).  The scenario table is tests/lab/scenarios.py.
 """
+from __future__ import annotations
 
 from .lab import Lab, LabError, lab_processes, listening_ports  # noqa: F401
 from .scenarios import PROBE_DEFAULTS, SCENARIO_NAMES  # noqa: F401

@@ -32,8 +32,7 @@ import signal
 import sys
 import time
 
-from .lab import REPO_ROOT, Lab, LabError, ProcessDir, free_ports, lab_processes, ports_held_by
-from .lab import process_group as _pgid
+from .lab import REPO_ROOT, Lab, LabError, ProcessDir, free_ports, lab_processes, ports_held_by, process_group as _pgid
 from .nginx import NGINX_BIN
 from .noise import client_noise, requests_through
 from .pki import LabPKI

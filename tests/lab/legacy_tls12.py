@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls.wire import (
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records import (
     CT_ALERT,
     CT_APPLICATION_DATA,
     CT_CHANGE_CIPHER_SPEC,
@@ -36,13 +36,13 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.wire import 
     HS_SERVER_HELLO,
     HS_SERVER_HELLO_DONE,
     HS_SERVER_KEY_EXCHANGE,
-    _ext,
-    _u16,
-    _vec8,
-    _vec16,
     build_records,
+    ext,
     handshake_message,
     iter_records,
+    u16,
+    vec8,
+    vec16,
 )
 
 from . import tls_server
@@ -162,12 +162,12 @@ def serve(conn, cert_file, key_file, timeout=10.0, body=b"legacy_reneg ok\n"):
     server_random = os.urandom(32)
     extensions = b""
     if EXT_EC_POINT_FORMATS in hello.extensions:
-        extensions = _ext(EXT_EC_POINT_FORMATS, _vec8(b"\x00"))
+        extensions = ext(EXT_EC_POINT_FORMATS, vec8(b"\x00"))
     # no renegotiation_info, no extended_master_secret: a server from before 2009
-    server_hello = handshake_message(HS_SERVER_HELLO, _u16(0x0303) + server_random + _vec8(b"") + _u16(SUITE)
-                                     + b"\x00" + _vec16(extensions))
+    server_hello = handshake_message(HS_SERVER_HELLO, u16(0x0303) + server_random + vec8(b"") + u16(SUITE)
+                                     + b"\x00" + vec16(extensions))
     public, derive = _key_exchange(group)
-    params = b"\x03" + _u16(group) + _vec8(public)
+    params = b"\x03" + u16(group) + vec8(public)
     signed = hello.random + server_random + params
     if RSA_PSS_SHA256 in hello.sigalgs:
         sigalg = RSA_PSS_SHA256
@@ -176,7 +176,7 @@ def serve(conn, cert_file, key_file, timeout=10.0, body=b"legacy_reneg ok\n"):
         sigalg = RSA_PKCS1_SHA256
         signature = key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
     flight = (server_hello + tls_server.build_certificate(chain)
-              + handshake_message(HS_SERVER_KEY_EXCHANGE, params + _u16(sigalg) + _vec16(signature))
+              + handshake_message(HS_SERVER_KEY_EXCHANGE, params + u16(sigalg) + vec16(signature))
               + handshake_message(HS_SERVER_HELLO_DONE, b""))
     transcript += flight
     conn.sendall(build_records(CT_HANDSHAKE, flight, version=0x0303))

@@ -19,6 +19,8 @@ import socket
 import struct
 import time
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.flight import parse_server_flight
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.key_share import make_key_share
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import (
     PROTOCOL_VERSIONS,
     SCSV_FALLBACK,
@@ -32,11 +34,11 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import
     version_code,
     version_name,
 )
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls.wire import (
-    _DOWNGRADE_TLS11,
-    _DOWNGRADE_TLS12,
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records import (
     CT_ALERT,
     CT_HANDSHAKE,
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
     EXT_ALPN,
     EXT_COOKIE,
     EXT_EC_POINT_FORMATS,
@@ -53,20 +55,18 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.wire import 
     HS_CLIENT_HELLO,
     HS_SERVER_HELLO,
     HS_SERVER_HELLO_DONE,
-    _ext,
-    _parse_alpn,
-    _parse_extensions,
-    _Reader,
-    _u16,
-    _u16_list,
-    _vec8,
-    _vec16,
-    _vec24,
+    Reader,
     build_records,
+    ext,
     handshake_message,
     iter_records,
-    make_key_share,
-    parse_server_flight,
+    parse_alpn,
+    parse_extensions,
+    u16,
+    u16_list,
+    vec8,
+    vec16,
+    vec24,
 )
 
 _TLS13_CODES = frozenset(tls13_cipher_suites())
@@ -124,46 +124,46 @@ def parse_client_hello(data):
             record_version = record_version or rec.version
             msg += rec.fragment
         data = bytes(msg)
-    reader = _Reader(data)
+    reader = Reader(data)
     if reader.u8() != HS_CLIENT_HELLO:
         raise ValueError("not a ClientHello")
-    body = _Reader(reader.vec24())
+    body = Reader(reader.vec24())
     ch = ClientHello()
     ch.record_version = record_version
     ch.legacy_version = body.u16()
     ch.random = body.take(32)
     ch.session_id = body.vec8()
-    ch.ciphers = _u16_list(body.vec16())
+    ch.ciphers = u16_list(body.vec16())
     ch.compression_methods = body.vec8()
-    ch.extensions, ch.extension_order = _parse_extensions(body)
+    ch.extensions, ch.extension_order = parse_extensions(body)
     exts = ch.extensions
     ch.has_scsv = SCSV_RENEGOTIATION in ch.ciphers
     ch.has_fallback_scsv = SCSV_FALLBACK in ch.ciphers
     ch.has_renegotiation_info = EXT_RENEGOTIATION_INFO in exts
     if EXT_SUPPORTED_VERSIONS in exts:
-        ch.versions = [version_name(v) for v in _u16_list(_Reader(exts[EXT_SUPPORTED_VERSIONS]).vec8())]
+        ch.versions = [version_name(v) for v in u16_list(Reader(exts[EXT_SUPPORTED_VERSIONS]).vec8())]
     else:
         ch.versions = [version_name(v) for v in range(ch.legacy_version, 0x0300, -1) if v in PROTOCOL_VERSIONS.values()]
     if EXT_SUPPORTED_GROUPS in exts:
-        ch.groups = _u16_list(_Reader(exts[EXT_SUPPORTED_GROUPS]).vec16())
+        ch.groups = u16_list(Reader(exts[EXT_SUPPORTED_GROUPS]).vec16())
     if EXT_SIGNATURE_ALGORITHMS in exts:
-        ch.sigalgs = _u16_list(_Reader(exts[EXT_SIGNATURE_ALGORITHMS]).vec16())
+        ch.sigalgs = u16_list(Reader(exts[EXT_SIGNATURE_ALGORITHMS]).vec16())
     if EXT_KEY_SHARE in exts:
-        shares = _Reader(_Reader(exts[EXT_KEY_SHARE]).vec16())
+        shares = Reader(Reader(exts[EXT_KEY_SHARE]).vec16())
         while shares.remaining():
             group = shares.u16()
             ch.key_shares[group] = shares.vec16()
     if EXT_SERVER_NAME in exts:
-        names = _Reader(_Reader(exts[EXT_SERVER_NAME]).vec16())
+        names = Reader(Reader(exts[EXT_SERVER_NAME]).vec16())
         while names.remaining():
             name_type = names.u8()
             name = names.vec16()
             if name_type == 0 and ch.server_name is None:
                 ch.server_name = name.decode("ascii", "replace")
     if EXT_ALPN in exts:
-        ch.alpn = _parse_alpn(exts[EXT_ALPN])
+        ch.alpn = parse_alpn(exts[EXT_ALPN])
     if EXT_PSK_KEY_EXCHANGE_MODES in exts:
-        ch.psk_modes = list(_Reader(exts[EXT_PSK_KEY_EXCHANGE_MODES]).vec8())
+        ch.psk_modes = list(Reader(exts[EXT_PSK_KEY_EXCHANGE_MODES]).vec8())
     return ch
 
 
@@ -251,26 +251,26 @@ def build_server_hello(client_hello, version="TLSv1.2", cipher=None, include_ren
         if group is None:
             group = client_hello.key_share_groups[0] if client_hello.key_shares else 0x001D
         group = group_code(group)
-        exts.append(_ext(EXT_SUPPORTED_VERSIONS, _u16(0x0304)))
-        exts.append(_ext(EXT_KEY_SHARE, _u16(group) + _vec16(make_key_share(group, server=True))))
+        exts.append(ext(EXT_SUPPORTED_VERSIONS, u16(0x0304)))
+        exts.append(ext(EXT_KEY_SHARE, u16(group) + vec16(make_key_share(group, server=True))))
         legacy = 0x0303
         sid = client_hello.session_id if session_id is None else session_id
     else:
         if include_renegotiation_info:
-            exts.append(_ext(EXT_RENEGOTIATION_INFO, b"\x00"))
+            exts.append(ext(EXT_RENEGOTIATION_INFO, b"\x00"))
         if EXT_EXTENDED_MASTER_SECRET in client_hello.extensions:
-            exts.append(_ext(EXT_EXTENDED_MASTER_SECRET, b""))
+            exts.append(ext(EXT_EXTENDED_MASTER_SECRET, b""))
         if EXT_EC_POINT_FORMATS in client_hello.extensions and cipher_kx(cipher, cipher_name(cipher)) == "ecdhe":
-            exts.append(_ext(EXT_EC_POINT_FORMATS, _vec8(b"\x00")))
+            exts.append(ext(EXT_EC_POINT_FORMATS, vec8(b"\x00")))
         legacy = vcode
         sid = b"" if session_id is None else session_id
     for code, body in extensions or ():
-        exts.append(_ext(int(code), bytes(body)))
+        exts.append(ext(int(code), bytes(body)))
     if random is None:
         random = os.urandom(32)
-        while random[-8:] in (_DOWNGRADE_TLS12, _DOWNGRADE_TLS11) or random == HRR_RANDOM:
+        while random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11) or random == HRR_RANDOM:
             random = os.urandom(32)
-    body = _u16(legacy) + random + _vec8(bytes(sid)) + _u16(cipher) + b"\x00" + _vec16(b"".join(exts))
+    body = u16(legacy) + random + vec8(bytes(sid)) + u16(cipher) + b"\x00" + vec16(b"".join(exts))
     return build_records(CT_HANDSHAKE, handshake_message(HS_SERVER_HELLO, body), version=0x0303)
 
 
@@ -280,17 +280,17 @@ def build_hello_retry_request(client_hello, group, cipher=None, cookie=None):
         client_hello = parse_client_hello(client_hello)
     if cipher is None:
         cipher = _pick_server_cipher(client_hello, True)
-    exts = [_ext(EXT_SUPPORTED_VERSIONS, _u16(0x0304)), _ext(EXT_KEY_SHARE, _u16(group_code(group)))]
+    exts = [ext(EXT_SUPPORTED_VERSIONS, u16(0x0304)), ext(EXT_KEY_SHARE, u16(group_code(group)))]
     if cookie:
-        exts.append(_ext(EXT_COOKIE, _vec16(bytes(cookie))))
-    body = (_u16(0x0303) + HRR_RANDOM + _vec8(client_hello.session_id) + _u16(cipher) + b"\x00"
-            + _vec16(b"".join(exts)))
+        exts.append(ext(EXT_COOKIE, vec16(bytes(cookie))))
+    body = (u16(0x0303) + HRR_RANDOM + vec8(client_hello.session_id) + u16(cipher) + b"\x00"
+            + vec16(b"".join(exts)))
     return build_records(CT_HANDSHAKE, handshake_message(HS_SERVER_HELLO, body), version=0x0303)
 
 
 def build_certificate(ders):
     """TLS <= 1.2 Certificate handshake message (not a record) carrying ``ders`` in order."""
-    return handshake_message(HS_CERTIFICATE, _vec24(b"".join(_vec24(bytes(d)) for d in ders)))
+    return handshake_message(HS_CERTIFICATE, vec24(b"".join(vec24(bytes(d)) for d in ders)))
 
 
 def build_server_hello_done():
@@ -321,10 +321,10 @@ def rewrite_server_hello_key_share(record_bytes, new_group):
         if not records or records[0].content_type != CT_HANDSHAKE:
             return data
         frag = records[0].fragment
-        reader = _Reader(frag)
+        reader = Reader(frag)
         if reader.u8() != HS_SERVER_HELLO:
             return data
-        body = _Reader(reader.vec24())
+        body = Reader(reader.vec24())
         body.take(2 + 32)
         body.vec8()
         body.take(3)
@@ -337,7 +337,7 @@ def rewrite_server_hello_key_share(record_bytes, new_group):
             code, length = struct.unpack_from("!HH", frag, pos)
             if code == EXT_KEY_SHARE and length >= 2:
                 at = 5 + pos + 4  # 5 = record header
-                return data[:at] + _u16(group_code(new_group)) + data[at + 2:]
+                return data[:at] + u16(group_code(new_group)) + data[at + 2:]
             pos += 4 + length
     except (ValueError, struct.error):
         return data

@@ -116,8 +116,7 @@ def problems_of(task, spec):
 
 
 def _tls_probe_targets(params):
-    from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import (
-        SUPPORTED_CONF_COMMANDS, TARGET_KEYS)
+    from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import SUPPORTED_CONF_COMMANDS, TARGET_KEYS
 
     messages = []
     commands = [("conf_commands", params.get("conf_commands"))]

@@ -17,13 +17,11 @@ comes from _findings.finding().
 
 from __future__ import annotations
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import path as chain_path
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import source
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import verify
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, path as chain_path, source, verify
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain.source import ChainInputError
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import finding
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 
 HAS_CRYPTOGRAPHY = links.HAS_CRYPTOGRAPHY
 CRYPTOGRAPHY_IMPORT_ERROR = links.CRYPTOGRAPHY_IMPORT_ERROR
@@ -110,7 +108,7 @@ def _sans_summary(info):
 
 def _name_match(leaf, name):
     info = leaf.info
-    if source.is_ip(name):
+    if net.is_ip_literal(name):
         ok = x509.ip_matches(info, name.strip("[]"))
         return ok, (name.strip("[]") if ok else None)
     if not x509.hostname_matches(info, name):
@@ -300,18 +298,8 @@ def inspect_chain(params, now=None, use_openssl=True):
         missing, complete_chain, gap = _gap(leaf, full_path, extra, anchor, stuck, pool_label, store_label)
         findings.extend(gap)
 
-    # Verification, as nginx would see the served chain
-    settings = {"depth": p["verify_depth"], "level": int(p["security_level"]),
-                "name": p["names"][0] if p["names"] else None, "use_openssl": use_openssl}
-    untrusted = [c for c in served if c.sha256 != leaf.sha256]
-    if leaf_only:
-        verified = _not_judged("not judged: the server speaks TLS 1.3 only and this Python (< 3.13) sees only "
-                               "the leaf; tlsops.handshake.tls_probe verifies such servers")
-    else:
-        verified, dummy = verify.verify_chain(leaf, untrusted, store, at, **settings)
-    complete_verified = None
-    if complete_chain:
-        complete_verified, dummy = verify.verify_chain(leaf, untrusted + extra, store, at, **settings)
+    verified, complete_verified = _verify_served(leaf, served, extra, complete_chain, store, at, p, use_openssl,
+                                                 leaf_only)
     if leaf.self_signed():
         findings.append(_with(finding("self_signed_leaf", severity="info" if verified["ok"] else None,
                                       subject=leaf.subject), subject=leaf.subject))
@@ -321,24 +309,9 @@ def inspect_chain(params, now=None, use_openssl=True):
     findings.extend(_time_findings(checked, leaf, at, int(p["warn_days"])))
     names, name_findings = _names(leaf, p["names"])
     findings.extend(name_findings)
-
-    key_matches = None
-    if p["key_path"]:
-        key = source.load_private_key(p["key_path"], p["key_passphrase"])
-        key_matches = source.public_key_der(key) == source.public_key_der(leaf.obj)
-        if not key_matches:
-            findings.append(_with(finding("key_mismatch", key_path=p["key_path"], subject=leaf.subject),
-                                  subject=leaf.subject))
-
+    key_matches = _key_matches(leaf, p, findings)
     findings.extend(_strength_findings(checked))
-    intermediates = sum(1 for c in full_path[1:] if not c.ss_flag)
-    if p["verify_depth"] is not None and intermediates > int(p["verify_depth"]):
-        findings.append(finding("chain_too_deep", intermediates=intermediates, verify_depth=p["verify_depth"]))
-    if verified["code"] and verified["code"] not in _EXPLAINED_CODES:
-        err = verified["errors"][-1]
-        findings.append(_with(finding("verify_error", verify_code=err["code"], depth=err["depth"],
-                                      subject=err["subject"], verify_message=err["message"], ca_file=store_label),
-                              subject=err["subject"]))
+    findings.extend(_depth_and_verify_findings(full_path, verified, p["verify_depth"], store_label))
 
     days = [c.info["days_left"] for c in checked]
     expires = min(days) if days else None
@@ -363,3 +336,44 @@ def inspect_chain(params, now=None, use_openssl=True):
         "key_matches": key_matches,
         "findings": findings,
     }
+
+
+def _verify_served(leaf, served, extra, complete_chain, store, at, p, use_openssl, leaf_only):
+    """``(verified, complete_verified)``: the served chain as nginx would see it, and the completed one."""
+    settings = {"depth": p["verify_depth"], "level": int(p["security_level"]),
+                "name": p["names"][0] if p["names"] else None, "use_openssl": use_openssl}
+    untrusted = [c for c in served if c.sha256 != leaf.sha256]
+    if leaf_only:
+        verified = _not_judged("not judged: the server speaks TLS 1.3 only and this Python (< 3.13) sees only "
+                               "the leaf; tlsops.handshake.tls_probe verifies such servers")
+    else:
+        verified, dummy = verify.verify_chain(leaf, untrusted, store, at, **settings)
+    complete_verified = None
+    if complete_chain:
+        complete_verified, dummy = verify.verify_chain(leaf, untrusted + extra, store, at, **settings)
+    return verified, complete_verified
+
+
+def _key_matches(leaf, p, findings):
+    """None without ``key_path``; else whether the key belongs to the leaf (a finding when not)."""
+    if not p["key_path"]:
+        return None
+    key = source.load_private_key(p["key_path"], p["key_passphrase"])
+    matches = source.public_key_der(key) == source.public_key_der(leaf.obj)
+    if not matches:
+        findings.append(_with(finding("key_mismatch", key_path=p["key_path"], subject=leaf.subject),
+                              subject=leaf.subject))
+    return matches
+
+
+def _depth_and_verify_findings(full_path, verified, verify_depth, store_label):
+    found = []
+    intermediates = sum(1 for c in full_path[1:] if not c.ss_flag)
+    if verify_depth is not None and intermediates > int(verify_depth):
+        found.append(finding("chain_too_deep", intermediates=intermediates, verify_depth=verify_depth))
+    if verified["code"] and verified["code"] not in _EXPLAINED_CODES:
+        err = verified["errors"][-1]
+        found.append(_with(finding("verify_error", verify_code=err["code"], depth=err["depth"],
+                                   subject=err["subject"], verify_message=err["message"], ca_file=store_label),
+                           subject=err["subject"]))
+    return found

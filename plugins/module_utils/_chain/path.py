@@ -19,8 +19,7 @@ Certificates are _chain_cert.Cert objects; ``origin`` tells where each came from
 
 from __future__ import annotations
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import source
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, source
 
 
 class TrustedPath(object):

@@ -14,15 +14,14 @@ or content bytes.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import ssl
-import time
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.safe_files import FileRefused, read_bytes
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 
 try:
     from cryptography.hazmat.primitives import serialization
@@ -86,7 +85,7 @@ def check_params(params):
         names = []
         if p["host"] is not None:
             name = p["server_name"] or p["host"]
-            names = [] if is_ip(name) else [name]
+            names = [] if net.is_ip_literal(name) else [name]
     if isinstance(names, str):
         names = [names]
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and n.strip() for n in names):
@@ -109,7 +108,7 @@ def _whole(value, name):
 
 def _name(name, where):
     """A name to check the leaf against: an IP address, or a DNS name (IDNA names as their A-labels)."""
-    if is_ip(name):
+    if net.is_ip_literal(name):
         return name
     if any(ord(c) < 0x21 or ord(c) == 0x7f for c in name):
         raise ChainInputError("%s: %r holds a space or a control character; give a DNS name or an IP address"
@@ -125,14 +124,6 @@ def _name(name, where):
     if any(not label or len(label) > 63 for label in labels):
         raise ChainInputError("%s: %r has an empty label or one longer than 63 characters" % (where, name))
     return name
-
-
-def is_ip(text):
-    try:
-        ipaddress.ip_address(str(text).strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------
@@ -297,45 +288,27 @@ def public_key_der(key):
 
 
 def fetch_served_chain(host, port, server_name=None, timeout=5.0):
-    """The certificates an endpoint serves, in its order, through the probe engine.
+    """The certificates an endpoint serves, in its order, read by the probe engine (_probe.served_chain).
 
-    One real handshake (verification off) through the probe's ssl set-up gives the
-    leaf (and the whole chain on Python 3.13+); otherwise the probe's raw TLS 1.2
-    ClientHello reads the plaintext Certificate message.  Returns
-    ``(ders, details)``; ``details['chain_read']`` is ``full`` or ``leaf_only``
-    (a TLS 1.3-only server on Python < 3.13).
+    Returns ``(ders, details)``; ``details['chain_read']`` is ``full`` or ``leaf_only``
+    (a TLS 1.3-only server on Python < 3.13).  ChainInputError names the option at fault.
     """
     # Imported here: a file-only run needs none of the probe engine.
-    from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose
-    from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import ProbeRun, resolve
-    from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import (
-        ProbeConfigError, build_targets)
+    from ansible_collections.tlsops.handshake.plugins.module_utils._probe import served_chain
+    from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError
 
-    target = {"host": host, "port": port, "verify": False, "diagnose": False, "http_request": False,
-              "timeout": timeout, "protocols": ["TLSv1.2", "TLSv1.3"]}
-    if server_name:
-        target["server_name"] = server_name
     try:
-        spec = build_targets([target], {})[0]
+        served = served_chain.fetch(host, port, server_name, timeout)
     except ProbeConfigError as exc:
-        raise ChainInputError(re.sub(r"^targets\[0\]\.?", "", str(exc)).lstrip(": ") or str(exc))
-    run = ProbeRun(spec)
-    problem = resolve(run)
-    if problem:
-        raise ChainInputError("host: %s" % problem)
-    run.restart_clock()  # everything below ends within timeout x DEADLINE_FACTOR, whatever the peer does
-    started = time.monotonic()
-    out = run.handshake(verify=False, http_request=False)
-    if not out.handshake_ok:
+        raise ChainInputError(str(exc))
+    if served.failed_at == served_chain.FailedAt.RESOLVE:
+        raise ChainInputError("host: %s" % served.error)
+    if served.failed_at == served_chain.FailedAt.HANDSHAKE:
         raise ChainInputError("host: no TLS handshake with %s:%d (%s); check host, port and server_name, or run "
-                              "tlsops.handshake.tls_probe to name the cause" % (host, port, out.error))
-    ders = diagnose.served_chain(run, out)
-    chain_read = "full"
-    if not ders and out.peer_der:  # TLS 1.3 only: the Certificate message is encrypted
-        ders, chain_read = [out.peer_der], "leaf_only"
-    if not ders:
+                              "tlsops.handshake.tls_probe to name the cause" % (host, port, served.error))
+    if not served.ders:
         raise ChainInputError("host: %s:%d sent no certificate" % (host, port))
-    details = {"type": "endpoint", "host": host, "port": port, "server_name": spec.get("server_name"),
-               "tls_version": out.version, "chain_read": chain_read, "handshakes": run.handshakes,
-               "elapsed_ms": round((time.monotonic() - started) * 1000, 1)}
-    return ders, details
+    details = {"type": "endpoint", "host": host, "port": port, "server_name": served.server_name,
+               "tls_version": served.tls_version, "chain_read": served.chain_read, "handshakes": served.handshakes,
+               "elapsed_ms": served.elapsed_ms}
+    return served.ders, details

@@ -35,8 +35,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import replay
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, replay
 
 try:
     from cryptography.hazmat.primitives.serialization import Encoding

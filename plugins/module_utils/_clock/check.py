@@ -4,9 +4,10 @@
 """The clock engine behind time_sync_info: is this host's clock right, and by how much is it off?
 
 Three witnesses, each optional:
-  * the local sync daemon (_clock_daemons): is it running, synchronised, what offset does it see;
-  * NTP servers queried directly with SNTP (_clock_sntp), by default the daemon's own servers;
-  * an HTTP(S) server's Date header (one-second resolution, _clock_http), a second opinion.
+  * the local sync daemon (daemons.py, its configuration files: config.py): is it running,
+    synchronised, what offset does it see;
+  * NTP servers queried directly with SNTP (sntp.py), by default the daemon's own servers;
+  * an HTTP(S) server's Date header (one-second resolution, http_date.py), a second opinion.
 
 ``offset_ms`` everywhere is true time minus local time, in milliseconds (the SNTP theta):
 positive means the local clock is behind and must move forward.
@@ -17,12 +18,12 @@ from __future__ import annotations
 import math
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional, TypedDict
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import config
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import daemons
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import sntp
+from ansible_collections.tlsops.handshake.plugins.module_utils._clock import config, daemons, sntp
 from ansible_collections.tlsops.handshake.plugins.module_utils._clock.http_date import UrlError, http_date_offset, parse_url
-from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import finding
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import Finding, finding
 
 DEFAULTS = {
     "servers": None,
@@ -103,17 +104,13 @@ def _split_host_port(text, where):
     syntax = "%s: %r is not host, host:port, [IPv6]:port or an IPv6 address" % (where, text)
     if not text or "://" in text or "/" in text or " " in text:
         raise ClockConfigError(syntax)
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ClockConfigError(syntax)
-        return host, _port(rest[1:], where + " port") if rest else config.NTP_PORT
-    if text.count(":") > 1:
-        return text, config.NTP_PORT
-    host, sep, port = text.partition(":")
-    if not host:
+    try:
+        host, port = net.split_host_port(text)
+    except net.HostPortError:
         raise ClockConfigError(syntax)
-    return host, (_port(port, where + " port") if sep else config.NTP_PORT)
+    if not host and not text.startswith("["):
+        raise ClockConfigError(syntax)
+    return host, (_port(port, where + " port") if port is not None else config.NTP_PORT)
 
 
 def _port(value, where):
@@ -224,7 +221,100 @@ def _default_targets(primary, opts, problems):
     return targets[:MAX_SERVERS], source
 
 
-def check(params, detect=daemons.detect, warn=None):
+class ClockResult(TypedDict):
+    """time_sync_info's result (without ``changed``), keys in the order the module returns them."""
+
+    daemon: Dict[str, Any]
+    daemons: List[Dict[str, Any]]
+    servers: List[Dict[str, Any]]
+    servers_source: Optional[str]
+    offset_ms: Optional[float]
+    offset_source: Optional[str]
+    max_offset_ms: float
+    synchronized: bool
+    skewed: bool
+    compare: Optional[Dict[str, Any]]
+    findings: List[Finding]
+
+
+def _best_offset(best, primary, compare):
+    """``(offset_ms, where it comes from)``: the median NTP server, else a synchronised daemon, else the Date
+    header; ``(None, None)`` when no witness knows."""
+    if best is not None:
+        return best["offset_ms"], "NTP server %s" % best["server"]
+    if primary["synchronized"] and primary["offset_ms"] is not None:
+        return primary["offset_ms"], "%s (local daemon)" % primary["name"]
+    if compare is not None and compare["ok"]:
+        return compare["offset_ms"], "the Date header of %s" % compare["url"]
+    return None, None
+
+
+def _daemon_findings(refused, running, primary) -> List[Finding]:
+    """config_file_unreadable, no_time_daemon or daemon_not_synchronized, competing_daemons."""
+    found = [finding("config_file_unreadable", path=exc.path if not exc.where else "%s (named by %s)"
+                     % (exc.path, exc.where), error="it is %s" % exc.problem) for exc in refused]
+    if not running:
+        found.append(finding("no_time_daemon"))
+    elif not primary["synchronized"]:
+        found.append(finding("daemon_not_synchronized", daemon=primary["name"], reason=primary["reason"]))
+    if len(running) > 1:
+        found.append(finding("competing_daemons", daemons=", ".join(
+            "%s (pid %s)" % (s["name"], ", ".join(str(p) for p in s["pids"])) if s["pids"] else s["name"]
+            for s in running)))
+    return found
+
+
+def _offset_findings(offset_ms: Optional[float], offset_source, max_offset: float) -> List[Finding]:
+    """offset_exceeds_threshold."""
+    if offset_ms is None or abs(offset_ms) <= max_offset:
+        return []
+    return [finding("offset_exceeds_threshold", offset_ms=_fmt(abs(offset_ms)),
+                    direction=" (behind: it must move forward)" if offset_ms > 0 else " (ahead: it must move back)",
+                    max_offset_ms=_fmt(max_offset), source=offset_source)]
+
+
+def _server_findings(results, best) -> List[Finding]:
+    """all_servers_unreachable, then per server: server_kiss_of_death, server_unsynchronized, server_unusable."""
+    found = []
+    if results and best is None:
+        found.append(finding("all_servers_unreachable", servers=", ".join(r["server"] for r in results)))
+    for result in results:
+        if result["kiss_code"]:
+            found.append(finding("server_kiss_of_death", server=result["server"], kiss_code=result["kiss_code"],
+                                 meaning=sntp.KISS_CODES.get(result["kiss_code"], "unknown kiss code")))
+        elif result["error"] == "unsynchronized":
+            found.append(finding("server_unsynchronized", server=result["server"], detail=result["error_message"]))
+        elif not result["ok"] and best is not None:
+            found.append(finding("server_unusable", server=result["server"], error=result["error_message"]))
+    return found
+
+
+def _leap_findings(primary, results) -> List[Finding]:
+    """leap_pending, when the daemon or a server announces a leap second."""
+    leaps = []
+    if primary["synchronized"] and primary["leap"] in LEAP_TEXT:
+        leaps.append("%s, says %s" % (LEAP_TEXT[primary["leap"]], primary["name"]))
+    for result in results:
+        if result["ok"] and result["leap"] in LEAP_TEXT:
+            leaps.append("%s, says %s" % (LEAP_TEXT[result["leap"]], result["server"]))
+    return [finding("leap_pending", leap="; ".join(leaps))] if leaps else []
+
+
+def _compare_findings(compare, offset_ms: Optional[float], offset_source, max_offset: float) -> List[Finding]:
+    """compare_failed, or compare_disagrees when the Date header is a second opinion that disagrees."""
+    if compare is None:
+        return []
+    if not compare["ok"]:
+        return [finding("compare_failed", url=compare["url"], error_code=compare["error_code"], error=compare["error"])]
+    if offset_ms is None or not offset_source or offset_source.startswith("the Date"):
+        return []
+    if abs(compare["offset_ms"] - offset_ms) <= compare["uncertainty_ms"] + max_offset:
+        return []
+    return [finding("compare_disagrees", url=compare["url"], compare_ms=_fmt(compare["offset_ms"]),
+                    uncertainty_ms=_fmt(compare["uncertainty_ms"]), offset_ms=_fmt(offset_ms), source=offset_source)]
+
+
+def check(params, detect=daemons.detect, warn=None) -> ClockResult:
     """Run the whole check; the module's result (without ``changed``).
 
     ``warn`` (module.warn) hears what the options hide and which configuration files were refused.
@@ -237,88 +327,40 @@ def check(params, detect=daemons.detect, warn=None):
     running = [s for s in statuses if s["running"]]
     primary = daemons.primary(statuses)
 
-    refused = []
+    refused: List[Any] = []
     if opts["servers"] is None:
         targets, servers_source = _default_targets(primary, opts, refused)
     else:
         targets, servers_source = opts["servers"], "servers parameter"
     results = _query_all(targets, opts)
-
     compare = None
     if opts.get("compare_url"):
         compare = http_date_offset(opts["compare_url"], opts["timeout"], opts["compare_validate_certs"])
 
-    offset_ms, offset_source = None, None
     best = best_server(results)
-    if best is not None:
-        offset_ms, offset_source = best["offset_ms"], "NTP server %s" % best["server"]
-    elif primary["synchronized"] and primary["offset_ms"] is not None:
-        offset_ms, offset_source = primary["offset_ms"], "%s (local daemon)" % primary["name"]
-    elif compare is not None and compare["ok"]:
-        offset_ms, offset_source = compare["offset_ms"], "the Date header of %s" % compare["url"]
+    offset_ms, offset_source = _best_offset(best, primary, compare)
     max_offset = opts["max_offset_ms"]
-    skewed = offset_ms is not None and abs(offset_ms) > max_offset
-
-    findings = [finding("config_file_unreadable", path=exc.path if not exc.where else "%s (named by %s)"
-                        % (exc.path, exc.where), error="it is %s" % exc.problem) for exc in refused]
     for exc in refused:
         warn("a time daemon configuration file was not read: %s" % exc)
-    if not running:
-        findings.append(finding("no_time_daemon"))
-    elif not primary["synchronized"]:
-        findings.append(finding("daemon_not_synchronized", daemon=primary["name"], reason=primary["reason"]))
-    if len(running) > 1:
-        findings.append(finding("competing_daemons", daemons=", ".join(
-            "%s (pid %s)" % (s["name"], ", ".join(str(p) for p in s["pids"])) if s["pids"] else s["name"]
-            for s in running)))
-    if skewed:
-        findings.append(finding("offset_exceeds_threshold", offset_ms=_fmt(abs(offset_ms)),
-                                direction=" (behind: it must move forward)" if offset_ms > 0
-                                else " (ahead: it must move back)",
-                                max_offset_ms=_fmt(max_offset), source=offset_source))
-    if results and best is None:
-        findings.append(finding("all_servers_unreachable", servers=", ".join(r["server"] for r in results)))
-    for result in results:
-        if result["kiss_code"]:
-            findings.append(finding("server_kiss_of_death", server=result["server"], kiss_code=result["kiss_code"],
-                                    meaning=sntp.KISS_CODES.get(result["kiss_code"], "unknown kiss code")))
-        elif result["error"] == "unsynchronized":
-            findings.append(finding("server_unsynchronized", server=result["server"],
-                                    detail=result["error_message"]))
-        elif not result["ok"] and best is not None:
-            findings.append(finding("server_unusable", server=result["server"], error=result["error_message"]))
-    leaps = []
-    if primary["synchronized"] and primary["leap"] in LEAP_TEXT:
-        leaps.append("%s, says %s" % (LEAP_TEXT[primary["leap"]], primary["name"]))
-    for result in results:
-        if result["ok"] and result["leap"] in LEAP_TEXT:
-            leaps.append("%s, says %s" % (LEAP_TEXT[result["leap"]], result["server"]))
-    if leaps:
-        findings.append(finding("leap_pending", leap="; ".join(leaps)))
-    if compare is not None and not compare["ok"]:
-        findings.append(finding("compare_failed", url=compare["url"], error_code=compare["error_code"],
-                                error=compare["error"]))
-    if compare is not None and compare["ok"] and offset_source and not offset_source.startswith("the Date"):
-        if abs(compare["offset_ms"] - offset_ms) > compare["uncertainty_ms"] + max_offset:
-            findings.append(finding("compare_disagrees", url=compare["url"], compare_ms=_fmt(compare["offset_ms"]),
-                                    uncertainty_ms=_fmt(compare["uncertainty_ms"]), offset_ms=_fmt(offset_ms),
-                                    source=offset_source))
+    findings = (_daemon_findings(refused, running, primary) + _offset_findings(offset_ms, offset_source, max_offset)
+                + _server_findings(results, best) + _leap_findings(primary, results)
+                + _compare_findings(compare, offset_ms, offset_source, max_offset))
 
     for result in results:
         result.pop("sample_errors", None)
-    return {
-        "daemon": _public(primary),
-        "daemons": [_public(s) for s in running],
-        "servers": results,
-        "servers_source": servers_source,
-        "offset_ms": offset_ms,
-        "offset_source": offset_source,
-        "max_offset_ms": max_offset,
-        "synchronized": bool(primary["synchronized"]),
-        "skewed": skewed,
-        "compare": compare,
-        "findings": findings,
-    }
+    return ClockResult(
+        daemon=_public(primary),
+        daemons=[_public(s) for s in running],
+        servers=results,
+        servers_source=servers_source,
+        offset_ms=offset_ms,
+        offset_source=offset_source,
+        max_offset_ms=max_offset,
+        synchronized=bool(primary["synchronized"]),
+        skewed=offset_ms is not None and abs(offset_ms) > max_offset,
+        compare=compare,
+        findings=findings,
+    )
 
 
 def _public(status):

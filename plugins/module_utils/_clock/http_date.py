@@ -28,6 +28,7 @@ import socket
 import ssl
 import threading
 import time
+from typing import Any, List, Optional
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
@@ -151,10 +152,11 @@ class _Connection(object):
         self.deadline = deadline
         self.timeout = timeout
         self.monotonic = monotonic
-        self.sock = None
-        self.tls = None
-        self.incoming = None
-        self.outgoing = None
+        # set by connect(); what reads and writes them runs after it
+        self.sock: Any = None
+        self.tls: Optional[ssl.SSLObject] = None
+        self.incoming: Any = None
+        self.outgoing: Any = None
         self.stage = "connecting"
 
     def remaining(self):
@@ -294,7 +296,7 @@ class _Connection(object):
 
 def _resolve(host, port, wait):
     """getaddrinfo in a helper thread (it has no timeout of its own); None when it took too long."""
-    outcome = []
+    outcome: List[Any] = []
 
     def lookup():
         try:

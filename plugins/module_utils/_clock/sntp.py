@@ -22,6 +22,8 @@ import socket
 import struct
 import time
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import text as _text
+
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
 ERA_SECONDS = 1 << 32
 PACKET = struct.Struct("!BBbbII4sQQQQ")
@@ -70,12 +72,7 @@ class SntpError(Exception):
     def __init__(self, code, **fields):
         self.code = code
         self.fields = fields
-        super(SntpError, self).__init__(ERRORS[code].format(**_Blank(fields)))
-
-
-class _Blank(dict):
-    def __missing__(self, key):
-        return "?"
+        super(SntpError, self).__init__(_text.fill(ERRORS[code], fields, missing="?"))
 
 
 def to_ntp(unix_time):
@@ -95,11 +92,8 @@ def from_ntp(value, near):
     fraction = (value & 0xFFFFFFFF) / float(ERA_SECONDS)
     near_ntp = near + NTP_EPOCH_OFFSET
     era = int(near_ntp // ERA_SECONDS)
-    best = None
-    for candidate_era in (era - 1, era, era + 1):
-        candidate = candidate_era * ERA_SECONDS + seconds + fraction
-        if best is None or abs(candidate - near_ntp) < abs(best - near_ntp):
-            best = candidate
+    best = min((candidate_era * ERA_SECONDS + seconds + fraction for candidate_era in (era - 1, era, era + 1)),
+               key=lambda candidate: abs(candidate - near_ntp))
     return best - NTP_EPOCH_OFFSET
 
 

@@ -15,9 +15,8 @@ is replaced by a neutral placeholder instead of failing.
 from __future__ import annotations
 
 import re
-import string
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes_reasons as reasons
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes_reasons as reasons, text as _text
 
 # Standard library only: this file runs on managed hosts.
 
@@ -307,20 +306,8 @@ def reason_cause(text, side="upstream"):
     return "unknown", ()
 
 
-def is_ambiguous_handshake_failure(text):
-    return "SSLV3_ALERT_HANDSHAKE_FAILURE" in reasons.reason_names(text)
-
-
-class _Defaults(dict):
-    def __missing__(self, key):
-        return "<%s>" % key
-
-
-_FORMATTER = string.Formatter()
-
-
 def _render_text(template, fields):
-    return _FORMATTER.vformat(template, (), fields)
+    return _text.fill(template, fields, missing="<%(field)s>")
 
 
 def render(code, observed=None, **fields):
@@ -332,7 +319,7 @@ def render(code, observed=None, **fields):
     Unknown codes raise KeyError: a typo must never pass silently.
     """
     cause = CAUSES[code]
-    values = _Defaults(_OPTIONAL_FIELDS)
+    values = dict(_OPTIONAL_FIELDS)
     values.update((k, v) for k, v in fields.items() if v is not None and v != "")
     if cause["verify"]:
         values.setdefault("verify_code", cause["verify"][0])

@@ -2,18 +2,32 @@
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Findings: the smaller facts the inspection modules report (a chain that is
-misordered, a clock that is off), each with a severity, a message and a fix.
+misordered, a clock that is off, an nginx setting that breaks handshakes), each
+with a severity, a message and a fix.
 
-Like the causes in _causes.py, every finding's words live here only; modules
-call ``finding(code, **fields)``.  ``cause`` links a finding to the handshake
-cause it produces, so a report can group them.
+Like the causes in causes.py, every finding's words live here only; engines
+call ``finding(code, **fields)`` and get a ``Finding``.  ``cause`` links a
+finding to the handshake cause it produces, so a report can group them.
 """
 
 from __future__ import annotations
 
-import string
+from typing import Any, Optional, TypedDict
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import text as _text
+
+# The closed set of severities, mildest first (reports count and sort by it).
 SEVERITIES = ("info", "warning", "error")
+
+
+class Finding(TypedDict):
+    """One finding as the modules return it (a plain dict at run time; keys in this order)."""
+
+    code: str
+    severity: str
+    message: str
+    fix: str
+    cause: Optional[str]
 
 
 def _f(code, severity, message, fix, cause=None):
@@ -37,7 +51,7 @@ FINDINGS = dict((
        "Remove the duplicate copies from the certificate file."),
     _f("expired", "error",
        "{subject} expired on {not_after} ({ago})",
-       "Renew the certificate and reload; automate renewal (tlsops.handshake ACME role).", "cert_expired"),
+       "Renew the certificate and reload; automate renewal with ACME.", "cert_expired"),
     _f("not_yet_valid", "error",
        "{subject} is valid only from {not_before}",
        "Check the clock of this host and of the issuer; wait or reissue with a valid start date.",
@@ -217,22 +231,14 @@ FINDINGS = dict((
 ))
 
 
-class _Defaults(dict):
-    def __missing__(self, key):
-        return ""
-
-
-_FORMATTER = string.Formatter()
-
-
-def finding(code, severity=None, **fields):
-    """A finding dict for ``code`` (KeyError for an unknown code: typos must fail)."""
+def finding(code: str, severity: Optional[str] = None, **fields: Any) -> Finding:
+    """The finding ``code`` with ``fields`` filled in (KeyError for an unknown code: typos must fail)."""
     entry = FINDINGS[code]
-    values = _Defaults((k, v) for k, v in fields.items() if v is not None)
-    return {
-        "code": code,
-        "severity": severity or entry["severity"],
-        "message": _FORMATTER.vformat(entry["message"], (), values),
-        "fix": _FORMATTER.vformat(entry["fix"], (), values),
-        "cause": entry["cause"],
-    }
+    values = {k: v for k, v in fields.items() if v is not None}
+    return Finding(
+        code=code,
+        severity=severity or entry["severity"],
+        message=_text.fill(entry["message"], values),
+        fix=_text.fill(entry["fix"], values),
+        cause=entry["cause"],
+    )

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Where nginx's error logs are, and how to open them (plain, gzip, bzip2, xz).
 
-Default paths come from the ``error_log`` directives of the nginx configuration, read with a
-small tokenizer that follows ``include`` (globs, relative to the main file's directory, as nginx
-does with its conf prefix).  Every file (configuration, include, log) is opened through
+Default paths come from the ``error_log`` directives of the nginx configuration, read with the
+host-side reader that follows ``include`` as nginx does (_nginx/includes: globs, relative to the
+main file's directory, nginx's conf prefix).  Every file (configuration, include, log) is opened through
 _safe_files: a FIFO, a device or a directory is refused by what it is, never opened blocking, and
 a configuration file is read to a cap.  Standard library only: this runs on managed hosts.
 """
@@ -18,12 +18,11 @@ import os
 import zlib
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files as safe
-from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.tokens import located_statements
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import includes
 
 DEFAULT_CONFIG = "/etc/nginx/nginx.conf"
 FALLBACK_LOG = "/var/log/nginx/error.log"     # Debian/Ubuntu/RHEL packages' compiled-in error log
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
-_MAX_INCLUDE_DEPTH = 16
 _NOT_FILES = ("stderr", "/dev/null", "/dev/stderr")
 _GLOB_CHARS = frozenset("*?[")
 LOG_WHAT = "an nginx error log (a regular file, or a glob such as /var/log/nginx/*error.log)"
@@ -40,34 +39,27 @@ def config_error_logs(config, where="config"):
     targets are not files and are left out.
     """
     prefix = os.path.dirname(os.path.abspath(config))
-    found, origins, warnings, seen = [], {}, [], set()
+    found, origins, warnings = [], {}, []
 
-    def walk(path, depth, origin):
-        real = os.path.realpath(path)
-        if real in seen or depth > _MAX_INCLUDE_DEPTH:
-            return
-        seen.add(real)
-        text = safe.read_text(path, MAX_CONFIG_BYTES, where=origin or where, what="an nginx configuration file")
-        for directive, args, line, dummy_spans in located_statements(text):
-            if directive == "include" and args:
-                pattern = args[0] if os.path.isabs(args[0]) else os.path.join(prefix, args[0])
-                for name in sorted(glob.glob(pattern)) if _GLOB_CHARS & set(pattern) else [pattern]:
-                    if not os.path.lexists(name):
-                        continue            # nginx would refuse to start; not this module's concern
-                    try:
-                        walk(name, depth + 1, "%s: %s:%d include" % (where, path, line))
-                    except OSError as exc:
-                        warnings.append("%s (skipped)" % exc)
-            elif directive == "error_log" and args:
-                target = args[0]
-                if target in _NOT_FILES or target.startswith(("syslog:", "memory:")):
-                    continue
-                target = target if os.path.isabs(target) else os.path.join(prefix, target)
-                if target not in found:
-                    found.append(target)
-                    origins[target] = "%s: %s:%d error_log" % (where, path, line)
+    def read(path, origin):
+        return safe.read_text(path, MAX_CONFIG_BYTES, what="an nginx configuration file",
+                              where="%s: %s:%d include" % (where, origin[0], origin[1]) if origin else where)
 
-    walk(config, 0, None)
+    def skipped(path, origin, exc):
+        if origin is None:
+            raise exc
+        if os.path.lexists(path):       # a missing include: nginx would refuse to start; not this module's concern
+            warnings.append("%s (skipped)" % exc)
+
+    for statement in includes.walk(config, prefix, read, on_error=skipped, once=True):
+        if statement.name == "error_log" and statement.args:
+            target = statement.args[0]
+            if target in _NOT_FILES or target.startswith(("syslog:", "memory:")):
+                continue
+            target = target if os.path.isabs(target) else os.path.join(prefix, target)
+            if target not in found:
+                found.append(target)
+                origins[target] = "%s: %s:%d error_log" % (where, statement.file, statement.line)
     return found, origins, warnings
 
 
@@ -132,7 +124,7 @@ class CorruptLog(OSError):
 def _decompression_errors():
     errors = [OSError, EOFError, zlib.error]
     try:
-        import lzma      # optional part of the standard library
+        import lzma  # optional part of the standard library
         errors.append(lzma.LZMAError)
     except ImportError:
         pass
@@ -183,7 +175,7 @@ def open_log(path, where="paths"):
         if magic[:2] == b"\x1f\x8b":
             return _LogStream(gzip.GzipFile(fileobj=raw, mode="rb"), raw, "gzip"), "gzip"
         if magic[:3] == b"BZh":
-            import bz2     # optional parts of the standard library: imported only for such files
+            import bz2  # optional parts of the standard library: imported only for such files
             return _LogStream(bz2.BZ2File(raw, "rb"), raw, "bzip2"), "bzip2"
         if magic == b"\xfd7zXZ\x00":
             import lzma

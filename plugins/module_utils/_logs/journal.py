@@ -103,6 +103,9 @@ def read_journal(units, reader, since_local=None, limit=MAX_JOURNAL_BYTES, timeo
                                     close_fds=True, env=dict(os.environ, SYSTEMD_PAGER="", LC_ALL="C"))
         except OSError as exc:
             raise JournalError("journal_units: cannot run %s: %s" % (binary, exc.strerror or exc))
+        stdout = proc.stdout
+        if stdout is None:      # not with stdout=PIPE; says so to the type checker
+            raise JournalError("journal_units: %s gave no output pipe" % binary)
         timed_out = []
 
         def kill():
@@ -112,14 +115,14 @@ def read_journal(units, reader, since_local=None, limit=MAX_JOURNAL_BYTES, timeo
         timer = threading.Timer(timeout, kill)
         timer.daemon = True
         timer.start()
-        stream = _Bounded(proc.stdout, limit)
+        stream = _Bounded(stdout, limit)
         before = (reader.lines, reader.bytes)
         try:
             reader.read(stream, fmt="journal_json")
         finally:
             if stream.cut or timed_out:
                 proc.kill()
-            proc.stdout.close()
+            stdout.close()
             rc = proc.wait()
             timer.cancel()
         report.update(lines=reader.lines - before[0], bytes=reader.bytes - before[1], rc=rc,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import re
 import time
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.secrets import redact_line
@@ -64,6 +65,8 @@ def parse(text, header_only=False):
         stamp, level = head.group(1), head.group(2)
     else:
         head = _CUT_HEAD_RE.match(text)
+        if head is None:        # every part of the pattern is optional: it always matches
+            return None
         stamp, console, level, pid = head.groups()
         # a header is a date, a pid, or nginx's console form; a level alone is anybody's "[error]"
         if stamp is None and pid is None and not (console and level):
@@ -136,10 +139,16 @@ _UPSTREAM_WORDS_RE = re.compile(r"\b(?:to|from|in) upstream\b|\bupstream (?:SSL|
 _SSL_WORDS_RE = re.compile(r"SSL|handshak|HTTPS port")
 
 
+# The closed set of sides a failure is on (the keys of events.by_side, in that order).
+UPSTREAM = "upstream"   # nginx was the TLS client, towards an upstream
+CLIENT = "client"       # nginx was the TLS server, on its listening side
+SIDES = (UPSTREAM, CLIENT)
+
+
 def side_of(message):
     """``upstream`` when nginx was the client (``... to upstream``, ``... from upstream``,
     ``upstream SSL certificate ...``), else ``client``: the failure was on the listening side."""
-    return "upstream" if _UPSTREAM_WORDS_RE.search(message) else "client"
+    return UPSTREAM if _UPSTREAM_WORDS_RE.search(message) else CLIENT
 
 
 def is_ssl_line(message):
@@ -148,7 +157,17 @@ def is_ssl_line(message):
     return bool(_SSL_WORDS_RE.search(message)) or causes.raw_reason(message) is not None
 
 
-def classify(message):
+class Classified(NamedTuple):
+    """What one logged message means (a tuple: ``code, fields, ambiguity, side, ssl = classify(m)``)."""
+
+    code: str                                   # a cause code of _common/causes.py, or "unknown"
+    fields: Dict[str, Any]                      # render() fields the line gives (host, verify_code, ...)
+    ambiguity: Optional[Tuple[Any, str]]        # (candidate codes, note) when the line stands for several
+    side: str                                   # UPSTREAM or CLIENT
+    ssl: bool                                   # TLS wording (else only network causes are named)
+
+
+def classify(message) -> Classified:
     """``(cause, fields, ambiguity, side, ssl)`` for one message, in the shared vocabulary.
 
     ``cause`` is ``unknown`` when nothing names it.  ``fields`` are render() fields the line gives.
@@ -171,7 +190,7 @@ def classify(message):
         code = "unknown"
     elif code != "unknown" and side == "upstream":
         ambiguity = causes.log_ambiguity(message, fields.get("verify_code"), side)
-    return code, fields, ambiguity, side, ssl
+    return Classified(code, fields, ambiguity, side, ssl)
 
 
 def sample(text):

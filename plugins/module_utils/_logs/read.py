@@ -18,7 +18,7 @@ only aggregates, so memory does not grow with the log:
   came back after being dropped, heavy hitters (bursts from few addresses) stay exact in practice,
   and ``clients_approximate`` says that it happened.
 
-Causes come from the shared vocabulary (_causes); nothing here names a cause by itself.
+Causes come from the shared vocabulary (_common/causes.py); nothing here names a cause by itself.
 Standard library only: this runs on managed hosts.
 """
 
@@ -27,14 +27,10 @@ from __future__ import annotations
 import heapq
 import os
 import zlib
+from typing import Any, Dict, List, Optional, TypedDict
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import files
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import formats
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import groups
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import journal
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files as safe
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes, safe_files as safe
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import files, formats, groups, journal, lines
 
 DEFAULT_CONFIG = files.DEFAULT_CONFIG
 MAX_LINE = 65536            # bytes of one line looked at; the rest of a longer line is skipped
@@ -50,6 +46,44 @@ OTHER = groups.OTHER
 
 class LogReadError(ValueError):
     """Bad input; the message starts with the name of the parameter at fault."""
+
+
+# One file of the module's ``files``: path, and compression, lines, bytes, skipped or error.
+FileReport = Dict[str, Any]
+# One group of ``events.by_cause`` / ``by_upstream`` / ``by_side`` (groups.Group.as_dict and more).
+GroupReport = Dict[str, Any]
+
+
+class Events(TypedDict):
+    total: int
+    by_cause: Dict[str, GroupReport]
+    by_upstream: Dict[str, GroupReport]
+    by_side: Dict[str, GroupReport]
+    without_time: int
+
+
+class ReadTotals(TypedDict):
+    """What the lines said: the part of the result that _Reader builds."""
+
+    events: Events
+    formats: Dict[str, int]
+    clients: List[Dict[str, Any]]
+    clients_approximate: bool
+    lines_read: int
+    bytes_read: int
+    lines_before_since: int
+    unparsed: Dict[str, Any]
+
+
+class LogsResult(ReadTotals):
+    """read_logs' result: handshake_log_info's return values (see its RETURN), keys in this order."""
+
+    files: List[FileReport]
+    paths_from: str
+    missing: List[str]
+    warnings: List[str]
+    since: Optional[str]
+    journal: Optional[Dict[str, Any]]
 
 
 def _reason_of(message):
@@ -185,7 +219,7 @@ class _Reader(object):
             if len(self.cache) >= MAX_CACHE:
                 self.cache.clear()
             info = self.cache[message] = lines.classify(message)
-        if info[0] == "unknown" and not info[4]:
+        if info.code == "unknown" and not info.ssl:
             return                          # no TLS wording and no cause: not a handshake line
         if upstream is not None:            # host:port is what groups; drop the URI
             upstream = lines.trim_upstream(upstream)
@@ -200,8 +234,8 @@ class _Reader(object):
         else:
             entry[0] += 1
             groups.widen(entry, stamp)
-        if info[3] == "client" and client:
-            self._client(client, stamp, info[0])
+        if info.side == lines.CLIENT and client:
+            self._client(client, stamp, info.code)
 
     def _unparsed(self, text, key):
         self.unparsed += 1
@@ -235,7 +269,7 @@ class _Reader(object):
                 if upstream not in upstreams:
                     upstreams[upstream] = lines.split_upstream(upstream)
                 scheme, up_key, host, port = upstreams[upstream]
-            elif side == "upstream" and fields.get("host"):       # host not found in upstream "name"
+            elif side == lines.UPSTREAM and fields.get("host"):       # host not found in upstream "name"
                 host, port = lines.split_hostport(fields["host"])
                 up_key = fields["host"]
             if not ssl and scheme in lines.PLAIN_SCHEMES:
@@ -246,7 +280,7 @@ class _Reader(object):
             group.add(count, first, last, sample_key, text, limit)
             group.bump("sides", side, count)
             group.bump("levels", level, count)
-            if side == "upstream":
+            if side == lines.UPSTREAM:
                 if up_key is not None:
                     group.bump("upstreams", up_key, count, cap=MAX_GROUP_UPSTREAMS)
                 for name, value in (("host", host), ("port", port)):
@@ -263,7 +297,7 @@ class _Reader(object):
                     reason = reasons[message] = _reason_of(message)
                 group.bump("reasons", reason, count, cap=MAX_GROUP_UPSTREAMS)
                 group.field("raw_error", reason)
-            if side == "upstream" and up_key is not None:
+            if side == lines.UPSTREAM and up_key is not None:
                 if up_key not in self.by_upstream and len(self.by_upstream) >= MAX_UPSTREAMS:
                     up_key = OTHER
                 target = groups.group(self.by_upstream, up_key)
@@ -276,17 +310,17 @@ class _Reader(object):
         self.pending = {}
 
     # ----------------------------------------------------------------------- result
-    def result(self):
+    def result(self) -> ReadTotals:
         self.fold()
         by_cause = {}
         for code, group in sorted(self.by_cause.items(), key=lambda kv: (-kv[1].count, kv[0])):
             entry = group.as_dict("sides", "levels", "upstreams")
             entry["title"] = causes.title(code)
             fix = []
-            if group.counters["sides"].get("upstream"):
+            if group.counters["sides"].get(lines.UPSTREAM):
                 known = dict((k, v) for k, v in group.fields.items() if v is not groups.VARIED)
                 fix = causes.render(code, **known)[1]
-            if group.counters["sides"].get("client"):
+            if group.counters["sides"].get(lines.CLIENT):
                 fix.append(causes.CLIENT_SIDE_FIX)
             entry["fix"] = fix
             if "verify_codes" in group.counters:
@@ -300,22 +334,22 @@ class _Reader(object):
             by_cause[code] = entry
         by_upstream = dict((key, group.as_dict("causes", "levels")) for key, group in
                            sorted(self.by_upstream.items(), key=lambda kv: (-kv[1].count, kv[0])))
-        by_side = dict((side, self.by_side[side].as_dict("causes")) for side in ("upstream", "client")
+        by_side = dict((side, self.by_side[side].as_dict("causes")) for side in lines.SIDES
                        if side in self.by_side)
         top = heapq.nsmallest(self.top_clients, self.clients.items(), key=lambda kv: (-kv[1][0], kv[0]))
         clients = [{"address": address, "count": c, "first_seen": lines.iso(first), "last_seen": lines.iso(last),
                     "causes": groups.by_count(codes)} for address, (c, first, last, codes) in top]
-        return {
-            "events": {"total": self.total, "by_cause": by_cause, "by_upstream": by_upstream, "by_side": by_side,
-                       "without_time": self.without_time},
-            "formats": groups.by_count(self.formats),
-            "clients": clients,
-            "clients_approximate": self.clients_pruned,
-            "lines_read": self.lines,
-            "bytes_read": self.bytes,
-            "lines_before_since": self.before_since,
-            "unparsed": {"count": self.unparsed, "samples": list(self.unparsed_samples)},
-        }
+        return ReadTotals(
+            events=Events(total=self.total, by_cause=by_cause, by_upstream=by_upstream, by_side=by_side,
+                          without_time=self.without_time),
+            formats=groups.by_count(self.formats),
+            clients=clients,
+            clients_approximate=self.clients_pruned,
+            lines_read=self.lines,
+            bytes_read=self.bytes,
+            lines_before_since=self.before_since,
+            unparsed={"count": self.unparsed, "samples": list(self.unparsed_samples)},
+        )
 
 
 def _log_paths(paths, config, config_given):
@@ -349,7 +383,7 @@ def _shown(value, limit=60):
 
 
 def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_clients=10, now=None,
-              format=formats.AUTO, journal_units=None):       # pylint: disable=redefined-builtin
+              format=formats.AUTO, journal_units=None) -> LogsResult:       # pylint: disable=redefined-builtin
     """Aggregate the handshake failures of nginx error logs; see the module's RETURN for the shape.
 
     ``paths``: files or globs (default: the ``error_log`` files of ``config``, else
@@ -387,13 +421,26 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
                                                               config_given)
     warnings.extend(more_warnings)
     found, missing, refused, pattern_of = files.expand(patterns, rotated)
+    if paths_from == "paths":
+        warnings.extend("paths: %s does not exist" % name for name in missing)
 
     def where(pattern):
         return origins.get(pattern) or ("paths" if paths_from == "paths" else "the default error log")
 
-    if paths_from == "paths":
-        warnings.extend("paths: %s does not exist" % name for name in missing)
-    report, readable = [], 0
+    report, readable = _read_files(reader, found, refused, pattern_of, where, warnings, format, since_key, since_epoch)
+    if not readable:
+        tried = ", ".join(found or [r[0] for r in refused] or patterns)
+        errors = "; ".join("%s: %s" % (e["path"], e["error"]) for e in report if "error" in e)
+        raise LogReadError("paths: no readable nginx error log among %s%s"
+                           % (tried, " (%s)" % errors if errors else " (none exists)"))
+    return _result(reader, report, paths_from, missing, warnings, since_key, journal_report)
+
+
+def _read_files(reader, found, refused, pattern_of, where, warnings, fmt, since_key, since_epoch):
+    """Read each file into ``reader``: ``(files, readable)``, the module's ``files`` (refused ones first) and
+    how many could be opened (or were skipped by ``since``); warnings are appended to ``warnings``."""
+    report: List[FileReport] = []
+    readable = 0
     for name, kind, pattern in refused:
         refusal = safe.FileRefused(name, kind, where(pattern), files.LOG_WHAT)
         report.append({"path": name, "error": "not read: it is %s" % kind})
@@ -417,23 +464,20 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
         before = (reader.lines, reader.bytes)
         try:
             with stream:
-                reader.read(stream, fmt=format, reference=stat.st_mtime)
+                reader.read(stream, fmt=fmt, reference=stat.st_mtime)
         except (OSError, EOFError, zlib.error) as exc:      # a corrupt or truncated archive (files.CorruptLog)
             entry["error"] = "stopped reading: %s" % exc
         entry["lines"], entry["bytes"] = reader.lines - before[0], reader.bytes - before[1]
         if "error" in entry:
             warnings.append("%s: %s: %s after %d lines; the lines before count, the other files are read"
                             % (where(pattern_of[name]), name, entry["error"], entry["lines"]))
-    if not readable:
-        tried = ", ".join(found or [r[0] for r in refused] or patterns)
-        errors = "; ".join("%s: %s" % (e["path"], e["error"]) for e in report if "error" in e)
-        raise LogReadError("paths: no readable nginx error log among %s%s"
-                           % (tried, " (%s)" % errors if errors else " (none exists)"))
-    return _result(reader, report, paths_from, missing, warnings, since_key, journal_report)
+    return report, readable
 
 
-def _result(reader, report, paths_from, missing, warnings, since_key, journal_report):
-    result = reader.result()
-    result.update(files=report, paths_from=paths_from, missing=missing, warnings=warnings,
-                  since=lines.iso(since_key), journal=journal_report)
-    return result
+def _result(reader, report, paths_from, missing, warnings, since_key, journal_report) -> LogsResult:
+    totals = reader.result()
+    return LogsResult(events=totals["events"], formats=totals["formats"], clients=totals["clients"],
+                      clients_approximate=totals["clients_approximate"], lines_read=totals["lines_read"],
+                      bytes_read=totals["bytes_read"], lines_before_since=totals["lines_before_since"],
+                      unparsed=totals["unparsed"], files=report, paths_from=paths_from, missing=missing,
+                      warnings=warnings, since=lines.iso(since_key), journal=journal_report)

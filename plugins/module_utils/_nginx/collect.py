@@ -14,21 +14,21 @@ interpret the configuration: it gathers
 * a summary of the certificate files the configuration names (``ssl_certificate``,
   ``proxy_ssl_trusted_certificate``, ...), never private keys,
 
-and the controller (plugins/plugin_utils/_nginx_*.py) parses and judges it.
+and the controller (plugins/plugin_utils/_nginx/) parses and judges it.
 
-Every file is read through _safe_files (regular files only, at most MAX_FILE_BYTES,
+Every file is read through _common/safe_files.py (regular files only, at most MAX_FILE_BYTES,
 errors naming the option or the file:line that named the path).  The files are read
 before ``nginx -T`` runs: a FIFO or a device where nginx opens a file would block
 nginx or feed it forever, so then nginx is not run and the reason is reported.
-Inline private keys are redacted (_nginx_secrets) before anything leaves the host.
+Inline private keys are redacted (secrets.py) before anything leaves the host.
 
-The tokenizer below only finds ``include`` patterns and certificate paths; the
-real parse is crossplane's, on the controller.
+The host-side reader (_nginx/tokens, _nginx/includes, _nginx/output) only finds
+``include`` patterns, certificate paths and nginx's own messages; the real parse is
+crossplane's, on the controller.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import shutil
@@ -37,9 +37,11 @@ import stat
 import subprocess
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files as safe
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import includes
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.output import nginx_messages, parse_version_output  # noqa: F401 (re-exported)
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.secrets import redact
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.tokens import located_statements
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx",
                     "/usr/bin/nginx", "/opt/nginx/sbin/nginx")
@@ -66,7 +68,6 @@ WRITTEN_BY_NGINX = ("error_log", "access_log")
 _NOT_LOG_FILES = ("off", "stderr")
 
 HEADER_RE = re.compile(r"^# configuration file (.+):$")
-_LOG_RE = re.compile(r"\[(emerg|alert|crit|error|warn|notice)\] \d+#\d+: (.*)$")
 
 
 class CollectError(ValueError):
@@ -102,42 +103,6 @@ def run(argv, timeout):
     except OSError as exc:
         return None, "", "cannot run %s: %s" % (argv[0], exc)
     return (proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
-
-
-def parse_version_output(text):
-    """What ``nginx -V`` says: product, version, TLS library built with / running with, paths."""
-    info = {"product": None, "version": None, "openssl_built": None, "openssl_running": None,
-            "configure_arguments": None, "conf_path": None, "prefix": None}
-    for line in (text or "").splitlines():
-        line = line.strip()
-        match = re.match(r"nginx version: ([^/\s]+)/(\S+)", line)
-        if match:
-            info["product"], info["version"] = match.group(1), match.group(2)
-            continue
-        match = re.match(r"built with (.+?)(?: \(running with (.+)\))?$", line)
-        if match and not line.startswith("built by"):
-            info["openssl_built"] = " ".join(match.group(1).split())
-            running = match.group(2)
-            info["openssl_running"] = " ".join(running.split()) if running else info["openssl_built"]
-            continue
-        if line.startswith("configure arguments:"):
-            args = line[len("configure arguments:"):].strip()
-            info["configure_arguments"] = args
-            for key, field in (("--conf-path=", "conf_path"), ("--prefix=", "prefix")):
-                match = re.search(r"(?:^|\s)%s(\S+)" % re.escape(key), args)
-                if match:
-                    info[field] = match.group(1).strip("'\"")
-    return info
-
-
-def nginx_messages(stderr):
-    """nginx's own log lines in ``stderr`` as ``[level] text`` (the ``[emerg]`` of a rejected config)."""
-    messages = []
-    for line in (stderr or "").splitlines():
-        match = _LOG_RE.search(line)
-        if match:
-            messages.append("[%s] %s" % (match.group(1), match.group(2).strip()))
-    return messages
 
 
 # --------------------------------------------------------------------------- nginx -T text
@@ -184,48 +149,39 @@ def _where(origin, directive):
 
 
 def read_tree(main, conf_prefix, where="config"):
-    """Read ``main`` and every file its ``include`` directives name (globs as nginx expands them).
+    """Read ``main`` and every file its ``include`` directives name (_nginx/includes: as nginx does).
 
-    Returns ``(files, errors)``: ``[{path, content}]`` in reading order and ``[{path, error, file,
-    line, message}]`` (``file``/``line`` of the include that named the path, None for ``main``;
-    ``message`` a whole sentence naming ``where`` or that file:line).
+    Returns ``(files, errors)``: ``[{path, content}]`` in reading order, each file once, and
+    ``[{path, error, file, line, message}]`` (``file``/``line`` of the include that named the
+    path, None for ``main``; ``message`` a whole sentence naming ``where`` or that file:line).
     """
-    files, errors, seen = [], [], set()
-    pending = [(main, None)]
-    left = MAX_TREE_BYTES
-    while pending and len(files) < MAX_FILES:
-        path, origin = pending.pop(0)
-        if path in seen:
-            continue
-        seen.add(path)
-        try:
-            content = safe.read_text(path, min(MAX_FILE_BYTES, left),
-                                     where=_where(origin, "include") if origin else where,
-                                     what="an nginx configuration file")
-        except OSError as exc:
-            tree_full = left < MAX_FILE_BYTES and getattr(exc, "problem", "").startswith("larger than")
-            if tree_full:
-                exc = safe.FileRefused(path, "past the %s the whole configuration may hold"
-                                       % safe.human_size(MAX_TREE_BYTES), exc.where,
-                                       "a configuration tree under that size in all")
-            error = {"path": path, "error": _problem(exc), "message": str(exc),
-                     "file": origin[0] if origin else None, "line": origin[1] if origin else None}
-            if tree_full:
-                error["tree_full"] = True
-            if not os.path.lexists(path):
-                error["missing"] = True     # nginx refuses a configuration whose include names no file
-            errors.append(error)
-            continue
-        left -= len(content.encode("utf-8", "replace"))
+    files, errors = [], []
+    budget = {"left": MAX_TREE_BYTES}
+
+    def read(path, origin):
+        content = safe.read_text(path, min(MAX_FILE_BYTES, budget["left"]),
+                                 where=_where(origin, "include") if origin else where,
+                                 what="an nginx configuration file")
+        budget["left"] -= len(content.encode("utf-8", "replace"))
         files.append({"path": path, "content": content})
-        found = []
-        for name, args, line, dummy_spans in located_statements(content):
-            if name != "include" or not args:
-                continue
-            pattern = _full_path(args[0], conf_prefix)
-            names = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-            found.extend((included, (path, line)) for included in names)
-        pending = found + pending
+        return content
+
+    def refused(path, origin, exc):
+        tree_full = budget["left"] < MAX_FILE_BYTES and getattr(exc, "problem", "").startswith("larger than")
+        if tree_full:
+            exc = safe.FileRefused(path, "past the %s the whole configuration may hold"
+                                   % safe.human_size(MAX_TREE_BYTES), exc.where,
+                                   "a configuration tree under that size in all")
+        error = {"path": path, "error": _problem(exc), "message": str(exc),
+                 "file": origin[0] if origin else None, "line": origin[1] if origin else None}
+        if tree_full:
+            error["tree_full"] = True
+        if not os.path.lexists(path):
+            error["missing"] = True     # nginx refuses a configuration whose include names no file
+        errors.append(error)
+
+    for dummy_statement in includes.walk(main, conf_prefix, read, on_error=refused, once=True, max_files=MAX_FILES):
+        pass
     return files, errors
 
 
@@ -256,8 +212,7 @@ def blocking_files(files, conf_prefix, prefix):
                 continue
             for_writing = name in WRITTEN_BY_NGINX
             if name == "include":
-                pattern = _full_path(args[0], conf_prefix)
-                paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+                paths = includes.expand(args[0], conf_prefix)
             elif name in READ_BY_NGINX:
                 paths = [_full_path(args[0], conf_prefix)]
             elif for_writing and args[0] not in _NOT_LOG_FILES and not args[0].startswith(("syslog:", "memory:")):

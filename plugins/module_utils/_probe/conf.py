@@ -17,6 +17,7 @@ from __future__ import annotations
 import ssl
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
 # The commands the probe reproduces, lower-case (OpenSSL's file-style names; "Sigalgs" is accepted as
 # a shorthand of SignatureAlgorithms, "Curves" is OpenSSL's older name of Groups).
@@ -28,7 +29,6 @@ _FIELD_OF = {"groups": "groups", "curves": "groups", "signaturealgorithms": "sig
 
 # OpenSSL's protocol_from_string() names (compared exactly); None = no bound.
 _PROTOCOL_BOUNDS = {"None": None, "SSLv3": -1, "TLSv1": 0, "TLSv1.1": 1, "TLSv1.2": 2, "TLSv1.3": 3}
-_PROTOCOL_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 # OpenSSL's Options flags (ssl_conf.c, any case; "-Name" turns one off) -> (SSL_OP_* bit, inverted).
 # The bit is set for "Name" (cleared for "-Name"), or the other way round when inverted ("EncryptThenMac"
@@ -179,8 +179,8 @@ def apply(settings, where):
         elif key == "maxprotocol":
             high = _bound(value, here)
     if low is not None or high is not None:
-        kept = [p for p in settings["protocols"] if (low is None or _PROTOCOL_ORDER.index(p) >= low)
-                and (high is None or _PROTOCOL_ORDER.index(p) <= high)]
+        kept = [p for p in settings["protocols"] if (low is None or TLS_VERSIONS.index(p) >= low)
+                and (high is None or TLS_VERSIONS.index(p) <= high)]
         if not kept:
             raise ValueError("%sconf_commands: MinProtocol/MaxProtocol leave none of the protocols %s; nginx would "
                              "fail every handshake with 'no protocols available'" % (where, " ".join(settings["protocols"])))

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import ssl
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DeadlineReached
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
 OPENSSL_DEFAULT_TLS13_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256")
-ALL_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _ACCEPTED = ("server_hello", "hello_retry_request")
 
 
@@ -259,7 +258,7 @@ def _explain_group(run, flight, tls12_only):
 def _protocols(run, out, cause, detail):
     spec = run.spec
     server = []
-    for version in ALL_VERSIONS:
+    for version in TLS_VERSIONS:
         if version in spec["protocols"]:
             continue
         flight = run.hello(**offer(spec, versions=[version], open_ciphers=True))
@@ -268,7 +267,7 @@ def _protocols(run, out, cause, detail):
     run.fields["server_protocols"] = " ".join(server) or "none of TLSv1-TLSv1.3"
     modern = [v for v in server if v in ("TLSv1.2", "TLSv1.3")]
     ours = [p for p in spec["protocols"] if p in ("TLSv1.2", "TLSv1.3")]
-    suggested = sorted(set(modern + ours), key=ALL_VERSIONS.index)
+    suggested = sorted(set(modern + ours), key=TLS_VERSIONS.index)
     run.fields["suggested_protocols"] = " ".join(suggested) or "TLSv1.2 TLSv1.3"
     return cause, "no TLS version in common: the probe offers %s, the upstream accepts %s" % (
         " ".join(spec["protocols"]), run.fields["server_protocols"])
@@ -287,7 +286,6 @@ def _key_share(run, out, cause, detail):
 
 
 def _dh(run, out, cause, detail):
-    spec = run.spec
     dhe = [c for c, n in wire.tls12_cipher_suites().items() if n.startswith(("DHE-", "EDH-"))]
     flight = run.hello(versions=("TLSv1.2",), ciphers=dhe, groups=list(wire.DEFAULT_GROUPS))
     bits = (getattr(flight, "server_key_exchange", None) or {}).get("dh_bits")

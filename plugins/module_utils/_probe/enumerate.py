@@ -11,10 +11,10 @@ names its choice in a HelloRetryRequest without any key exchange.
 
 from __future__ import annotations
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DeadlineReached
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe.diagnose import ALL_VERSIONS, accepted
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.diagnose import accepted
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
 # A bound on elimination rounds, so a server that keeps accepting garbage
 # cannot keep the probe busy.
@@ -42,7 +42,7 @@ def _eliminate(run, candidates, pick, **hello_kwargs):
 
 def _protocols(run):
     versions = []
-    for version in ALL_VERSIONS:
+    for version in TLS_VERSIONS:
         # every group, so a server with only uncommon curves still shows its versions
         flight = run.hello(versions=(version,), ciphers=_ciphers_for(version), groups=_all_groups(),
                            key_share_groups=[wire.group_code("x25519")] if version == "TLSv1.3" else None)

@@ -14,6 +14,10 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -21,7 +25,6 @@ _VERSIONS = {
     "TLSv1.2": ssl.TLSVersion.TLSv1_2,
     "TLSv1.3": ssl.TLSVersion.TLSv1_3,
 }
-_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _NO_FLAGS = {
     "TLSv1": "OP_NO_TLSv1",
     "TLSv1.1": "OP_NO_TLSv1_1",
@@ -33,31 +36,57 @@ _NO_FLAGS = {
 NGINX_DEFAULT_CIPHERS = "DEFAULT"
 
 
-class Outcome(object):
+class Stage:
+    """How far one connection attempt got (``Outcome.stage``)."""
+
+    RESOLVE = "resolve"
+    CONNECT = "connect"
+    HANDSHAKE = "handshake"
+    POST_HANDSHAKE = "post_handshake"
+    DONE = "done"
+    ALL = (RESOLVE, CONNECT, HANDSHAKE, POST_HANDSHAKE, DONE)
+
+
+class ErrorKind:
+    """What ended a connection attempt (``Outcome.error_kind``); the probe maps each to a cause."""
+
+    REFUSED = "refused"
+    CONNECT_TIMEOUT = "connect_timeout"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    EOF = "eof"
+    RESET = "reset"
+    SSL = "ssl"
+    VERIFY = "verify"
+    OS = "os"
+    ALL = (REFUSED, CONNECT_TIMEOUT, UNREACHABLE, TIMEOUT, EOF, RESET, SSL, VERIFY, OS)
+
+
+@dataclass(eq=False)
+class Outcome:
     """What one connection attempt got to, and what it saw."""
 
-    def __init__(self):
-        self.stage = "resolve"       # resolve, connect, handshake, post_handshake, done
-        self.error = None            # exception text, OpenSSL style where possible
-        self.error_kind = None       # refused, connect_timeout, unreachable, timeout, eof, reset, ssl, verify, os
-        self.verify_code = None
-        self.verify_message = None
-        self.connect_ms = None
-        self.handshake_ms = None
-        self.version = None
-        self.cipher = None
-        self.alpn = None
-        self.peer_der = None
-        self.chain_der = None        # served chain when this Python can read it (3.13+)
-        self.post_error = None       # alert or error read after the handshake
-        self.http_status = None
-        self.http_line = None
-        self.http_body = b""
-        self.deadline_note = None   # what the deadline cut short, for the evidence
+    stage: str = Stage.RESOLVE
+    error: Optional[str] = None            # exception text, OpenSSL style where possible
+    error_kind: Optional[str] = None       # one of ErrorKind.ALL
+    verify_code: Optional[int] = None
+    verify_message: Optional[str] = None
+    connect_ms: Optional[float] = None
+    handshake_ms: Optional[float] = None
+    version: Optional[str] = None
+    cipher: Optional[str] = None
+    alpn: Optional[str] = None
+    peer_der: Optional[bytes] = None
+    chain_der: Optional[List[bytes]] = None   # served chain when this Python can read it (3.13+)
+    post_error: Optional[str] = None       # alert or error read after the handshake
+    http_status: Optional[int] = None
+    http_line: Optional[str] = None
+    http_body: bytes = b""
+    deadline_note: Optional[str] = None    # what the deadline cut short, for the evidence
 
     @property
     def handshake_ok(self):
-        return self.stage in ("post_handshake", "done")
+        return self.stage in (Stage.POST_HANDSHAKE, Stage.DONE)
 
 
 def make_context(spec, verify=None, sni=None):
@@ -78,7 +107,7 @@ def make_context(spec, verify=None, sni=None):
     protocols = spec["protocols"]
     ctx.minimum_version = _VERSIONS[protocols[0]]
     ctx.maximum_version = _VERSIONS[protocols[-1]]
-    for name in _ORDER[_ORDER.index(protocols[0]):_ORDER.index(protocols[-1]) + 1]:
+    for name in TLS_VERSIONS[TLS_VERSIONS.index(protocols[0]):TLS_VERSIONS.index(protocols[-1]) + 1]:
         if name not in protocols:
             ctx.options |= getattr(ssl, _NO_FLAGS[name])
     ctx.set_ciphers(spec.get("ciphers") or NGINX_DEFAULT_CIPHERS)
@@ -157,69 +186,92 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     try:
         ctx = make_context(spec, verify=verify)
     except (ssl.SSLError, ValueError, OSError) as exc:
-        out.stage, out.error_kind, out.error = "handshake", "ssl", openssl_style(exc)
+        out.stage, out.error_kind, out.error = Stage.HANDSHAKE, ErrorKind.SSL, openssl_style(exc)
         return out
-    out.stage = "connect"
+    out.stage = Stage.CONNECT
+    sock = _connect(address, deadline, out)
+    if sock is None:
+        return out
+    out.stage = Stage.HANDSHAKE
+    hs_started = time.monotonic()
+    guard = deadline.guard(sock)
+    _tls_exchange(ctx, sock, name, out, guard, (deadline, limit or deadline, hs_started),
+                  (spec, http_request, post_read))
+    if guard.fired and out.stage == Stage.HANDSHAKE:
+        # the watchdog ended a handshake that never came back from OpenSSL: whatever error
+        # the shut-down connection produced, the truth is that time ran out
+        out.error_kind, out.error = ErrorKind.TIMEOUT, "timed out while SSL handshaking"
+        out.deadline_note = ("the handshake was still running at its deadline (%.1f s): the upstream kept "
+                             "OpenSSL busy without finishing it, and the connection was shut down" % deadline.seconds)
+    if out.handshake_ms is None and out.stage == Stage.HANDSHAKE:
+        out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
+    return out
+
+
+def _connect(address, deadline, out):
+    """A connected socket, or None with ``out``'s error set."""
     started = time.monotonic()
     try:
         sock = socket.create_connection(address[:2], timeout=max(deadline.remaining(), 0.01))
     except ConnectionRefusedError as exc:
-        out.error_kind, out.error = "refused", str(exc)
-        return out
+        out.error_kind, out.error = ErrorKind.REFUSED, str(exc)
+        return None
     except socket.timeout:
-        out.error_kind, out.error = "connect_timeout", "connect timed out"
-        return out
+        out.error_kind, out.error = ErrorKind.CONNECT_TIMEOUT, "connect timed out"
+        return None
     except OSError as exc:
-        out.error_kind, out.error = "unreachable", str(exc)
-        return out
+        out.error_kind, out.error = ErrorKind.UNREACHABLE, str(exc)
+        return None
     out.connect_ms = round((time.monotonic() - started) * 1000, 2)
-    out.stage = "handshake"
-    hs_started = time.monotonic()
+    return sock
+
+
+def _tls_exchange(ctx, sock, name, out, guard, clocks, request):
+    """The handshake on ``sock`` and what follows it, into ``out``; closes the connection.
+
+    ``clocks`` is ``(deadline, limit, handshake start)``, ``request`` ``(spec, http_request, post_read)``.
+    """
+    deadline, limit, hs_started = clocks
+    spec, http_request, post_read = request
     ssock = None
-    guard = deadline.guard(sock)
     try:
         with guard:
             ssock = ctx.wrap_socket(sock, server_hostname=name, do_handshake_on_connect=False)
             deadline.arm(ssock)
             ssock.do_handshake()
             out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
-            out.stage = "post_handshake"
-            exchange = (limit or deadline).sooner(spec["timeout"])
+            out.stage = Stage.POST_HANDSHAKE
+            exchange = limit.sooner(spec["timeout"])
             guard.move(exchange.at)
-            out.version = ssock.version()
-            out.cipher = (ssock.cipher() or (None,))[0]
-            out.alpn = ssock.selected_alpn_protocol()
-            out.peer_der = ssock.getpeercert(binary_form=True)
-            chain = getattr(ssock, "get_unverified_chain", None)
-            if chain is not None:  # Python 3.13+
-                out.chain_der = [c.public_bytes(ssl._ssl.ENCODING_DER) if hasattr(c, "public_bytes") else c
-                                 for c in (chain() or [])]
+            _negotiated(ssock, out)
             _after_handshake(ssock, spec, name, out, exchange, http_request, post_read, guard)
-            out.stage = "done" if out.post_error is None else "post_handshake"
+            out.stage = Stage.DONE if out.post_error is None else Stage.POST_HANDSHAKE
     except ssl.SSLCertVerificationError as exc:
-        out.error_kind, out.error = "verify", openssl_style(exc)
+        out.error_kind, out.error = ErrorKind.VERIFY, openssl_style(exc)
         out.verify_code, out.verify_message = exc.verify_code, exc.verify_message
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
-        out.error_kind, out.error = "eof", "peer closed connection in SSL handshake (%s)" % openssl_style(exc)
+        out.error_kind, out.error = ErrorKind.EOF, "peer closed connection in SSL handshake (%s)" % openssl_style(exc)
     except ssl.SSLError as exc:
-        out.error_kind, out.error = "ssl", openssl_style(exc)
+        out.error_kind, out.error = ErrorKind.SSL, openssl_style(exc)
     except socket.timeout:
-        out.error_kind, out.error = "timeout", "timed out while SSL handshaking"
+        out.error_kind, out.error = ErrorKind.TIMEOUT, "timed out while SSL handshaking"
     except ConnectionResetError as exc:
-        out.error_kind, out.error = "reset", "peer closed connection in SSL handshake (104: %s)" % exc.strerror
+        out.error_kind, out.error = ErrorKind.RESET, "peer closed connection in SSL handshake (104: %s)" % exc.strerror
     except OSError as exc:
-        out.error_kind, out.error = "os", str(exc)
+        out.error_kind, out.error = ErrorKind.OS, str(exc)
     finally:
         _close(ssock or sock)
-    if guard.fired and out.stage == "handshake":
-        # the watchdog ended a handshake that never came back from OpenSSL: whatever error
-        # the shut-down connection produced, the truth is that time ran out
-        out.error_kind, out.error = "timeout", "timed out while SSL handshaking"
-        out.deadline_note = ("the handshake was still running at its deadline (%.1f s): the upstream kept "
-                             "OpenSSL busy without finishing it, and the connection was shut down" % deadline.seconds)
-    if out.handshake_ms is None and out.stage == "handshake":
-        out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
-    return out
+
+
+def _negotiated(ssock, out):
+    out.version = ssock.version()
+    out.cipher = (ssock.cipher() or (None,))[0]
+    out.alpn = ssock.selected_alpn_protocol()
+    out.peer_der = ssock.getpeercert(binary_form=True)
+    chain = getattr(ssock, "get_unverified_chain", None)
+    if chain is not None:  # Python 3.13+
+        out.chain_der = [c.public_bytes(ssl._ssl.ENCODING_DER) if hasattr(c, "public_bytes") else c
+                         for c in (chain() or [])]
 
 
 def host_header(value):

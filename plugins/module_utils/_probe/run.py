@@ -16,14 +16,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import enumerate as enumerate_
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as x509
-from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import (
-    DEADLINE_FACTOR, ENUMERATE_FACTOR, Deadline, DeadlineReached)
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DEADLINE_FACTOR, ENUMERATE_FACTOR, Deadline, DeadlineReached
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose, enumerate as enumerate_, handshake as hs
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import build_targets
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
 
 DEFAULT_CONCURRENCY = 32
 

@@ -13,18 +13,16 @@ _safe_files: a FIFO or ``/dev/zero`` is an error naming the option.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 import re
 import ssl
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import conf
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net, safe_files
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import conf, handshake as hs
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
-PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # proxy_ssl_conf_command names tls_probe's conf_commands accepts (lower-case; nginx_tls_info reads it)
 SUPPORTED_CONF_COMMANDS = conf.SUPPORTED_CONF_COMMANDS
 ENUMERATIONS = ("protocols", "ciphers", "groups", "sni")
@@ -69,14 +67,6 @@ class ProbeConfigError(ValueError):
     """A parameter can never work; the message names it and the fix."""
 
 
-def is_ip_literal(host):
-    try:
-        ipaddress.ip_address(host.strip("[]").split("%")[0])
-    except ValueError:
-        return False
-    return True
-
-
 def check_host_name(value, where, what="host name"):
     """``value`` unchanged when it is an IP literal or a valid DNS name; ProbeConfigError naming ``where`` otherwise.
 
@@ -90,7 +80,7 @@ def check_host_name(value, where, what="host name"):
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ProbeConfigError("%s: %r contains a control character (CR, LF, NUL...); give a plain %s"
                                % (where, _short(value), what))
-    if is_ip_literal(value):
+    if net.is_ip_literal(value):
         return value
     name = value[:-1] if value.endswith(".") else value
     if not name:
@@ -126,20 +116,13 @@ def _short(text, limit=80):
     return text if len(text) <= limit else text[:limit] + "...(%d characters)" % len(text)
 
 
-def _split_host_port(text, where):
-    text = text.strip()
-    if not text:
+def _target_host_port(text, where):
+    if not text.strip():
         raise ProbeConfigError("%s: empty target; write host, host:port or [v6addr]:port" % where)
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep:
-            raise ProbeConfigError("%s: %r has an unclosed '['; write [v6addr]:port" % (where, text))
-        port = rest[1:] if rest.startswith(":") else (None if not rest else rest)
-        return host, port
-    if text.count(":") > 1:  # bare IPv6 literal without a port
-        return text, None
-    host, sep, port = text.partition(":")
-    return host, (port if sep else None)
+    try:
+        return net.split_host_port(text)
+    except net.HostPortError as exc:
+        raise ProbeConfigError("%s: %s; write [v6addr]:port" % (where, exc))
 
 
 def _port(value, where):
@@ -197,11 +180,12 @@ def _read_file(path, where, what, cap):
 def _check_protocols(value, where):
     value = _string_list(value, where)
     if not value:
-        raise ProbeConfigError("%s: give at least one of %s" % (where, ", ".join(PROTOCOLS)))
+        raise ProbeConfigError("%s: give at least one of %s" % (where, ", ".join(TLS_VERSIONS)))
     for name in value:
-        if name not in PROTOCOLS:
-            raise ProbeConfigError("%s: unknown protocol %r; choose from %s" % (where, name, ", ".join(PROTOCOLS)))
-    return sorted(set(value), key=PROTOCOLS.index)
+        if name not in TLS_VERSIONS:
+            raise ProbeConfigError("%s: unknown protocol %r; choose from %s"
+                                   % (where, name, ", ".join(TLS_VERSIONS)))
+    return sorted(set(value), key=TLS_VERSIONS.index)
 
 
 def _check_ca_file(s, where, cache):
@@ -333,38 +317,43 @@ def check_origin(origin, where):
     return origin
 
 
+def _at(where, key):
+    """The name an error gives a target's ``key``: ``targets[2].port``, or ``port`` for a target without a place."""
+    return "%s.%s" % (where, key) if where else key
+
+
 def _target_spec(item, base, where):
     spec = dict(base)
     if isinstance(item, str):
-        host, port = _split_host_port(item, where)
+        host, port = _target_host_port(item, where)
         spec.update(host=host, port=port)
     elif isinstance(item, dict):
         unknown = sorted(str(k) for k in set(item) - set(TARGET_KEYS))
         if unknown:
             raise ProbeConfigError("%s: unknown key(s) %s; allowed: %s" % (where, ", ".join(unknown), ", ".join(TARGET_KEYS)))
         if item.get("host") in (None, ""):
-            raise ProbeConfigError("%s.host: required in a target dict" % where)
+            raise ProbeConfigError("%s: required in a target dict" % _at(where, "host"))
         spec.update({k: v for k, v in item.items() if v is not None})
         if not isinstance(spec["host"], str):
-            raise ProbeConfigError("%s.host: expected a host name or IP address (a string), got %s %r"
-                                   % (where, type(spec["host"]).__name__, spec["host"]))
-        if ":" in spec["host"] and spec.get("port") is None and not is_ip_literal(spec["host"]):
-            spec["host"], spec["port"] = _split_host_port(spec["host"], where)
+            raise ProbeConfigError("%s: expected a host name or IP address (a string), got %s %r"
+                                   % (_at(where, "host"), type(spec["host"]).__name__, spec["host"]))
+        if ":" in spec["host"] and spec.get("port") is None and not net.is_ip_literal(spec["host"]):
+            spec["host"], spec["port"] = _target_host_port(spec["host"], where)
     else:
         raise ProbeConfigError("%s: expected 'host[:port]' or a dict, got %r" % (where, item))
     spec["host"] = spec["host"].strip("[]")
     if not spec["host"]:
-        raise ProbeConfigError("%s.host: empty host name" % where)
-    check_host_name(spec["host"], where + ".host", "host name or IP address")
-    spec["port"] = _port(443 if spec.get("port") in (None, "") else spec["port"], where + ".port")
+        raise ProbeConfigError("%s: empty host name" % _at(where, "host"))
+    check_host_name(spec["host"], _at(where, "host"), "host name or IP address")
+    spec["port"] = _port(443 if spec.get("port") in (None, "") else spec["port"], _at(where, "port"))
     if spec.get("server_name") is not None:
-        check_host_name(spec["server_name"], where + ".server_name", "server name")
+        check_host_name(spec["server_name"], _at(where, "server_name"), "server name")
     if not spec.get("server_name"):
-        spec["server_name"] = None if is_ip_literal(spec["host"]) else spec["host"]
+        spec["server_name"] = None if net.is_ip_literal(spec["host"]) else spec["host"]
     if spec.get("name") is not None and not isinstance(spec["name"], str):
-        raise ProbeConfigError("%s.name: expected a label (a string), got %r" % (where, spec["name"]))
+        raise ProbeConfigError("%s: expected a label (a string), got %r" % (_at(where, "name"), spec["name"]))
     if spec.get("origin") is not None:
-        check_origin(spec["origin"], where + ".origin")
+        check_origin(spec["origin"], _at(where, "origin"))
     return spec
 
 
@@ -383,14 +372,20 @@ def build_targets(targets, defaults):
     pair_keys = ("client_cert", "client_key", "client_key_passphrase")
     overridden = any(isinstance(t, dict) and any(t.get(k) is not None for k in pair_keys) for t in targets)
     _check_settings(dict(base), "", cache, client_pair=not overridden)
-    specs = []
-    for index, item in enumerate(targets):
-        where = "targets[%d]" % index
-        spec = _target_spec(item, base, where)
-        spec["index"] = index
-        spec["label"] = spec.get("name") or "%s:%d" % (spec["host"], spec["port"])
-        specs.append(_check_settings(spec, where + ".", cache))
-    return specs
+    return [_checked_target(item, base, "targets[%d]" % index, index, cache) for index, item in enumerate(targets)]
+
+
+def _checked_target(item, base, where, index, cache):
+    spec = _target_spec(item, base, where)
+    spec["index"] = index
+    spec["label"] = spec.get("name") or "%s:%d" % (spec["host"], spec["port"])
+    return _check_settings(spec, _at(where, ""), cache)
+
+
+def build_target(target):
+    """One target dict, checked like an item of build_targets, for a module whose own options are the
+    target's keys: errors name the key alone (``port: 0 is not a valid port``), not ``targets[0].port``."""
+    return _checked_target(target, dict(SETTINGS), "", 0, {})
 
 
 def secrets_in(targets):

@@ -23,12 +23,15 @@ from __future__ import annotations
 import collections
 import ssl
 
-PROTOCOL_VERSIONS = {
-    "TLSv1": 0x0301,
-    "TLSv1.1": 0x0302,
-    "TLSv1.2": 0x0303,
-    "TLSv1.3": 0x0304,
-}
+# The one list of protocol versions, oldest first, in the spelling nginx and OpenSSL use.
+# The probe speaks TLS_VERSIONS; nginx's *ssl_protocols also accept the SSL versions, which no
+# OpenSSL of today speaks, and LEGACY_PROTOCOLS are those a modern client refuses.
+TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
+NGINX_PROTOCOLS = ("SSLv2", "SSLv3") + TLS_VERSIONS
+LEGACY_PROTOCOLS = tuple(p for p in NGINX_PROTOCOLS if p not in MODERN_VERSIONS)
+
+PROTOCOL_VERSIONS = dict(zip(TLS_VERSIONS, (0x0301, 0x0302, 0x0303, 0x0304)))
 # Decoding also knows SSLv3 (old servers still answer with it).
 _VERSION_NAMES = {0x0300: "SSLv3"}
 _VERSION_NAMES.update((v, k) for k, v in PROTOCOL_VERSIONS.items())

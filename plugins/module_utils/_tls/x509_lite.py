@@ -114,7 +114,6 @@ _BOOLEAN = 0x01
 _INTEGER = 0x02
 _BIT_STRING = 0x03
 _OCTET_STRING = 0x04
-_NULL = 0x05
 _OID = 0x06
 _UTF8 = 0x0C
 _PRINTABLE = 0x13
@@ -149,13 +148,6 @@ class _TLV:
     @property
     def raw(self):
         return self.data[self.start:self.end]
-
-    @property
-    def constructed(self):
-        first = self.tag
-        while first > 0xFF:
-            first >>= 8
-        return bool(first & 0x20)
 
     def children(self):
         return _read_all(self.data, self.cstart, self.end)
@@ -721,34 +713,16 @@ def _parse_certificate(der, now):
     sig_oid, sig_params = _algorithm(top[1], "signatureAlgorithm")
     _bit_string_bytes(top[2], "signatureValue")
 
-    pos = 0
-    version = 1
-    if tbs and tbs[0].tag == 0xA0:
-        inner = tbs[0].children()
-        if len(inner) != 1:
-            raise X509Error("invalid version field")
-        version = _small_int(inner[0], "version") + 1
-        pos = 1
+    version, pos = _tbs_version(tbs)
     if len(tbs) < pos + 6:
         raise X509Error("TBSCertificate has too few elements")
-    serial_item = _expect(tbs[pos], _INTEGER, "serialNumber")
-    serial_int = _decode_int(serial_item.content, "serialNumber")
-    serial_bytes = serial_item.content
-    if serial_int >= 0:
-        serial_hex = _hex(serial_bytes.lstrip(b"\0") or b"\0", "")
-    else:
-        mag = (-serial_int).to_bytes(((-serial_int).bit_length() + 7) // 8, "big")
-        serial_hex = "-" + _hex(mag, "")
+    serial_hex = _serial_hex(_expect(tbs[pos], _INTEGER, "serialNumber"))
     tbs_sig_oid, dummy = _algorithm(tbs[pos + 1], "TBSCertificate signature")
     if tbs_sig_oid != sig_oid:
         raise X509Error("signature algorithm mismatch between TBSCertificate and Certificate")
     issuer_item = tbs[pos + 2]
     issuer, dummy = _parse_name(issuer_item)
-    validity = _seq(tbs[pos + 3], "Validity")
-    if len(validity) != 2:
-        raise X509Error("Validity must have 2 elements")
-    not_before = _parse_time(validity[0])
-    not_after = _parse_time(validity[1])
+    not_before, not_after = _validity(tbs[pos + 3])
     subject_item = tbs[pos + 4]
     subject, subject_attrs = _parse_name(subject_item)
     spki_item = tbs[pos + 5]
@@ -799,8 +773,38 @@ def _parse_certificate(der, now):
         "issuer_der": bytes(issuer_item.raw),
         "spki_der": bytes(spki_item.raw),
     }
+    _tbs_tail(tbs[pos + 6:], info)
+    return info
 
-    for item in tbs[pos + 6:]:
+
+def _tbs_version(tbs):
+    """``(version, index of serialNumber)``: the ``[0]`` version field is optional (v1 when absent)."""
+    if tbs and tbs[0].tag == 0xA0:
+        inner = tbs[0].children()
+        if len(inner) != 1:
+            raise X509Error("invalid version field")
+        return _small_int(inner[0], "version") + 1, 1
+    return 1, 0
+
+
+def _serial_hex(serial_item):
+    serial_int = _decode_int(serial_item.content, "serialNumber")
+    if serial_int >= 0:
+        return _hex(serial_item.content.lstrip(b"\0") or b"\0", "")
+    mag = (-serial_int).to_bytes(((-serial_int).bit_length() + 7) // 8, "big")
+    return "-" + _hex(mag, "")
+
+
+def _validity(item):
+    validity = _seq(item, "Validity")
+    if len(validity) != 2:
+        raise X509Error("Validity must have 2 elements")
+    return _parse_time(validity[0]), _parse_time(validity[1])
+
+
+def _tbs_tail(items, info):
+    """What follows subjectPublicKeyInfo: the unique IDs (skipped) and the extensions (into ``info``)."""
+    for item in items:
         if item.tag in (0x81, 0x82, 0xA1, 0xA2):  # issuerUniqueID / subjectUniqueID
             continue
         if item.tag == 0xA3:
@@ -810,7 +814,6 @@ def _parse_certificate(der, now):
             _parse_extensions(inner[0], info)
             continue
         raise X509Error("unexpected element 0x%02X in TBSCertificate" % item.tag)
-    return info
 
 
 def public_view(info: dict) -> dict:

@@ -80,8 +80,8 @@ svg.chart{min-width:0}*{-webkit-print-color-adjust:exact;print-color-adjust:exac
 a{color:inherit;text-decoration:none}table{break-inside:auto}tr{break-inside:avoid}}
 """
 
-for _layer in LAYERS:
-    CSS += "svg .cause-layer-%s .bar{fill:var(--%s)}\n" % (_layer, _layer)
+for _layer_name in LAYERS:
+    CSS += "svg .cause-layer-%s .bar{fill:var(--%s)}\n" % (_layer_name, _layer_name)
 CSS += "".join("svg .cause-%s .bar{fill:var(--%s)}\n" % (code, cause["layer"] if cause["layer"] in LAYERS else "unknown")
                for code, cause in sorted(_causes.CAUSES.items()) if code != "ok")
 

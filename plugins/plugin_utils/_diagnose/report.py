@@ -16,8 +16,7 @@ from __future__ import annotations
 import datetime
 import os
 
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import rank as ranking
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import sections
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import rank as ranking, sections
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose.correlate import attach_logs, correlate
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose.inputs import InputError, normalise_hosts, text
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose.pairs import host_pairs

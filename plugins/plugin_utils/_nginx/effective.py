@@ -17,12 +17,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
-PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-LEGACY_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
-NEWEST_KNOWN = (1, 29, 0)
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import NGINX_PROTOCOLS
 
 # kind -> how it is written and which directives configure it
 KINDS = {
@@ -101,28 +99,14 @@ def version_text(version):
 
 # --------------------------------------------------------------------------- small parsers
 
-def is_ip_literal(host):
+def host_and_port(text):
+    """``host:port`` / ``[v6]:port`` / ``host`` -> ``(host, port number or None)``: nginx has refused what
+    is malformed already, so a port that is absent or not a number is None and a stray ``[`` is dropped."""
     try:
-        ipaddress.ip_address(str(host).strip("[]").split("%", maxsplit=1)[0])
-    except ValueError:
-        return False
-    return True
-
-
-def split_host_port(text):
-    """``host:port`` / ``[v6]:port`` / ``host`` -> ``(host, port or None)``; port is None when absent
-    or not a number."""
-    text = text.strip()
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else None
-        return host, (int(port) if port and port.isdigit() else None)
-    if text.count(":") > 1:
-        return text, None
-    host, sep, port = text.partition(":")
-    if not sep:
-        return host, None
-    return host, (int(port) if port.isdigit() else None)
+        host, port = net.split_host_port(text)
+    except net.HostPortError as exc:
+        return exc.host, None
+    return host, (int(port) if port and port.isdigit() else None)
 
 
 def strip_name_port(name):
@@ -182,7 +166,7 @@ def parse_pass(kind, value):
     authority, out["uri"] = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
     if "$" in authority:
         return out
-    out["host"], out["port"] = split_host_port(authority)
+    out["host"], out["port"] = host_and_port(authority)
     return out
 
 
@@ -200,7 +184,7 @@ def parse_listen(args):
     if addr.isdigit():
         entry["address"], entry["port"] = "*", int(addr)
         return entry
-    host, port = split_host_port(addr)
+    host, port = host_and_port(addr)
     entry["address"] = host or "*"
     entry["port"] = port if port is not None else 80
     return entry
@@ -279,8 +263,8 @@ def resolve_settings(chain, table, prefix, defaults):
 
 
 def sort_protocols(names):
-    known = [p for p in PROTOCOLS if p in names]
-    return known + [n for n in names if n not in PROTOCOLS]
+    known = [p for p in NGINX_PROTOCOLS if p in names]
+    return known + [n for n in names if n not in NGINX_PROTOCOLS]
 
 
 def conf_command_values(commands):
@@ -305,7 +289,7 @@ def _apply_min_max(protocols, min_protocol, max_protocol):
     order = {"tlsv1": 2, "tlsv1.0": 2, "tlsv1.1": 3, "tlsv1.2": 4, "tlsv1.3": 5, "sslv3": 1}
     low = order.get(str(min_protocol or "").lower(), 0)
     high = order.get(str(max_protocol or "").lower(), 99)
-    return [p for p in protocols if p not in PROTOCOLS or low <= PROTOCOLS.index(p) <= high]
+    return [p for p in protocols if p not in NGINX_PROTOCOLS or low <= NGINX_PROTOCOLS.index(p) <= high]
 
 
 def upstream_defaults(kind, version):
@@ -393,7 +377,7 @@ def upstream_blocks(context_node, context):
                 entry["unix"] = srv.args[0][5:]
                 entry["host"] = srv.args[0]
             else:
-                entry["host"], port = split_host_port(srv.args[0])
+                entry["host"], port = host_and_port(srv.args[0])
                 entry["port_explicit"] = port is not None
                 entry["port"] = port if port is not None else (80 if context == "http" else None)
             servers.append(entry)

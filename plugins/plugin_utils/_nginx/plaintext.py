@@ -7,8 +7,8 @@ nginx then writes an HTTP request into a TLS server, which answers with an alert
 request was sent to HTTPS port": nginx logs "upstream prematurely closed connection" or "upstream sent
 no valid HTTP/1.0 header", never a handshake error.  Flagged by port: the ports of this nginx's own
 ``listen ... ssl`` for a local upstream (certain), else the usual TLS ports (likely).  Each flagged
-upstream gets an entry shaped like _nginx_report.build_upstreams' (not listed in ``upstreams``) whose probe
-targets (_nginx_targets.plaintext_check_targets) carry ``origin.expect = "plaintext"``: a TLS handshake
+upstream gets an entry shaped like upstreams.build_upstreams' (not listed in ``upstreams``) whose probe
+targets (targets.plaintext_check_targets) carry ``origin.expect = "plaintext"``: a TLS handshake
 that succeeds there confirms the fault.
 """
 
@@ -43,7 +43,7 @@ def _why(listeners, server):
 def tls_port_entries(extracted, listeners, location_entry):
     """``[entry]`` for every plaintext proxy_pass / grpc_pass reaching a TLS port, each with ``findings``.
 
-    ``location_entry(usage)`` is _nginx_report's description of one place that uses a pass.
+    ``location_entry(usage)`` is upstreams.location_entry: one place that uses a pass.
     """
     entries, index = [], {}
     for order, usage in enumerate(extracted["passes"]):

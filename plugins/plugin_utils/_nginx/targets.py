@@ -32,9 +32,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import net
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import targets as probe_args
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ORIGIN_MAX_BYTES, origin_size
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import effective as eff
 
 # The proxy_ssl_conf_command names tls_probe reproduces: tls_probe owns the list.
@@ -44,7 +46,6 @@ PROBE_DEFAULT_TIMEOUT = probe_args.SETTINGS["timeout"]
 # an OpenSSL Options value is a list of flags: two Options lines add up, other commands replace
 _ADDITIVE_COMMANDS = ("options",)
 
-PROBE_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # What one location may take of an origin: names and pass values are clipped (nginx accepts regex server
 # names and locations of any length), a file path is kept whole so that file:line still points somewhere.
 ORIGIN_TEXT_MAX = 256
@@ -94,6 +95,21 @@ def address_label(entry, server):
     return "%s (%s)" % (entry["name"], address) if entry["upstream_block"] else address
 
 
+def server_name_and_sni(ssl_name, host, server_name_on):
+    """``(server_name, sni)`` of a probe target for a server at ``host``, as nginx handshakes with it.
+
+    The name nginx checks is ``ssl_name`` (``*_ssl_name``), else the host; an IP literal host needs no
+    server_name (None: tls_probe checks the host itself), and nginx sends no SNI for an IP literal.
+    """
+    if ssl_name and ssl_name.startswith("[") and net.is_ip_literal(ssl_name):
+        ssl_name = ssl_name.strip("[]")      # tls_probe takes an IPv6 literal bare
+    server_name = ssl_name or (None if net.is_ip_literal(host) else host)
+    sni = bool(server_name_on and server_name and not net.is_ip_literal(server_name))
+    if server_name and net.is_ip_literal(server_name) and server_name == host:
+        server_name = None
+    return server_name, sni
+
+
 def probe_targets(entry, conf_prefix="/"):
     """tls_probe targets that reproduce nginx's handshakes for ``entry``, and notes on what is left out.
 
@@ -104,7 +120,7 @@ def probe_targets(entry, conf_prefix="/"):
         return plaintext_check_targets(entry), notes
     if entry["tls"] is not True:
         return targets, notes
-    protocols = [p for p in values["protocols"] if p in PROBE_PROTOCOLS]
+    protocols = [p for p in values["protocols"] if p in TLS_VERSIONS]
     if not protocols:
         notes.append("no probe target: %s enables no protocol tls_probe can offer" % " ".join(values["protocols"]))
         return targets, notes
@@ -120,9 +136,6 @@ def probe_targets(entry, conf_prefix="/"):
     if unsupported:
         notes.append("%s not reproduced by tls_probe: left out of the probe targets" % ", ".join(
             "%s_ssl_conf_command %s" % (eff.KINDS[entry["kind"]]["prefix"], c["name"]) for c in unsupported))
-    name = values["ssl_name"]
-    if name and name.startswith("[") and eff.is_ip_literal(name):
-        name = name.strip("[]")      # tls_probe takes an IPv6 literal bare
     for server in entry["servers"]:
         if server.get("unix") or server.get("port") is None or not server.get("host"):
             notes.append("no probe target for %s: %s" % (
@@ -131,11 +144,11 @@ def probe_targets(entry, conf_prefix="/"):
         if server.get("down"):
             notes.append("no probe target for %s:%s: marked down" % (server["host"], server["port"]))
             continue
-        server_name = name or (None if eff.is_ip_literal(server["host"]) else server["host"])
+        server_name, sni = server_name_and_sni(values["ssl_name"], server["host"], values["server_name_on"])
         target = {"name": address_label(entry, server), "host": server["host"], "port": server["port"]}
-        if server_name and not (eff.is_ip_literal(server_name) and server_name == server["host"]):
+        if server_name:
             target["server_name"] = server_name
-        target["sni"] = bool(values["server_name_on"] and server_name and not eff.is_ip_literal(server_name))
+        target["sni"] = sni
         target["protocols"] = protocols
         target["ciphers"] = values["ciphers"]
         if groups:
@@ -178,10 +191,11 @@ def plaintext_check_targets(entry):
         host = server["host"]
         target = {"name": "%s (plaintext in %s)" % (address_label(entry, server), entry["directive"]),
                   "host": host, "port": server["port"], "verify": False, "http_request": False,
-                  "protocols": list(PROBE_PROTOCOLS)}
-        if not eff.is_ip_literal(host):
-            target["server_name"] = host
-        target["sni"] = not eff.is_ip_literal(host)
+                  "protocols": list(TLS_VERSIONS)}
+        server_name, sni = server_name_and_sni(None, host, True)
+        if server_name:
+            target["server_name"] = server_name
+        target["sni"] = sni
         _set_timeout(target, entry["effective"])
         targets.append(target)
     return targets

@@ -130,6 +130,17 @@ KINDS = {
 }
 
 
+def as_int(value):
+    """Jinja's ``int`` filter: a whole number from a number or its text (``"2.5"`` gives 2); 0 when there is none."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return 0
+
+
 def show(value):
     """The value as a message may show it: JSON-escaped, shortened, never key material."""
     if isinstance(value, str) and (value.startswith("data:") or "-----BEGIN" in value):

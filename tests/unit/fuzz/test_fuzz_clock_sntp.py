@@ -17,8 +17,7 @@ import struct
 import threading
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._clock import sntp
 from tests.unit.fuzz.fuzzing import examples

@@ -16,11 +16,9 @@ import io
 import json
 import os
 
-from hypothesis import assume, example, given
-from hypothesis import strategies as st
+from hypothesis import assume, example, given, strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import read as logs
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines, read as logs
 from tests.unit.fuzz.fuzzing import examples, timed
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugins", "module_utils",

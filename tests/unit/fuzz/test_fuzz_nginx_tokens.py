@@ -8,19 +8,20 @@ certificate paths); the controller parses the same text with crossplane.  On con
 from nginx's grammar both must read the same statements, and the tokens must be those the
 configuration was written from.  Any text at all is tokenized without an exception, in linear time.
 
-Where the three readers legitimately differ (nginx itself is the reference), the difference is
-pinned by test_known_differences_from_crossplane_and_nginx below, and the grammar here does not
-generate it:
+Where crossplane differs from nginx, this tokenizer reads as nginx does (nginx is the reference;
+tests/integration/test_nginx_reader_parity.py asks the real nginx); the differences are pinned by
+test_known_differences_from_crossplane below, and the grammar here does not generate them:
 
-* escapes in quoted strings: nginx turns \\" \\' \\\\ into the character and \\n \\r \\t into
-  control characters, and keeps any other backslash; crossplane unescapes only the quote that
-  opened the string; this tokenizer drops every backslash and keeps the character after it;
-* an unterminated quote or ``${`` at the end of the text: nginx fails ("unexpected end of file"),
-  crossplane drops the last token silently, this tokenizer returns it;
-* ``}`` inside a bare word: nginx keeps it in the word; crossplane and this tokenizer end the word;
-* ``${`` inside a word runs to its ``}``, but whitespace, ``;`` and ``{`` end the word first (as in
-  nginx); crossplane also reads ``;`` and ``{`` into the variable, and keeps the whitespace after an
-  unclosed one;
+* escapes: nginx (and this tokenizer) turn \\" \\' \\\\ into the character and \\n \\r \\t into
+  control characters, and keep any other backslash; crossplane unescapes only the quote that
+  opened the string;
+* an unterminated quote at the end of the text: nginx fails ("unexpected end of file"), strict
+  mode here too (naming the line of the quote), crossplane drops the last token silently, lenient
+  mode here returns it;
+* ``}`` inside a bare word: nginx and this tokenizer keep it in the word; crossplane ends the word;
+* ``${`` inside a word: a ``{`` right after ``$`` stays in the word, whitespace, ``;`` and another
+  ``{`` end it (as in nginx); crossplane also reads ``;`` and ``{`` into the variable, and keeps
+  the whitespace after an unclosed one;
 * crossplane glues the character after the ``}`` of ``${name}`` to the word even when it is
   whitespace or a quote (``${a} b`` is one token there): the grammar puts a word character after it.
 """
@@ -29,8 +30,7 @@ from __future__ import annotations
 
 import crossplane
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import tokens as nt
 from tests.unit.fuzz.fuzzing import examples, timed
@@ -156,18 +156,24 @@ _hostile = st.lists(st.one_of(st.sampled_from(["${", "$", "{", "}", ";", "#", "\
 @given(text=st.one_of(st.text(max_size=200), _hostile))
 @example(text="\\\x85").via("make fuzz: an escaped NEL (str.isspace) stays in the word, as intended")
 def test_any_text_tokenizes_without_an_exception(text):
-    tokens = list(nt.tokens(text))
-    assert all(isinstance(t, str) and isinstance(q, bool) for t, q in tokens)
-    # what is not in quotes never holds a separator: whitespace and ; always end a bare word,
-    # unless a backslash escapes them
-    for token, quoted in tokens:
-        if not quoted and token not in ("{", "}", ";"):
-            assert not any(c.isspace() or c == ";" for c in _unescaped(token)), token
+    tokens = list(nt.scan(text))
+    assert all(isinstance(t.value, str) and isinstance(t.quoted, bool) for t in tokens)
+    # what is not in quotes never holds a separator as written: nginx's blanks and ; always end a
+    # bare word, unless a backslash escapes them; tokens come in order, with their line
+    end, line = 0, 1
+    for token in tokens:
+        assert end <= token.start < token.end <= len(text)
+        line += text.count("\n", end, token.start)
+        assert token.line == line
+        if not token.quoted and token.value not in ("{", "}", ";"):
+            assert not any(c in " \t\r\n;" for c in _unescaped(text[token.start:token.end])), token
+        line += text.count("\n", token.start, token.end)
+        end = token.end
     list(nt.statements(text))
 
 
 def _unescaped(word):
-    """The characters of a bare word that no backslash escapes."""
+    """The characters of a bare word as written that no backslash escapes."""
     chars, escaped = [], False
     for char in word:
         if not escaped and char != "\\":
@@ -200,34 +206,39 @@ def test_tokenizing_costs_linear_time(unit, size):
 # ---------------------------------------------------------------------------
 
 def _crossplane_tokens(text):
-    from crossplane.lexer import _lex_file_object  # pylint: disable=import-outside-toplevel
     import io  # pylint: disable=import-outside-toplevel
+
+    from crossplane.lexer import _lex_file_object  # pylint: disable=import-outside-toplevel
 
     return [(t, q) for t, _line, q in _lex_file_object(io.StringIO(text))]
 
 
 @pytest.mark.parametrize("text, ours, theirs", [
-    # escapes in quotes (nginx: x"y, x\y, x<newline>y, x\qy)
+    # escapes in quotes (nginx: x"y, x\y, x<newline>y, x\qy; checked with nginx -t in
+    # tests/integration/test_nginx_reader_parity.py)
     ('a "x\\"y";', 'x"y', 'x"y'),
     ('a "x\\\\y";', "x\\y", "x\\\\y"),
-    ('a "x\\ny";', "xny", "x\\ny"),
-    ('a "x\\qy";', "xqy", "x\\qy"),
+    ('a "x\\ny";', "x\ny", "x\\ny"),
+    ('a "x\\qy";', "x\\qy", "x\\qy"),
     ("a 'x\\\"y';", 'x"y', 'x\\"y'),
 ])
-def test_known_differences_from_crossplane_and_nginx(text, ours, theirs):
+def test_known_differences_from_crossplane(text, ours, theirs):
     assert list(nt.tokens(text))[1] == (ours, True)
     assert _crossplane_tokens(text)[1] == (theirs, True)
 
 
 def test_known_differences_at_the_end_and_in_variables():
-    # an unterminated quote at the end: crossplane drops it, this tokenizer keeps it
+    # an unterminated quote at the end: crossplane drops it, lenient mode keeps it, strict mode
+    # refuses it at the line of the quote (nginx: "unexpected end of file")
     assert list(nt.tokens('a "b')) == [("a", False), ("b", True)]
     assert _crossplane_tokens('a "b') == [("a", False)]
-    # } ends a bare word here and in crossplane (nginx would keep a}b as one word)
-    split = [("a", False), ("}", False), ("b", False), (";", False)]
-    assert list(nt.tokens("a}b;")) == _crossplane_tokens("a}b;") == split
+    with pytest.raises(nt.NginxSyntaxError, match=r"^f.conf:2: unterminated quoted string"):
+        list(nt.scan('a;\nb "c;\n', "f.conf", strict=True))
+    # } inside a bare word: nginx and this tokenizer keep it (a}b is one word); crossplane ends the word
+    assert list(nt.tokens("a}b;")) == [("a}b", False), (";", False)]
+    assert _crossplane_tokens("a}b;") == [("a", False), ("}", False), ("b", False), (";", False)]
     # ${ with whitespace before its }: nginx and this tokenizer end the word; crossplane keeps the blank
-    assert list(nt.tokens("a ${b c};")) == [("a", False), ("${b", False), ("c", False), ("}", False), (";", False)]
+    assert list(nt.tokens("a ${b c};")) == [("a", False), ("${b", False), ("c}", False), (";", False)]
     assert _crossplane_tokens("a ${b c};")[1] == ("${b c", False)
     # ; inside ${...}: nginx and this tokenizer end the statement; crossplane reads it into the variable
     assert list(nt.tokens("a ${b;c};"))[:3] == [("a", False), ("${b", False), (";", False)]

@@ -10,11 +10,9 @@ and the name of a code reads back as that code.
 
 from __future__ import annotations
 
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire as tw
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names, wire as tw
 from tests.unit.fuzz.fuzzing import examples
 
 LOOKUPS = {

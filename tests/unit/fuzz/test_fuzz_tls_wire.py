@@ -15,11 +15,9 @@ import ipaddress
 import socket
 import struct
 
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire as tw
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import flight, names, wire as tw
 from tests.lab import tls_server as srv
 from tests.unit.fuzz.fuzzing import examples, timed
 
@@ -32,7 +30,7 @@ CUT_DEPENDENT = ("bytes_read", "first_bytes", "not_tls_hint", "elapsed_ms")
 
 def feed_in_pieces(data, cuts, max_bytes=tw.DEFAULT_MAX_BYTES):
     """What read_server_flight does with a socket: feed ``data`` cut at ``cuts``, then EOF."""
-    parser = tw._FlightParser(max_bytes)
+    parser = flight.FlightParser(max_bytes)
     pos = 0
     for cut in sorted(set(c for c in cuts if 0 < c < len(data))) + [len(data)]:
         parser.feed(bytearray(data[pos:cut]))

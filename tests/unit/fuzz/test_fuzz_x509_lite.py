@@ -24,8 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as xl
 from tests.unit.fuzz.fuzzing import examples, timed

@@ -10,7 +10,6 @@ nginx; every file goes to the test's temporary directory."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,12 +17,8 @@ import subprocess
 import pytest
 import trustme
 
-from tests.unit.roles._playbook import NGINX, ROLES_DIR, run_cases
-
-SCAN_SPEC = importlib.util.spec_from_file_location(
-    "tls_policy_scan", os.path.join(ROLES_DIR, "tls_policy", "files", "tls_policy_scan.py"))
-scan_mod = importlib.util.module_from_spec(SCAN_SPEC)
-SCAN_SPEC.loader.exec_module(scan_mod)
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.policy_scan import read_directives, shown as directive_text
+from tests.unit.roles._playbook import NGINX, run_cases
 
 UP = {"name": "app", "host": "10.0.0.7", "port": 8443, "server_name": "app.internal.example"}
 KEY = ("data:-----BEGIN" + " PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCg0sKIFdEPwpAg\n"
@@ -131,9 +126,7 @@ def _rendered(case_dir):
 
 
 def _directives(path):
-    parser = scan_mod.Parser(os.path.dirname(path), follow_includes=False)
-    parser.parse_file(path, ())
-    return parser.directives
+    return read_directives(path)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +155,7 @@ def test_hostile_value_is_refused_naming_it_before_anything_is_rendered(outcomes
     message = results[case]
     rendered = _rendered(os.path.join(root, case))
     if message == "accepted":
-        shown = dict((p, [d.text() for d in _directives(p)]) for p in rendered)
+        shown = dict((p, [directive_text(d) for d in _directives(p)]) for p in rendered)
         pytest.fail("accepted; rendered: %s" % shown)
     assert message.startswith("tls_policy: "), message
     assert HOSTILE[case][1] in message, message
@@ -187,11 +180,11 @@ def test_legal_odd_values_are_rendered_quoted_as_the_directives_the_role_means(o
     assert args["ssl_session_timeout"] == ["1h 30m"]
     assert args["resolver"] == ["127.0.0.53", "[::1]:5353", "valid=30s"]
     assert args["ssl_ciphers"] == ["HIGH:!aNULL:!MD5"]
-    assert args["proxy_ssl_trusted_certificate"] == [os.path.join(weird, "ca.pem").replace('"', '\\"')]
+    assert args["proxy_ssl_trusted_certificate"] == [os.path.join(weird, "ca.pem")]   # nginx's reading: escapes undone
     args = {d.name: d.args for d in _directives(snippet)}
     for name, file in (("proxy_ssl_trusted_certificate", "ca.pem"), ("proxy_ssl_certificate", "client.pem"),
                        ("proxy_ssl_certificate_key", "client.key")):
-        assert args[name] == [os.path.join(weird, file).replace('"', '\\"')]   # the scanner keeps nginx's escapes
+        assert args[name] == [os.path.join(weird, file)]   # the path nginx opens, its escapes undone
     assert args["proxy_ssl_name"] == ["app.internal.example"]
 
 

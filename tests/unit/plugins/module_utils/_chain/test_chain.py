@@ -19,10 +19,7 @@ cryptography = pytest.importorskip("cryptography")
 # pylint: disable=wrong-import-position
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import inspection as _chain
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import source
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import verify
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, inspection as _chain, source, verify
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import FINDINGS
 
 try:

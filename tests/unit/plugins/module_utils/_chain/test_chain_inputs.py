@@ -13,13 +13,12 @@ import re
 
 import pytest
 
-from tests.unit.plugins.module_utils._chain import test_chain_pki as pki
-from tests.unit.plugins.module_utils.bounded import within
-
 # pylint: disable=wrong-import-position
 from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import inspection as _chain
+from tests.unit.plugins.module_utils._chain import test_chain_pki as pki
+from tests.unit.plugins.module_utils.bounded import within
 
 FILE_OPTIONS = ("path", "ca_file", "intermediates", "key_path")
 

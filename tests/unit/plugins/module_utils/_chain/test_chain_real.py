@@ -23,8 +23,7 @@ import pytest
 pytest.importorskip("cryptography")
 
 # pylint: disable=wrong-import-position
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import inspection as _chain
-from ansible_collections.tlsops.handshake.plugins.module_utils._chain import source
+from ansible_collections.tlsops.handshake.plugins.module_utils._chain import inspection as _chain, source
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "chains")
 HAS_OPENSSL = shutil.which("openssl") is not None

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import check as clock
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import config
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import daemons
+from ansible_collections.tlsops.handshake.plugins.module_utils._clock import check as clock, config, daemons
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.findings import FINDINGS
 from tests.integration.ntp_lab import HttpDateServer, NtpServer
 

@@ -11,8 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import check as clock
-from ansible_collections.tlsops.handshake.plugins.module_utils._clock import config
+from ansible_collections.tlsops.handshake.plugins.module_utils._clock import check as clock, config
 from tests.unit.plugins.module_utils.bounded import within
 
 # every daemon probe points at nothing, so only the file under test is read

@@ -8,10 +8,8 @@ import re
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes_reasons as reasons
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes, causes_reasons as reasons, openssl_errors as tables
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import openssl_errors as tables
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "logs")
 ALL_NAMES = sorted(reasons.all_reason_names())

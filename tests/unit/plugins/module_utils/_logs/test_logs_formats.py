@@ -13,8 +13,7 @@ import tracemalloc
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import formats
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import formats, lines
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import LogReadError, read_logs
 
 FORMATS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "logs", "formats")

@@ -15,8 +15,7 @@ import time
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import read as logs
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import journal
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import journal, read as logs
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import LogReadError, read_logs
 
 JOURNAL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "logs", "formats", "journal-json.log")

@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import secrets
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import read_logs
+from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import secrets
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.collect import collect
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.tokens import located_statements
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report

@@ -12,8 +12,7 @@ import ssl
 import pytest
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import (
-    SUPPORTED_CONF_COMMANDS, TARGET_KEYS, ProbeConfigError, build_targets)
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import SUPPORTED_CONF_COMMANDS, TARGET_KEYS, ProbeConfigError, build_targets
 
 LEGACY_SERVER_CONNECT = 0x4  # SSL_OP_LEGACY_SERVER_CONNECT (ssl.OP_LEGACY_SERVER_CONNECT from Python 3.12)
 

@@ -10,8 +10,7 @@ import socket
 import pytest
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import (
-    ORIGIN_MAX_BYTES, ProbeConfigError, build_targets)
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ORIGIN_MAX_BYTES, ProbeConfigError, build_targets
 
 ORIGIN = {"upstream": "backend", "proxy_pass": "https://backend/v1/", "kind": "proxy",
           "locations": [{"file": "/etc/nginx/sites/api.conf", "line": 12, "location": "/v1",

@@ -31,8 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire as tw
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names, wire as tw
 from tests.lab import tls_server as srv
 
 REPO_ROOT = Path(__file__).resolve().parents[5]

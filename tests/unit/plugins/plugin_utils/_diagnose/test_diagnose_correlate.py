@@ -9,8 +9,7 @@ import pytest
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes as _causes
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import report as engine
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose.correlate import SIDE_BY_LAYER
-from tests.unit.plugins.plugin_utils.diagnose_builders import (
-    NOW, SITE, cert, host, logs, probe, upstream_entry)
+from tests.unit.plugins.plugin_utils.diagnose_builders import NOW, SITE, cert, host, logs, probe, upstream_entry
 
 U = "10.0.0.7:443"
 V = "10.0.0.8:443"

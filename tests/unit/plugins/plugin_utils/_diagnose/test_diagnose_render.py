@@ -17,9 +17,7 @@ import pytest
 
 from ansible_collections.tlsops.handshake.plugins.action import diagnose_report as action
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes as _causes
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_md
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import report as engine
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html, render_md, report as engine
 from tests.unit.plugins.plugin_utils.diagnose_builders import NOW, cert, host, logs, probe, upstream_entry
 
 U = "10.0.0.7:443"

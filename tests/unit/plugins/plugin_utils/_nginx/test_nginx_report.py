@@ -13,8 +13,7 @@ import trustme
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.collect import collect
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import build_targets
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import parse as nparse
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import parse as nparse, report
 
 MAIN = """\
 events {}

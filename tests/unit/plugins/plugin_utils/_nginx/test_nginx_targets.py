@@ -16,8 +16,7 @@ import pytest
 import trustme
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.collect import collect, find_nginx
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import (
-    ORIGIN_MAX_BYTES, build_targets, origin_size)
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ORIGIN_MAX_BYTES, build_targets, origin_size
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report
 
 NGINX = find_nginx()
