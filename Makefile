@@ -1,10 +1,10 @@
 # tlsops.handshake: build and test entry points.
 #
 #   make demo    everything needed, then the demo (tests/demo.sh)
-#   make test    unit, integration, sanity, lint (ruff, mypy, ansible-lint), changelog-lint, molecule
+#   make test    unit, integration, sanity, lint (ruff, mypy, ansible-lint), changelog-lint, rules-test (promtool), molecule
 #
 # Works from a fresh clone as root on Debian/Ubuntu: `venv` installs the Python
-# tools, `deps` installs nginx/openssl/faketime from apt (faketime: the lab
+# tools, `deps` installs nginx/openssl/faketime/prometheus from apt (promtool; faketime: the lab
 # fleet's proxy whose clock is wrong, tests/lab/fleet.py). Everything generated goes to
 # .venv/ and build/ (both git-ignored); `make clean` / `make distclean` remove it.
 
@@ -57,17 +57,18 @@ export HYPOTHESIS_STORAGE_DIRECTORY := $(BUILD)/hypothesis
 # e.g. FUZZ_ARGS="--hypothesis-seed=123 -k x509" to repeat a run or pick a parser.
 FUZZ_TIMEOUT ?= 3600
 
-.PHONY: help venv deps collection unit fuzz integration sanity lint changelog-lint molecule test demo clean distclean
+.PHONY: help venv deps collection unit fuzz integration sanity lint changelog-lint rules-test molecule test demo clean distclean
 
 help:
 	@echo "make demo            install what is needed, then run the demo (tests/demo.sh)"
-	@echo "make test            unit integration sanity lint changelog-lint molecule, in that order"
+	@echo "make test            unit integration sanity lint changelog-lint rules-test molecule, in that order"
 	@echo "make venv            .venv with requirements/controller.txt"
-	@echo "make deps            nginx (+ stream module), openssl, ca-certificates, faketime from apt; chrony unpacked into build/"
+	@echo "make deps            nginx (+ stream module), openssl, ca-certificates, faketime, prometheus (promtool) from apt; chrony unpacked into build/"
 	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
 	@echo "make unit | integration | sanity | lint | changelog-lint | molecule"
 	@echo "make lint            ruff and mypy (pyproject.toml), then ansible-lint"
 	@echo "make fuzz            the property-based tests of the parsers (tests/unit/fuzz) with 20x the examples of make unit"
+	@echo "make rules-test      promtool check rules / test rules on handshake_monitor's alert rules (promtool from make deps)"
 	@echo "make molecule        role scenarios in podman containers (tests/molecule/run.sh; ROLES=... for some)"
 	@echo "make clean           remove build/ and test output (keeps .venv)"
 	@echo "make distclean       clean, and remove .venv"
@@ -97,7 +98,8 @@ deps:
 	dpkg -s ca-certificates >/dev/null 2>&1 || missing="$$missing ca-certificates"; \
 	test -e /usr/lib/nginx/modules/ngx_stream_module.so || missing="$$missing libnginx-mod-stream"; \
 	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
-	if [ -z "$$missing" ]; then echo "== deps: nginx, stream module, openssl, ca-certificates, faketime already installed"; exit 0; fi; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	if [ -z "$$missing" ]; then echo "== deps: nginx, stream module, openssl, ca-certificates, faketime, promtool already installed"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then echo "== deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
 	echo "== deps: installing$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
@@ -107,6 +109,10 @@ deps:
 	  echo "== deps: stopping the nginx service the package started (tests run their own on loopback)"; \
 	  service nginx stop >/dev/null 2>&1 || true; \
 	  if [ -s /run/nginx.pid ]; then /usr/sbin/nginx -s quit >/dev/null 2>&1 || true; fi; \
+	  ;; esac; \
+	case " $$missing " in *" prometheus "*) \
+	  echo "== deps: prometheus is installed for promtool (make rules-test); stopping the service it may have started"; \
+	  service prometheus stop >/dev/null 2>&1 || true; \
 	  ;; esac
 	@# chrony for tests/integration/test_time_sync_info.py: unpacked into build/chrony, never installed
 	@bash hacking/unpack_chrony.sh "$(BUILD)"
@@ -170,6 +176,12 @@ lint: venv collection
 changelog-lint: venv
 	"$(VBIN)/antsibull-changelog" lint
 
+# handshake_monitor's alert rules through `promtool check rules` and `promtool test rules` (one unit test per
+# alert); the same tests skip in `make unit` when promtool is missing, here they fail.
+rules-test: venv deps collection
+	@mkdir -p $(BUILD)/pytest
+	$(WITH_HOME) TLSOPS_REQUIRE_PROMTOOL=1 $(PYTEST) --basetemp=$(BUILD)/pytest/rules tests/unit/roles/test_handshake_monitor_rules.py
+
 # Scenarios live in roles/<role>/molecule/<scenario>/ and run in real podman containers
 # with systemd. tests/molecule/run.sh installs podman & co. from apt when missing, builds
 # the local image once per machine, extracts containers.podman from the `ansible` wheel,
@@ -184,6 +196,7 @@ test:
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory changelog-lint
+	$(MAKE) --no-print-directory rules-test
 	$(MAKE) --no-print-directory molecule
 
 demo: venv deps collection

@@ -156,6 +156,22 @@ options:
         groups, signature algorithms, verification off, a plaintext sniff) to name the cause.
     type: bool
     default: true
+  trace:
+    description:
+      - Record each target's handshake transcript, the C(openssl s_client -msg) step without the hex dumps, in
+        RV(results[].trace) and RV(results[].trace_text).
+      - Covers the real handshake and every follow-up (the O(diagnose) ones, the O(enumerate) scan) - each record
+        and handshake message in both directions, in order, with its version, length and key fields (versions,
+        cipher suites offered and chosen, groups, key-share groups, SNI, ALPN, signature algorithms, certificate
+        subjects, alerts with level and description, HelloRetryRequest, ChangeCipherSpec).
+      - Never key material - randoms, session ids, key shares, tickets, signatures and Finished data appear only
+        as lengths. Encrypted records of the raw-ClientHello follow-ups are counted, not decoded; the real
+        handshake's TLS 1.3 messages are named as OpenSSL decrypted them, through CPython's
+        C(SSLContext._msg_callback). On a Python without that hook its part of the transcript says so and only
+        the follow-ups are recorded.
+      - Bounded per target at 200 entries and 64 KiB of text; the entry that reaches the cap says so.
+    type: bool
+    default: false
   enumerate:
     description:
       - Capability scan of each healthy server, by elimination (offer many, remove what the server picks).
@@ -238,6 +254,16 @@ EXAMPLES = r"""
     conf_commands:
       Groups: X25519:prime256v1:brainpoolP256r1
       MinProtocol: TLSv1.2
+
+- name: Show the handshake transcript of a failing upstream (openssl s_client -msg, without key material)
+  tlsops.handshake.tls_probe:
+    targets: [backend.example:443]
+    trace: true
+  register: traced
+
+- name: Print it
+  ansible.builtin.debug:
+    var: traced.results[0].trace_text
 """
 
 RETURN = r"""
@@ -338,6 +364,64 @@ results:
     handshakes:
       description: Connections this target cost.
       type: int
+    trace:
+      description:
+        - The handshake transcript of every connection of the target, in order, when O(trace=true).
+        - An entry with C(message=connection) starts each connection (its C(fields.purpose) says which);
+          C(message=note) tells how it ended; C(message=truncated) marks the cap.
+      returned: when O(trace=true)
+      type: list
+      elements: dict
+      contains:
+        connection:
+          description: Number of the connection within the target, from 1.
+          type: int
+        direction:
+          description: V(sent) (probe to server), V(received), or V(none) for the connection markers and notes.
+          type: str
+        version:
+          description: The TLS version label OpenSSL's message callback gives (or the record's), like V(TLS 1.3).
+          type: str
+        record:
+          description: Record content type (V(Handshake), V(Alert), V(ChangeCipherSpec), V(ApplicationData)).
+          type: str
+        message:
+          description:
+            - Handshake message name (V(ClientHello), V(ServerHello), V(HelloRetryRequest), V(EncryptedExtensions),
+              V(Certificate), V(CertificateVerify), V(Finished), ...), V(Alert), V(ChangeCipherSpec), or
+              V(encrypted) for a record that is counted, not decoded.
+          type: str
+        length:
+          description: Bytes of the message (or of the encrypted record).
+          type: int
+        encrypted:
+          description: Whether the message travelled encrypted.
+          type: bool
+        fields:
+          description:
+            - What the message says, by name, for example C(cipher_suites), C(supported_versions),
+              C(supported_groups), C(key_share_groups), C(server_name), C(alpn), C(signature_algorithms) in a
+              ClientHello; C(version), C(cipher_suite), C(key_share_group) in a ServerHello; C(certificates)
+              (subject and issuer) in a Certificate; C(level), C(description), C(code) of an alert.
+            - Lengths only for anything secret (C(session_id_length), C(key_share_length),
+              C(verify_data_length), C(signature_length)).
+          type: dict
+      sample:
+        - {connection: 1, direction: none, record: null, message: connection,
+           fields: {purpose: "the probe's handshake through ssl, with nginx's settings"}}
+        - {connection: 1, direction: sent, version: TLS 1.3, record: Handshake, message: ClientHello, length: 512,
+           encrypted: false, fields: {server_name: backend.example, key_share_groups: [x25519]}}
+        - {connection: 1, direction: received, version: TLS 1.3, record: Alert, message: Alert, length: 2,
+           encrypted: false, fields: {level: fatal, description: handshake_failure, code: 40}}
+    trace_text:
+      description: RV(results[].trace) as text lines, as C(openssl s_client -msg) prints them (without hex dumps).
+      returned: when O(trace=true)
+      type: list
+      elements: str
+      sample:
+        - ">>> TLS 1.3, Handshake [length 0200], ClientHello"
+        - "    cipher_suites=TLS_AES_256_GCM_SHA384,... server_name=backend.example key_share_groups=x25519"
+        - "<<< TLS 1.3, Alert [length 0002], fatal handshake_failure"
 summary:
   description: Counts over all targets.
   returned: always
@@ -397,6 +481,7 @@ def main():
             timeout=dict(type="float", default=5.0),
             concurrency=dict(type="int", default=32),
             diagnose=dict(type="bool", default=True),
+            trace=dict(type="bool", default=False),
             enumerate=dict(type="list", elements="str", choices=["protocols", "ciphers", "groups", "sni"]),
             http_request=dict(type="bool", default=True),
             clock_offset_ms=dict(type="float"),

@@ -406,3 +406,21 @@ def test_the_run_fails_on_failing_pairs_by_default_after_writing_the_report(flee
     assert "diagnosis status failure (fail_on=failure)" in output
     assert os.path.exists(str(tmp_path / "report.html"))
     assert re.search(r"p2\s+\S+\s+sni_required\s+proxy_ssl_server_name on;", output), output[-3000:]
+
+
+def test_diagnose_trace_shows_the_transcript_of_the_failing_pairs(fleet, tmp_path):
+    """-e diagnose_trace=true: tls_probe records each handshake's transcript and report.json/md carry
+    it for the failing pairs only (issue 13)."""
+    outdir = tmp_path / "out"
+    rc, output, hosts = diagnose(fleet, outdir, "--limit", "p2", "-e", "diagnose_group=all", "-e", "diagnose_trace=true")
+    assert rc == 0, output[-4000:]
+    results = hosts["p2"]["probe"]["results"]
+    assert results and all(r["trace_text"][0].startswith("--- connection 1: ") for r in results)
+    with open(os.path.join(str(outdir), "report.json")) as handle:
+        report = json.load(handle)
+    failing = [p for p in report["pairs"] if not p["ok"]]
+    assert failing and all(p["trace"] and any(">>> " in line and "ClientHello" in line for line in p["trace"])
+                           for p in failing)
+    assert all("trace" not in p for p in report["pairs"] if p["ok"])
+    with open(os.path.join(str(outdir), "report.md")) as handle:
+        assert "## Handshake transcripts of the failing pairs (tls_probe trace)" in handle.read()

@@ -3,7 +3,8 @@
 #
 #   tests/molecule/run.sh [ROLE...]     default: every roles/*/ that has a molecule/ directory
 #                                       (`make molecule` runs this; ROLES="a b" there)
-#   MOLECULE_SCENARIO=NAME              one scenario instead of `molecule test --all`
+#   MOLECULE_SCENARIO=NAME              only the scenarios of that name
+#   MOLECULE_JOBS=N                     scenarios run at once (default 3), each with its own log
 #
 # From a fresh clone, as root on Debian: installs podman, runc, debootstrap, netavark and
 # aardvark-dns from apt when missing, builds the local systemd image once per machine
@@ -94,10 +95,11 @@ cleanup() {
   exit "$rc"
 }
 # molecule runs in the background so that a signal reaches this script at once: stop
-# molecule, then clean up.
-child=""
+# every running scenario, then clean up.
 on_signal() {
-  if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
+  local pid
+  for pid in $(jobs -p); do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   exit "$1"
 }
 trap cleanup EXIT
@@ -118,24 +120,45 @@ if [ ${#roles[@]} -eq 0 ]; then
   exit 0
 fi
 
-log "run id $MOLECULE_RUN_ID, image $MOLECULE_IMAGE, roles: ${roles[*]}"
-failed=()
+# One unit of work is one scenario of one role; MOLECULE_JOBS of them run at once (default 3:
+# a scenario mostly waits on systemd, apt and Ansible's round trips, so three share two cores
+# well).  Each unit writes its own log, printed whole when it ends, so the output stays readable.
+units=()
 for role in "${roles[@]}"; do
-  start=$SECONDS
-  # MOLECULE_SCENARIO=NAME runs one scenario instead of all of them.
-  scenario_args=(--all)
-  [ -z "${MOLECULE_SCENARIO:-}" ] || scenario_args=(-s "$MOLECULE_SCENARIO")
-  log "$role: molecule test ${scenario_args[*]}"
-  (cd "$REPO/roles/$role" && exec molecule test "${scenario_args[@]}") &
-  child=$!
-  if wait "$child"; then
-    log "$role: passed in $((SECONDS - start)) s"
-  else
-    log "$role: FAILED after $((SECONDS - start)) s"
-    failed+=("$role")
-  fi
-  child=""
+  for scenario_dir in "$REPO/roles/$role"/molecule/*/; do
+    scenario=$(basename "$scenario_dir")
+    [ -f "$scenario_dir/molecule.yml" ] || continue
+    [ -z "${MOLECULE_SCENARIO:-}" ] || [ "$scenario" = "$MOLECULE_SCENARIO" ] || continue
+    units+=("$role/$scenario")
+  done
 done
+jobs_max=${MOLECULE_JOBS:-3}
+logs=$BUILD/molecule/logs
+rm -rf "$logs"; mkdir -p "$logs"
+log "run id $MOLECULE_RUN_ID, image $MOLECULE_IMAGE, $jobs_max at once: ${units[*]}"
+declare -A unit_of=() started_at=()
+failed=()
+finish_one() {
+  local pid rc=0 unit
+  wait -n -p pid "${!unit_of[@]}" || rc=$?
+  unit=${unit_of[$pid]}
+  unset "unit_of[$pid]"
+  cat "$logs/${unit/\//-}.log"
+  if [ "$rc" = 0 ]; then
+    log "$unit: passed in $((SECONDS - started_at[$unit])) s"
+  else
+    log "$unit: FAILED after $((SECONDS - started_at[$unit])) s (log: $logs/${unit/\//-}.log)"
+    failed+=("$unit")
+  fi
+}
+for unit in "${units[@]}"; do
+  while [ ${#unit_of[@]} -ge "$jobs_max" ]; do finish_one; done
+  started_at[$unit]=$SECONDS
+  log "$unit: molecule test -s ${unit#*/}"
+  (cd "$REPO/roles/${unit%%/*}" && exec molecule test -s "${unit#*/}") >"$logs/${unit/\//-}.log" 2>&1 &
+  unit_of[$!]=$unit
+done
+while [ ${#unit_of[@]} -gt 0 ]; do finish_one; done
 if [ ${#failed[@]} -gt 0 ]; then
   log "failed: ${failed[*]}"
   exit 1

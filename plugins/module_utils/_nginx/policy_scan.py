@@ -235,9 +235,9 @@ def scan(args):
     reader = Reader(prefix, own)
     reader.load(conf)
     own_include = args.get("own_include")
-    result: Dict[str, Any] = {
-        "ok": True, "error": None, "files": {},
-        "own_included": bool(own_include) and any(fnmatch.fnmatchcase(own_include, p) for p in reader.http_includes)}
+    result: Dict[str, Any] = {"ok": True, "error": None, "files": {},
+                              "own_included": bool(own_include) and any(fnmatch.fnmatchcase(own_include, p)
+                                                                        for p in reader.http_includes)}
     result["duplicates"], edits = _duplicates(reader, args, own)
     locations = args.get("locations", [])
     result["locations"] = _locations(reader, locations, result["duplicates"], edits)

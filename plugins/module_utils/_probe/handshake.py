@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS, group_code, local_groups
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -117,7 +117,13 @@ def make_context(spec, verify=None, sni=None):
     groups = spec.get("groups") or []
     if len(groups) == 1:
         # OpenSSL 3 turns a single ECDH curve into the whole group list.
-        ctx.set_ecdh_curve(_openssl_curve_name(groups[0]))
+        try:
+            ctx.set_ecdh_curve(_openssl_curve_name(groups[0]))
+        except ssl.SSLError:
+            # Debian 12's Python refuses X25519/X448 here (names.local_groups says why); OpenSSL's
+            # default list then applies, which starts with X25519: the key share is the same.
+            if group_code(groups[0]) not in local_groups():
+                raise
     if spec.get("alpn"):
         ctx.set_alpn_protocols(spec["alpn"])
     if spec.get("client_cert"):
@@ -163,7 +169,8 @@ def openssl_style(exc):
     return str(exc) or exc.__class__.__name__
 
 
-def handshake(spec, address, deadline, verify=None, sni=None, http_request=None, post_read=0.3, limit=None):
+def handshake(spec, address, deadline, verify=None, sni=None, http_request=None, post_read=0.3, limit=None,
+              observer=None):
     """Connect to ``address`` and complete one handshake before ``deadline``.
 
     ``deadline`` (a _deadline.Deadline) bounds connect and handshake.  What
@@ -174,8 +181,9 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     keeps OpenSSL busy in C can hold the probe.
 
     ``sni`` True sends ``spec['server_name']`` (never for IP literals: ssl
-    refuses them, as nginx does).  Returns an Outcome; never raises for
-    network or TLS failures.
+    refuses them, as nginx does).  ``observer(context)`` may hook the
+    SSLContext before the connection (tls_probe's trace).  Returns an
+    Outcome; never raises for network or TLS failures.
     """
     out = Outcome()
     sni = spec["sni"] if sni is None else sni
@@ -188,6 +196,8 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     except (ssl.SSLError, ValueError, OSError) as exc:
         out.stage, out.error_kind, out.error = Stage.HANDSHAKE, ErrorKind.SSL, openssl_style(exc)
         return out
+    if observer is not None:
+        observer(ctx)
     out.stage = Stage.CONNECT
     sock = _connect(address, deadline, out)
     if sock is None:

@@ -6,7 +6,8 @@
 TypedDicts: plain dicts at run time (the module returns them as they are; the integration tests,
 bench/enumerate_scan.py and the roles index them), checked by mypy where run.py builds them.  One
 key per key of tls_probe's RETURN (tests/unit/plugins/module_utils/_probe/test_probe_result_types.py
-holds the two together), plus ``host``, ``port`` and ``sni``, which the result carries too.
+holds the two together), plus ``host``, ``port`` and ``sni``, which the result carries too; ``trace``
+and ``trace_text`` only with ``trace: true``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ class Capabilities(TypedDict, total=False):
     sni_changes_certificate: bool
 
 
-class ProbeResult(TypedDict):
-    """One entry of ``results``: every key is always there (None or empty when not known)."""
+class _EveryProbeResult(TypedDict):
+    """The keys every entry of ``results`` has (None or empty when not known)."""
 
     target: str
     host: str
@@ -75,6 +76,13 @@ class ProbeResult(TypedDict):
     clock_could_be_cause: Optional[bool]
     evidence: List[str]
     handshakes: int
+
+
+class ProbeResult(_EveryProbeResult, total=False):
+    """One entry of ``results``: the keys above, and the transcript with ``trace: true``."""
+
+    trace: List[Dict[str, Any]]
+    trace_text: List[str]
 
 
 class ProbeSummary(TypedDict):

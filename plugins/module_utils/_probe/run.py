@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DEADLINE_FACTOR, ENUMERATE_FACTOR, Deadline, DeadlineReached
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose, enumerate as enumerate_, handshake as hs
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose, enumerate as enumerate_, handshake as hs, trace as trace_
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.result_types import ProbeResult, ProbeSummary
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import build_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
@@ -45,6 +45,7 @@ class ProbeRun(object):
         self.observed = None  # the OpenSSL error the failing handshake ended with, as nginx would log it
         self.fields = {"host": spec["host"], "port": spec["port"], "server_name": spec.get("server_name")}
         self.deadline = deadline
+        self.trace = trace_.Transcript() if spec.get("trace") else None
         if deadline is None:
             self.restart_clock()
 
@@ -53,7 +54,12 @@ class ProbeRun(object):
         self.deadline.require(what)
         self.handshakes += 1
         step = self.deadline.sooner(self.spec["timeout"])
-        out = hs.handshake(self.spec, self.address, step, limit=self.deadline, **kwargs)
+        conn = self._trace_connection(_handshake_purpose(self.handshakes, kwargs))
+        observer = None if conn is None else (lambda ctx: trace_.observe(ctx, conn))
+        out = hs.handshake(self.spec, self.address, step, limit=self.deadline, observer=observer, **kwargs)
+        if conn is not None:
+            conn.finish("handshake completed: %s %s" % (out.version, out.cipher) if out.handshake_ok
+                        else "ended at %s: %s" % (out.stage, out.error))
         if out.deadline_note:
             self.note(out.deadline_note)
         if self.handshakes > 1 and out.error_kind in ("timeout", "connect_timeout") and step.seconds < self.spec["timeout"]:
@@ -67,13 +73,20 @@ class ProbeRun(object):
         sni = self.spec["sni"] if sni is None else sni
         name = self.spec.get("server_name") if sni else None
         budget = self.deadline.budget(self.spec["timeout"])
-        flight = wire.hello(self.address[0], self.address[1], server_name=name, timeout=budget, **kwargs)
+        conn = self._trace_connection("follow-up: a raw ClientHello, read up to the server's decision")
+        flight = wire.hello(self.address[0], self.address[1], server_name=name, timeout=budget,
+                            on_bytes=None if conn is None else conn.wire_bytes, **kwargs)
+        if conn is not None:
+            conn.finish("the server's answer: %s%s" % (flight.kind, (" (%s)" % flight.error) if flight.error else ""))
         if flight.kind in ("timeout", "connect_timeout") and budget < self.spec["timeout"]:
             raise DeadlineReached("%s cut a follow-up ClientHello short" % self.deadline.what)
         return flight
 
     def note(self, text):
         self.evidence.append(text)
+
+    def _trace_connection(self, purpose):
+        return None if self.trace is None else self.trace.connection(purpose)
 
     def restart_clock(self, factor=DEADLINE_FACTOR, what=None):
         """A fresh deadline of ``timeout`` x ``factor`` (after name resolution; for enumerate)."""
@@ -82,6 +95,13 @@ class ProbeRun(object):
 
     def out_of_time(self, exc):
         self.note("%s; the cause found so far stands" % exc)
+
+
+def _handshake_purpose(number, kwargs):
+    if number == 1:
+        return "the probe's handshake through ssl, with nginx's settings"
+    changed = ", ".join("%s=%s" % (k, kwargs[k]) for k in ("sni", "verify") if k in kwargs)
+    return "follow-up handshake through ssl%s" % ((" (%s)" % changed) if changed else "")
 
 
 def _parse(der):
@@ -256,6 +276,8 @@ def _finish(result: ProbeResult, run, cause, detail, raw=None) -> ProbeResult:
         result["fix"] = []
     result["evidence"] = run.evidence
     result["handshakes"] = run.handshakes
+    if run.trace is not None:
+        result["trace"], result["trace_text"] = run.trace.result()
     return result
 
 

@@ -44,6 +44,7 @@ SETTINGS = {
     "client_key_passphrase": None,
     "timeout": 5.0,
     "diagnose": True,
+    "trace": False,
     "enumerate": None,
     "http_request": True,
     "clock_offset_ms": None,
@@ -286,7 +287,7 @@ def _check_settings(s, where, cache, client_pair=True):
     for item in s["enumerate"]:
         if item not in ENUMERATIONS:
             raise ProbeConfigError("%senumerate: unknown item %r; choose from %s" % (where, item, ", ".join(ENUMERATIONS)))
-    for flag in ("sni", "verify", "diagnose", "http_request"):
+    for flag in ("sni", "verify", "diagnose", "http_request", "trace"):
         if not isinstance(s[flag], bool):
             raise ProbeConfigError("%s%s: expected true or false, got %r" % (where, flag, s[flag]))
     return s

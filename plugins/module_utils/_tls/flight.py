@@ -421,12 +421,13 @@ def parse_server_flight(data, max_bytes=DEFAULT_MAX_BYTES):
     return parser.flight
 
 
-def read_server_flight(sock, timeout, max_bytes=DEFAULT_MAX_BYTES):
+def read_server_flight(sock, timeout, max_bytes=DEFAULT_MAX_BYTES, on_bytes=None):
     """Read the server's answer from a connected socket until it decides; never raises.
 
     Stops after a TLS 1.3 ServerHello / HelloRetryRequest, a TLS <= 1.2
     ServerHelloDone, a fatal alert, a non-TLS first byte, the deadline
-    (``timeout`` seconds from now), EOF, or ``max_bytes`` read.
+    (``timeout`` seconds from now), EOF, or ``max_bytes`` read.  ``on_bytes("received", chunk)``
+    sees each chunk read, before the parser does.
     """
     start = time.monotonic()
     deadline = start + max(0.0, float(timeout))
@@ -457,6 +458,8 @@ def read_server_flight(sock, timeout, max_bytes=DEFAULT_MAX_BYTES):
             if not chunk:
                 parser.finish_eof(FlightKind.CLOSED)
                 break
+            if on_bytes is not None:
+                on_bytes("received", chunk)
             parser.feed(chunk)
         if fl.kind == FlightKind.NOT_TLS and len(fl.first_bytes) < 64:
             # One short extra read so a banner split over segments is still recognisable.

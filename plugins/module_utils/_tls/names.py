@@ -272,10 +272,29 @@ def local_groups():
             try:
                 ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ecdh_curve(_OPENSSL_OBJECT_NAMES.get(code, name))
             except (ssl.SSLError, ValueError):
-                continue
+                if not _ecx_by_version(code):
+                    continue
             found.append(code)
         _LOCAL_GROUPS.extend(found)
     return list(_LOCAL_GROUPS)
+
+
+# X25519 and X448 are not EC curves: a Python whose set_ecdh_curve still goes through
+# EC_KEY_new_by_curve_name (Debian 12's python3.11 3.11.2 with OpenSSL 3.0) refuses them with
+# "EC: UNKNOWN_GROUP" although libssl negotiates them.  Then the OpenSSL version decides, except
+# in FIPS mode, where OpenSSL really leaves them out.
+_ECX_SINCE = {0x001D: (1, 1, 0), 0x001E: (1, 1, 1)}
+FIPS_FLAG = "/proc/sys/crypto/fips_enabled"
+
+
+def _ecx_by_version(code):
+    if code not in _ECX_SINCE or ssl.OPENSSL_VERSION_INFO[:3] < _ECX_SINCE[code]:
+        return False
+    try:
+        with open(FIPS_FLAG) as handle:
+            return handle.read(8).strip() != "1"
+    except OSError:
+        return True
 
 
 def sigalg_code(name):

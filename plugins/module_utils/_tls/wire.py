@@ -115,7 +115,8 @@ __all__ = [
 ]
 
 
-def hello(host, port, server_name=None, timeout=5.0, max_bytes=DEFAULT_MAX_BYTES, **client_hello_kwargs):
+def hello(host, port, server_name=None, timeout=5.0, max_bytes=DEFAULT_MAX_BYTES, on_bytes=None,
+          **client_hello_kwargs):
     """Connect, send one ClientHello, read the answer, close -> ServerFlight (never raises).
 
     ``timeout`` is the total budget for connect + send + read.  SNI is sent only
@@ -150,6 +151,8 @@ def hello(host, port, server_name=None, timeout=5.0, max_bytes=DEFAULT_MAX_BYTES
         try:
             sock.settimeout(max(0.001, deadline - time.monotonic()))
             sock.sendall(record)
+            if on_bytes is not None:
+                on_bytes("sent", record)
         except socket.timeout as exc:
             fl = _early(start, FlightKind.TIMEOUT, exc)
             fl.connect_ms = connect_ms
@@ -162,7 +165,7 @@ def hello(host, port, server_name=None, timeout=5.0, max_bytes=DEFAULT_MAX_BYTES
         # the read loop checks the deadline between reads; the watchdog ends it even if a read never returns
         guard = Deadline(deadline - time.monotonic()).guard(sock)
         with guard:
-            fl = read_server_flight(sock, deadline - time.monotonic(), max_bytes=max_bytes)
+            fl = read_server_flight(sock, deadline - time.monotonic(), max_bytes=max_bytes, on_bytes=on_bytes)
         if guard.fired and fl.kind == FlightKind.CLOSED:
             fl.kind, fl.error = FlightKind.TIMEOUT, "the deadline's watchdog shut the connection down"
         fl.connect_ms = connect_ms

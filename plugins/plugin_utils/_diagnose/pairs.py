@@ -15,6 +15,10 @@ from __future__ import annotations
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes as _causes
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose.inputs import as_dict, as_list, text
 
+# A failed pair's handshake transcript (tls_probe trace: true) in the report: at most this many lines of this length.
+MAX_TRACE_LINES = 400
+MAX_TRACE_LINE = 2000
+
 # Effective settings compared between proxies, with the directive suffix nginx spells them with.
 SETTINGS = (
     ("server_name_on", "ssl_server_name"),
@@ -199,4 +203,8 @@ def host_pairs(host):
             if isinstance(result.get("clock_could_be_cause"), bool) else None,
             "logged": None,
         })
+        transcript = as_list(result.get("trace_text"))
+        if transcript and not pairs[-1]["ok"]:
+            # tls_probe trace: true; only failed pairs carry it (a working handshake needs no transcript)
+            pairs[-1]["trace"] = [text(line, MAX_TRACE_LINE) for line in transcript[:MAX_TRACE_LINES]]
     return pairs

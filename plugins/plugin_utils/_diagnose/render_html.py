@@ -185,11 +185,20 @@ def _pairs(report, pair_index):
             '<article class="pair border-%s" id="pair-%d"><h3>%s &#8594; %s: %s</h3><p>%s</p>'
             '<dl><dt>side / owner</dt><dd>%s / %s</dd><dt>where</dt><dd>%s</dd><dt>why</dt><dd>%s</dd>'
             '<dt>detail</dt><dd>%s</dd><dt>nginx logs</dt><dd><code>%s</code></dd><dt>evidence</dt><dd>%s</dd>'
-            '<dt>fix</dt><dd>%s</dd></dl></article>' % (
+            '<dt>fix</dt><dd>%s</dd>%s</dl></article>' % (
                 _layer(pair["cause"]), pair_index[id(pair)], esc(pair["proxy"]), esc(pair["upstream"]), esc(pair["cause"]),
                 esc(pair["title"]), esc(pair["side"]), esc(pair["owner"]), _list(pair["where"] or [pair["target"]]),
-                esc(pair["why"]), esc(pair["detail"]), esc(pair["nginx_error"]), _list(pair["evidence"]), _fix(pair["fix"])))
+                esc(pair["why"]), esc(pair["detail"]), esc(pair["nginx_error"]), _list(pair["evidence"]), _fix(pair["fix"]),
+                _transcript(pair)))
     return "".join(out) or "<p>Every pair works.</p>"
+
+
+def _transcript(pair):
+    """The handshake transcript (tls_probe trace) of a failed pair, folded: it can be long."""
+    if not pair.get("trace"):
+        return ""
+    return ('<dt>handshake transcript</dt><dd><details><summary>%d lines</summary><pre>%s</pre></details></dd>'
+            % (len(pair["trace"]), esc("\n".join(pair["trace"]))))
 
 
 def _certificates(report, now):

@@ -38,6 +38,14 @@ def code(value):
     return "%s%s%s%s%s" % (fence, pad, value, pad, fence)
 
 
+def code_block(lines):
+    """A fenced code block holding ``lines`` that no backtick run inside can close."""
+    lines = [re.sub(r"[\r\n]+", " ", str(line)) for line in lines]
+    longest = max([len(run) for line in lines for run in re.findall(r"`+", line)] + [0])
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text"] + lines + [fence]
+
+
 def _row(cells):
     return "| " + " | ".join(cells) + " |"
 
@@ -77,6 +85,11 @@ def render(report):
                         md(p["side"]), md(p["owner"]), code(p["fix"][0]) if p["fix"] else "-"] for p in failing[:MAX_PAIRS]])
         if len(failing) > MAX_PAIRS:
             out.append("... %d more in report.json" % (len(failing) - MAX_PAIRS))
+    traced = [p for p in failing if p.get("trace")]
+    if traced:
+        out += ["", "## Handshake transcripts of the failing pairs (tls_probe trace)"]
+        for p in traced[:MAX_PAIRS]:
+            out += ["", "**%s** (%s)" % (md(p["id"]), md(p["cause"])), ""] + code_block(p["trace"])
     out += ["", "## Hosts", ""]
     out += _table(["host", "reachable", "nginx", "clock offset (ms)", "error"],
                   [[md(h["name"]), "yes" if h["reachable"] else "**no**", md(h["nginx"]["version"]),

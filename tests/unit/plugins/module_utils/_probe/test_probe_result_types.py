@@ -42,9 +42,12 @@ def test_real_results_have_exactly_the_declared_keys():
     port = _closed_port()  # nothing listens there: a refused connection, a real result
     results, summary = run.probe_targets([{"host": "127.0.0.1", "port": port, "name": "refused"}],
                                          {"timeout": 2.0, "diagnose": False})
+    traced, _summary = run.probe_targets([{"host": "127.0.0.1", "port": port, "name": "refused"}],
+                                         {"timeout": 2.0, "diagnose": False, "trace": True})
+    assert set(traced[0]) == _keys(types.ProbeResult)
     assert set(summary) == _keys(types.ProbeSummary)
     result = results[0]
     assert result["cause"] == "connection_refused", result["cause"]
-    assert set(result) == _keys(types.ProbeResult)
+    assert set(result) == _keys(types.ProbeResult) - {"trace", "trace_text"}  # those only with trace: true
     for name, typed in (("tls", types.NegotiatedTls), ("timing", types.Timing), ("verification", types.Verification)):
         assert set(result[name]) == _keys(typed), name

@@ -6,58 +6,17 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 
 import pytest
-import trustme
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import source
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import served_chain
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError
-
-
-class _TlsServer:
-    """Answers handshakes on 127.0.0.1 with a leaf and its intermediate until stopped."""
-
-    def __init__(self, maximum_version):
-        intermediate = trustme.CA().create_child_ca()
-        self.leaf = intermediate.issue_cert("localhost", "127.0.0.1")
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.maximum_version = maximum_version
-        self.leaf.configure_cert(self.context)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.port = self.listener.getsockname()[1]
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, _addr = self.listener.accept()
-            except socket.timeout:
-                continue
-            conn.settimeout(5)
-            try:
-                with self.context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                conn.close()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
-        self.listener.close()
+from tests.unit.plugins.module_utils.loopback_tls import LoopbackTlsServer
 
 
 def test_a_tls12_server_gives_its_whole_chain_in_order():
-    with _TlsServer(ssl.TLSVersion.TLSv1_2) as server:
+    with LoopbackTlsServer(ssl.TLSVersion.TLSv1_2) as server:
         served = served_chain.fetch("127.0.0.1", server.port, "localhost", 5.0)
     expected = [ssl.PEM_cert_to_DER_cert(blob.bytes().decode()) for blob in server.leaf.cert_chain_pems]
     assert served.failed_at is None and served.error is None

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import names as tn
@@ -103,3 +105,32 @@ def test_group_versions_follow_openssl():
     assert tn.group_code("brainpoolP384r1") in tls12 - tls13 and tn.group_code("ffdhe8192") in tls13 - tls12
     assert set(tn.all_groups("TLSv1")) == tls12 and tls12 | tls13 == set(tn.all_groups())
     assert tn.group_code("K-571") == tn.group_code("sect571k1") == 0x000D
+
+
+class _EcKeyOnlyContext(ssl.SSLContext):
+    """Stands in for Debian 12's python3.11 (3.11.2), whose set_ecdh_curve goes through
+    EC_KEY_new_by_curve_name and refuses X25519/X448 ("EC: UNKNOWN_GROUP") although its libssl
+    negotiates them.  That Python cannot run in this test process (it lives in the molecule image,
+    where the gate of playbooks/enforce.yml met it), so its one refusal is reproduced here."""
+
+    def set_ecdh_curve(self, name):
+        if name in ("X25519", "X448"):
+            raise ssl.SSLError(1, "[EC: UNKNOWN_GROUP] unknown group (_ssl.c:4346)")
+        return super().set_ecdh_curve(name)
+
+
+def test_x25519_counts_as_local_when_python_refuses_it_but_openssl_has_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(tn.ssl, "SSLContext", _EcKeyOnlyContext)
+    monkeypatch.setattr(tn, "_LOCAL_GROUPS", [])
+    monkeypatch.setattr(tn, "FIPS_FLAG", str(tmp_path / "absent"))
+    assert {0x001D, 0x001E} <= set(tn.local_groups())
+
+
+def test_in_fips_mode_a_refused_x25519_is_not_local(monkeypatch, tmp_path):
+    flag = tmp_path / "fips_enabled"
+    flag.write_text("1\n")
+    monkeypatch.setattr(tn.ssl, "SSLContext", _EcKeyOnlyContext)
+    monkeypatch.setattr(tn, "_LOCAL_GROUPS", [])
+    monkeypatch.setattr(tn, "FIPS_FLAG", str(flag))
+    local = tn.local_groups()
+    assert 0x001D not in local and 0x001E not in local and 0x0017 in local
