@@ -21,16 +21,7 @@ import textwrap
 import pytest
 
 from tests.integration.playbook_cases import run_playbook
-
-HEAD = """\
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {}
-http {
-    access_log off;
-    client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
-    uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
-"""
+from tests.nginx_files import HEAD
 
 
 def write_own_config(d, lab):

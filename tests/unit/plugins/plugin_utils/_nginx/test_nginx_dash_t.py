@@ -5,37 +5,20 @@
 from __future__ import annotations
 
 import os
-import textwrap
 
 import pytest
 import trustme
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.collect import collect, find_nginx
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report
+from tests.nginx_files import HEAD, write_tree
 
 NGINX = find_nginx()
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
 
-HEAD = """\
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {}
-http {
-    access_log off;
-    client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
-    uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
-"""
-
 
 def write(tmp_path, files):
-    d = str(tmp_path)
-    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
-    for rel, text in files.items():
-        path = os.path.join(d, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as handle:
-            handle.write(textwrap.dedent(text).replace("{d}", d))
-    return d
+    return write_tree(tmp_path, files)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ against the file itself.
 from __future__ import annotations
 
 import os
-import textwrap
 
 import pytest
 import trustme
@@ -18,29 +17,15 @@ import trustme
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx.collect import collect, find_nginx
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ORIGIN_MAX_BYTES, build_targets, origin_size
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report
+from tests.nginx_files import HEAD, write_tree
 
 NGINX = find_nginx()
 STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
-HEAD = """\
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {}
-http {
-    access_log off;
-    client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;
-    uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;
-"""
 
 
 def analyse(tmp_path, files, **kwargs):
     """Write ``files`` ({relative path: text}; ``{d}`` is the directory) and analyse them like nginx_tls_info."""
-    d = str(tmp_path)
-    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
-    for rel, text in files.items():
-        path = os.path.join(d, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as handle:
-            handle.write(textwrap.dedent(text).replace("{d}", d))
+    d = write_tree(tmp_path, files)
     raw = collect(config=os.path.join(d, "nginx.conf"), prefix=d, source="auto" if NGINX else "files")
     if NGINX:
         assert raw["source"] == "nginx -T" and raw["config_test"]["ok"] is True, raw["config_test"]
