@@ -39,7 +39,6 @@ import fcntl
 import json
 import os
 import platform
-import select
 import shutil
 import signal
 import socket
@@ -50,6 +49,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from bench.relay import RelayError, RelayProcess
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO_ROOT, "build")
@@ -189,50 +190,6 @@ def differences(found, known):
 
 
 # ---------------------------------------------------------------------- the relay
-
-class RelayProcess:
-    """bench/relay.py in its own process; ``reset()`` and ``stats()`` over its stdin/stdout."""
-
-    def __init__(self, upstream_ports, max_seconds):
-        cmd = [sys.executable, "-m", "bench.relay", "--max-seconds", str(int(max_seconds))]
-        # pylint: disable-next=consider-using-with
-        self.proc = subprocess.Popen(cmd + [str(p) for p in upstream_ports], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, bufsize=0, cwd=REPO_ROOT, start_new_session=True)
-        self.ports = {int(k): v for k, v in self._answer(10)["ports"].items()}
-
-    def _answer(self, timeout):
-        ready = select.select([self.proc.stdout], [], [], timeout)[0]
-        if not ready:
-            raise BenchError("the relay did not answer within %s s" % timeout)
-        line = self.proc.stdout.readline()
-        if not line:
-            raise BenchError("the relay exited (%s)" % self.proc.poll())
-        return json.loads(line)
-
-    def _ask(self, command, timeout):
-        self.proc.stdin.write(command.encode("ascii") + b"\n")
-        return self._answer(timeout)
-
-    def reset(self):
-        self._ask("reset", 5)
-
-    def stats(self):
-        return self._ask("stats", 10)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                kill_group(self.proc, signal.SIGKILL)
-                self.proc.wait(5)
-        if self.proc.stdout:
-            self.proc.stdout.close()
-
 
 def kill_group(proc, sig):
     try:
@@ -587,7 +544,7 @@ def main(argv=None):
     try:
         try:
             report = run_benchmark(args, isolation, workdir)
-        except (BenchTimeout, BenchError) as exc:
+        except (BenchTimeout, BenchError, RelayError) as exc:
             print("benchmark aborted: %s" % exc, file=sys.stderr)
             return 1
         with open(os.path.join(workdir, "results.json"), "w", encoding="utf-8") as f:

@@ -150,6 +150,21 @@ options:
       - How many targets are probed at once. A silent server only ever holds its own slot.
     type: int
     default: 32
+  max_connections_per_server:
+    description:
+      - How many connections the O(enumerate) capability scan of one server may have open at the same time.
+        The version probes, each version's cipher suites and the groups are scanned at once, and a list the
+        server accepts from is split into disjoint partitions eliminated concurrently; this bounds them all,
+        so a scan never looks like a flood. V(1) scans one connection at a time (the sequential scan).
+      - The results do not depend on it. Each list is reported in the probe's offer order, which is the order
+        a server that follows the client's preference (nginx's default) picks them in.
+      - "Connections per scan: at most the accepted items + 4 version probes + one refusal per partition. A list
+        starts as one partition and splits only after the server accepted from it, into at most this many
+        partitions, so a list costs at most min(O(max_connections_per_server), accepted + 1) refusals."
+      - With O(trace=true) the scan runs one connection at a time, so the transcript stays in order.
+      - Between 1 and 64. O(concurrency) targets are probed at once, each with its own bound.
+    type: int
+    default: 8
   diagnose:
     description:
       - After a failure, run follow-up handshakes that change one variable each (SNI, versions, ciphers,
@@ -480,6 +495,7 @@ def main():
             client_key_passphrase=dict(type="str", no_log=True),
             timeout=dict(type="float", default=5.0),
             concurrency=dict(type="int", default=32),
+            max_connections_per_server=dict(type="int", default=8),
             diagnose=dict(type="bool", default=True),
             trace=dict(type="bool", default=False),
             enumerate=dict(type="list", elements="str", choices=["protocols", "ciphers", "groups", "sni"]),
@@ -495,8 +511,10 @@ def main():
     concurrency = params.pop("concurrency")
     if not 1 <= concurrency <= 256:
         module.fail_json(msg="concurrency: %d is out of range; use 1-256" % concurrency)
+    max_connections = params.pop("max_connections_per_server")
     try:
-        results, summary = probe_targets(targets, params, concurrency=concurrency, warn=module.warn)
+        results, summary = probe_targets(targets, params, concurrency=concurrency, warn=module.warn,
+                                         max_connections_per_server=max_connections)
     except ProbeConfigError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, results=results, summary=summary)

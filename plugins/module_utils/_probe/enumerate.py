@@ -7,48 +7,214 @@ Offer many, remove what the server picks, repeat until it refuses: a scan
 costs (accepted items + 1) ClientHellos per list instead of one per
 candidate.  Groups are scanned with an empty key_share so a TLS 1.3 server
 names its choice in a HelloRetryRequest without any key exchange.
+
+Each answer costs a round trip, so the independent parts run at once: the
+version probes, each version's suites, the groups.  A list whose server
+accepts something is split into disjoint partitions (interleaved, so the
+likely suites spread over them) that are eliminated concurrently: a list
+starts as one partition and a partition splits in two only after the server
+accepted from it, so a list costs at most min(width, accepted + 1) refusals.
+At most ``width`` connections to the server are open at any time (a
+semaphore around every connection); width 1 is the sequential scan.
+
+Results do not depend on the width: every list is reported in the order the
+probe offers its candidates (wire's lists), which is also the order a server
+that follows the client's preference (nginx's default) picks them in.
 """
 
 from __future__ import annotations
 
+import threading
+
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DeadlineReached
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.diagnose import accepted
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
 
-# A bound on elimination rounds, so a server that keeps accepting garbage
-# cannot keep the probe busy.
+# A bound on elimination rounds per partition, so a server that keeps accepting
+# garbage cannot keep the probe busy.
 _MAX_ROUNDS = 200
 
-
-def _eliminate(run, candidates, pick, **hello_kwargs):
-    """Offer ``candidates``; drop whatever the server picks until it refuses."""
-    remaining = list(candidates)
-    found = []
-    for _round in range(_MAX_ROUNDS):
-        if not remaining:
-            break
-        flight = run.hello(**dict(hello_kwargs, **pick(remaining)))
-        if not accepted(flight):
-            break
-        chosen = flight.cipher if "ciphers" in pick(remaining) else flight.group
-        if chosen not in remaining:
-            run.note("the server picked %r, which was not offered: stopping the scan" % (chosen,))
-            break
-        found.append(chosen)
-        remaining.remove(chosen)
-    return found
+DEFAULT_CONNECTIONS_PER_SERVER = 8
+MAX_CONNECTIONS_PER_SERVER = 64
 
 
-def _protocols(run):
-    versions = []
-    for version in TLS_VERSIONS:
+def connections_per_server(value, where="max_connections_per_server"):
+    """``value`` as an int in 1..MAX_CONNECTIONS_PER_SERVER, or ProbeConfigError naming ``where``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProbeConfigError("%s: expected a whole number, got %r" % (where, value))
+    if not 1 <= value <= MAX_CONNECTIONS_PER_SERVER:
+        raise ProbeConfigError("%s: %d is out of range; use 1 (one connection at a time) to %d"
+                               % (where, value, MAX_CONNECTIONS_PER_SERVER))
+    return value
+
+
+class _Scan(object):
+    """One target's scan: the connection bound shared by all its lists."""
+
+    def __init__(self, run, width):
+        self.run = run
+        self.width = width
+        self._slots = threading.BoundedSemaphore(width)
+
+    def hello(self, **kwargs):
+        with self._slot():
+            return self.run.hello(**kwargs)
+
+    def handshake(self, **kwargs):
+        with self._slot():
+            return self.run.handshake(**kwargs)
+
+    def _slot(self):
+        # waiting for a slot never outlasts the scan's budget
+        if not self._slots.acquire(timeout=max(0.0, self.run.deadline.remaining())):
+            raise DeadlineReached("%s was reached while waiting for a connection slot" % self.run.deadline.what)
+        return _Release(self._slots)
+
+    def tasks(self):
+        return _Tasks(self.width == 1)
+
+    def run_all(self, functions):
+        """Call each of ``functions`` at once and wait; {name: result}, DeadlineReached kept as its value."""
+        results = {}
+
+        def one(name, function):
+            try:
+                results[name] = function()
+            except DeadlineReached as exc:
+                results[name] = exc
+
+        tasks = self.tasks()
+        for name, function in functions:
+            tasks.spawn(one, name, function)
+        tasks.wait()
+        return results
+
+
+class _Tasks(object):
+    """Functions running at once, each in a thread (inline when ``inline``); ``wait`` joins them all."""
+
+    def __init__(self, inline):
+        self.inline = inline
+        self._lock = threading.Lock()
+        self._threads = []
+        self._errors = []
+
+    def spawn(self, function, *args):
+        if self.inline:
+            function(*args)
+            return
+        thread = threading.Thread(target=self._guarded, args=(function, args), name="tlsops-enumerate", daemon=True)
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def _guarded(self, function, args):
+        try:
+            function(*args)
+        except BaseException as exc:  # pylint: disable=broad-except
+            with self._lock:
+                self._errors.append(exc)
+
+    def wait(self):
+        """Join every thread spawned so far, and those they spawned; re-raise the first error."""
+        while True:
+            with self._lock:
+                pending = [t for t in self._threads if t.is_alive()]
+                if not pending:
+                    errors, self._errors = self._errors, []
+                    break
+            for thread in pending:
+                thread.join()
+        if errors:
+            real = [e for e in errors if not isinstance(e, DeadlineReached)]
+            raise (real or errors)[0]
+
+
+class _Release(object):
+    def __init__(self, semaphore):
+        self._semaphore = semaphore
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._semaphore.release()
+        return False
+
+
+class _Elimination(object):
+    """One list eliminated over partitions; the found items in the order of ``candidates``."""
+
+    def __init__(self, scan, candidates, offer, chosen):
+        self.scan = scan
+        self.order = {c: i for i, c in enumerate(candidates)}
+        self.offer = offer      # remaining candidates -> hello kwargs
+        self.chosen = chosen    # flight -> the candidate the server picked (None when it refused)
+        self.found = []
+        self.partitions = 1
+        self.stopped = False
+        self._lock = threading.Lock()
+        self._tasks = scan.tasks()
+
+    def run(self, candidates):
+        if candidates:
+            self._tasks.spawn(self._partition, list(candidates))
+            self._tasks.wait()
+        return sorted(self.found, key=self.order.__getitem__)
+
+    def _split(self, remaining):
+        """Half of ``remaining`` for a new partition, when the width allows one more."""
+        if len(remaining) < 2 or self.scan.width == 1:
+            return None
+        with self._lock:
+            if self.partitions >= self.scan.width:
+                return None
+            self.partitions += 1
+        other = remaining[1::2]
+        del remaining[1::2]
+        return other
+
+    def _partition(self, remaining):
+        for _round in range(_MAX_ROUNDS):
+            if not remaining or self.stopped:
+                return
+            flight = self.scan.hello(**self.offer(remaining))
+            pick = self.chosen(flight)
+            if pick is None:
+                return
+            if pick not in remaining:
+                with self._lock:
+                    if not self.stopped:
+                        self.stopped = True
+                        self.scan.run.note("the server picked %r, which was not offered: stopping the scan" % (pick,))
+                return
+            with self._lock:
+                self.found.append(pick)
+            remaining.remove(pick)
+            other = self._split(remaining)
+            if other:
+                self._tasks.spawn(self._partition, other)
+
+
+def _eliminate(scan, candidates, offer, chosen):
+    """Offer ``candidates``; drop whatever the server picks until it refuses (per partition)."""
+    return _Elimination(scan, candidates, offer, chosen).run(candidates)
+
+
+def _protocols(scan):
+    def probe(version):
         # every group, so a server with only uncommon curves still shows its versions
-        flight = run.hello(versions=(version,), ciphers=_ciphers_for(version), groups=_all_groups(),
-                           key_share_groups=[wire.group_code("x25519")] if version == "TLSv1.3" else None)
-        if accepted(flight) and (flight.version or version) == version:
-            versions.append(version)
-    return versions
+        flight = scan.hello(versions=(version,), ciphers=_ciphers_for(version), groups=_all_groups(),
+                            key_share_groups=[wire.group_code("x25519")] if version == "TLSv1.3" else None)
+        return accepted(flight) and (flight.version or version) == version
+
+    answers = scan.run_all([(version, (lambda v=version: probe(v))) for version in TLS_VERSIONS])
+    for answer in answers.values():
+        if isinstance(answer, DeadlineReached):
+            raise answer
+    return [v for v in TLS_VERSIONS if answers[v]]
 
 
 def _ciphers_for(version, tls12=None):
@@ -62,47 +228,57 @@ def _all_groups():
     return wire.all_groups()
 
 
-def _ciphers(run, versions):
-    result = {}
-    for version in versions:
-        codes = _ciphers_for(version)
+def _picked_cipher(flight):
+    return flight.cipher if accepted(flight) else None
+
+
+def _ciphers(scan, versions):
+    def one(version):
         names = wire.tls13_cipher_suites() if version == "TLSv1.3" else wire.tls12_cipher_suites()
-        found = _eliminate(run, codes, lambda rest: {"ciphers": rest}, versions=(version,),
-                           groups=_all_groups(), key_share_groups=[wire.group_code("x25519")])
-        result[version] = [names.get(c, wire.cipher_name(c)) for c in found]
-    return result
+        found = _eliminate(scan, _ciphers_for(version), lambda rest: {
+            "ciphers": rest, "versions": (version,), "groups": _all_groups(),
+            "key_share_groups": [wire.group_code("x25519")]}, _picked_cipher)
+        return [names.get(c, wire.cipher_name(c)) for c in found]
+
+    answers = scan.run_all([(version, (lambda v=version: one(v))) for version in versions])
+    for answer in answers.values():
+        if isinstance(answer, DeadlineReached):
+            raise answer
+    return {version: answers[version] for version in versions}
 
 
-def _groups(run, versions):
+def _picked_group13(flight):
+    return flight.group if accepted(flight) else None
+
+
+def _picked_group12(flight):
+    ske = getattr(flight, "server_key_exchange", None) or {}
+    return ske.get("group") if accepted(flight) else None
+
+
+def _groups(scan, versions):
     """Every group the server accepts: the TLS 1.3 scan (HelloRetryRequests), then a TLS 1.2 scan of what
     is left (ECDHE suites, the curve read from the ServerKeyExchange), so curves OpenSSL allows only
-    in TLS 1.2 (brainpool*r1, the binary curves) count too.  Each scan costs one refusal."""
+    in TLS 1.2 (brainpool*r1, the binary curves) count too.  Each scan costs one refusal per partition."""
     found = []
     if "TLSv1.3" in versions:
-        found = _eliminate(run, _all_groups(), lambda rest: {"groups": rest}, versions=("TLSv1.3",),
-                           ciphers=_ciphers_for("TLSv1.3"), key_share_groups=[])
+        found = _eliminate(scan, _all_groups(), lambda rest: {
+            "groups": rest, "versions": ("TLSv1.3",), "ciphers": _ciphers_for("TLSv1.3"),
+            "key_share_groups": []}, _picked_group13)
     legacy = [v for v in ("TLSv1.2", "TLSv1.1", "TLSv1") if v in versions]
     if legacy:
         # the groups a TLS 1.2 ECDHE key exchange can use (OpenSSL does not negotiate FFDHE there)
         remaining = [g for g in wire.all_groups(legacy[0]) if g not in found]
         ecdhe = [c for c, n in wire.tls12_cipher_suites().items() if n.startswith("ECDHE-")]
-        for _round in range(_MAX_ROUNDS):
-            if not remaining:
-                break
-            flight = run.hello(versions=(legacy[0],), ciphers=ecdhe, groups=remaining)
-            ske = getattr(flight, "server_key_exchange", None) or {}
-            chosen = ske.get("group")
-            if not accepted(flight) or chosen not in remaining:
-                break
-            found.append(chosen)
-            remaining.remove(chosen)
+        found = found + _eliminate(scan, remaining, lambda rest: {
+            "versions": (legacy[0],), "ciphers": ecdhe, "groups": rest}, _picked_group12)
     return [wire.group_name(g) for g in found]
 
 
-def _sni(run):
-    spec = run.spec
-    with_sni = run.handshake(sni=True, verify=False, http_request=False)
-    without = run.handshake(sni=False, verify=False, http_request=False)
+def _sni(scan):
+    spec = scan.run.spec
+    with_sni = scan.handshake(sni=True, verify=False, http_request=False)
+    without = scan.handshake(sni=False, verify=False, http_request=False)
     changes = None
     if with_sni.handshake_ok and without.handshake_ok:
         changes = x509.parse_certificate(with_sni.peer_der)["sha256"] != x509.parse_certificate(without.peer_der)["sha256"]
@@ -112,19 +288,39 @@ def _sni(run):
     }
 
 
+def _width(run):
+    # a transcript is read in order: with trace on, one connection at a time
+    if run.trace is not None:
+        return 1
+    return int(run.spec.get("max_connections_per_server") or DEFAULT_CONNECTIONS_PER_SERVER)
+
+
 def capabilities(run, items):
-    """The scan of ``items``; what the budget did not cover is left out and noted in the evidence."""
+    """The scan of ``items``; what the budget did not cover is left out and noted in the evidence.
+
+    At most ``max_connections_per_server`` connections to the server are open at once.
+    """
+    scan = _Scan(run, _width(run))
     caps = {}
     try:
-        versions = _protocols(run) if ("protocols" in items or "ciphers" in items or "groups" in items) else []
+        versions = _protocols(scan) if ("protocols" in items or "ciphers" in items or "groups" in items) else []
         if "protocols" in items:
             caps["protocols"] = versions
-        if "ciphers" in items:
-            caps["ciphers"] = _ciphers(run, versions)
-        if "groups" in items:
-            caps["groups"] = _groups(run, versions)
-        if "sni" in items:
-            caps.update(_sni(run))
+        parts = [(key, function) for key, function in (
+            ("ciphers", lambda: _ciphers(scan, versions)),
+            ("groups", lambda: _groups(scan, versions)),
+            ("sni", lambda: _sni(scan))) if key in items]
+        answers = scan.run_all(parts)
+        missed = [a for a in answers.values() if isinstance(a, DeadlineReached)]
+        for key, _function in parts:
+            if isinstance(answers[key], DeadlineReached):
+                continue
+            if key == "sni":
+                caps.update(answers[key])
+            else:
+                caps[key] = answers[key]
+        if missed:
+            raise missed[0]
     except DeadlineReached as exc:
         run.note("capability scan incomplete (%s): reported only %s" % (exc, ", ".join(sorted(caps)) or "nothing"))
     return caps

@@ -12,6 +12,7 @@ handshakes that each change one variable (see _probe_diagnose).
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Tuple
@@ -41,6 +42,7 @@ class ProbeRun(object):
         self.spec = spec
         self.address: Any = None  # (host, port, ...) of socket.getaddrinfo, once resolved
         self.handshakes = 0
+        self._count_lock = threading.Lock()  # the capability scan opens connections from several threads
         self.evidence = []
         self.observed = None  # the OpenSSL error the failing handshake ended with, as nginx would log it
         self.fields = {"host": spec["host"], "port": spec["port"], "server_name": spec.get("server_name")}
@@ -52,9 +54,9 @@ class ProbeRun(object):
     def handshake(self, **kwargs):
         what = "a follow-up handshake" if self.handshakes else "the handshake"
         self.deadline.require(what)
-        self.handshakes += 1
+        number = self._count()
         step = self.deadline.sooner(self.spec["timeout"])
-        conn = self._trace_connection(_handshake_purpose(self.handshakes, kwargs))
+        conn = self._trace_connection(_handshake_purpose(number, kwargs))
         observer = None if conn is None else (lambda ctx: trace_.observe(ctx, conn))
         out = hs.handshake(self.spec, self.address, step, limit=self.deadline, observer=observer, **kwargs)
         if conn is not None:
@@ -62,14 +64,14 @@ class ProbeRun(object):
                         else "ended at %s: %s" % (out.stage, out.error))
         if out.deadline_note:
             self.note(out.deadline_note)
-        if self.handshakes > 1 and out.error_kind in ("timeout", "connect_timeout") and step.seconds < self.spec["timeout"]:
+        if number > 1 and out.error_kind in ("timeout", "connect_timeout") and step.seconds < self.spec["timeout"]:
             raise DeadlineReached("%s cut %s short" % (self.deadline.what, what))
         return out
 
     def hello(self, sni=None, **kwargs):
         """A raw ClientHello/ServerHello exchange (counts as a handshake)."""
         self.deadline.require("a follow-up ClientHello")
-        self.handshakes += 1
+        self._count()
         sni = self.spec["sni"] if sni is None else sni
         name = self.spec.get("server_name") if sni else None
         budget = self.deadline.budget(self.spec["timeout"])
@@ -81,6 +83,11 @@ class ProbeRun(object):
         if flight.kind in ("timeout", "connect_timeout") and budget < self.spec["timeout"]:
             raise DeadlineReached("%s cut a follow-up ClientHello short" % self.deadline.what)
         return flight
+
+    def _count(self):
+        with self._count_lock:
+            self.handshakes += 1
+            return self.handshakes
 
     def note(self, text):
         self.evidence.append(text)
@@ -435,13 +442,18 @@ def _safe_probe(spec) -> ProbeResult:
         return _finish(result, run, "unknown", "internal probe error: %r" % exc, raw=repr(exc))
 
 
-def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=None) -> Tuple[List[ProbeResult], ProbeSummary]:
+def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=None,
+                  max_connections_per_server=enumerate_.DEFAULT_CONNECTIONS_PER_SERVER) -> Tuple[List[ProbeResult], ProbeSummary]:
     """Probe every target; returns ``(results, summary)`` with results in input order.
 
     Raises ProbeConfigError for parameters that can never work, before any
     connection.  ``warn`` (the module's warn) is told when verification is off.
+    ``max_connections_per_server`` bounds the connections one target's capability scan has open at once.
     """
+    width = enumerate_.connections_per_server(max_connections_per_server)
     specs = build_targets(targets, defaults or {})
+    for spec in specs:
+        spec["max_connections_per_server"] = width
     unverified = [s["label"] for s in specs if not s["verify"]]
     if unverified and warn is not None:
         warn(VERIFY_OFF_WARNING % (len(unverified), len(specs), ", ".join(unverified[:10])
