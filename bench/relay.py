@@ -16,8 +16,8 @@ the scanner it measures.
 ``--rtt-ms`` makes it a delay line, for kernels without netem: every chunk read
 from either side is held RTT/2 before it is written to the other side (later
 chunks are not held longer; order is kept), and a connection's first bytes from
-the client are held one RTT more, the TCP handshake a real path would cost
-before the client can send.  Reading goes on while data is held.
+the client are held one RTT more (they reach the server 1.5 RTT after connect()
+returned), the TCP handshake a real path costs before the client can send.  Reading goes on while data is held.
 
 Protocol on stdin/stdout, one JSON line per answer:
   first line out:  {"ports": {"UPSTREAM": LISTEN_PORT, ...}}
@@ -90,7 +90,9 @@ class Pipe:
         self.held = {client: collections.deque(), upstream: collections.deque()}  # (due, bytes or None = EOF)
         self.held_bytes = {client: 0, upstream: 0}
         self.delay = delay                                          # one way, seconds
-        self.setup_due = time.monotonic() + 2 * delay               # the client's first bytes: one RTT more
+        # the client's first bytes reach the server 1.5 RTT after connect() returned here: a real path's SYN,
+        # SYN-ACK (connect() returns), then the data
+        self.setup_due = time.monotonic() + 3 * delay
         self.client_counted = True
         self.closed = False
 
@@ -163,27 +165,28 @@ class Relay:
 
     # ------------------------------------------------------------------ events
     def accept(self, route):
-        while True:
-            try:
-                client, _addr = route.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            route.counters["connections"] += 1
-            route.client_opened()
-            try:
-                upstream = socket.create_connection(route.upstream, timeout=CONNECT_TIMEOUT)
-            except OSError:
-                route.counters["upstream_failed"] += 1
-                route.client_closed()
-                client.close()
-                continue
-            for sock in (client, upstream):
-                sock.setblocking(False)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            pipe = Pipe(route, client, upstream, self.delay)
-            self.pipes.add(pipe)
-            for sock in pipe.sockets():
-                self.sel.register(sock, selectors.EVENT_READ, ("pipe", pipe))
+        # one connection per select round: a client's EOF that came before the next connection is then
+        # always seen first (the round's events are sorted), so the peak of open connections is exact
+        try:
+            client, _addr = route.listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        route.counters["connections"] += 1
+        route.client_opened()
+        try:
+            upstream = socket.create_connection(route.upstream, timeout=CONNECT_TIMEOUT)
+        except OSError:
+            route.counters["upstream_failed"] += 1
+            route.client_closed()
+            client.close()
+            return
+        for sock in (client, upstream):
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        pipe = Pipe(route, client, upstream, self.delay)
+        self.pipes.add(pipe)
+        for sock in pipe.sockets():
+            self.sel.register(sock, selectors.EVENT_READ, ("pipe", pipe))
 
     def close(self, pipe):
         if pipe.closed:

@@ -23,66 +23,76 @@ from tests.integration.playbook_cases import assert_clean_failure, run_cases
 SCAN = ["protocols", "ciphers", "groups"]
 
 
-def _relay(lab, rtt_ms=0.0):
-    return RelayProcess([lab.scenarios["enumerate"]["port"]], 600, rtt_ms=rtt_ms)
+def _relay(lab, name, rtt_ms=0.0):
+    return RelayProcess([lab.scenarios[name]["port"]], 600, rtt_ms=rtt_ms)
 
 
-def _through(lab, relay, **extra):
-    target = probe_args(lab, "enumerate", **extra)
-    target.update(host="127.0.0.1", port=relay.ports[lab.scenarios["enumerate"]["port"]])
+def _through(lab, name, relay, **extra):
+    target = probe_args(lab, name, **extra)
+    target.update(host="127.0.0.1", port=relay.ports[lab.scenarios[name]["port"]])
     return target
 
 
-def _counted(lab, relay):
+def _counted(lab, name, relay):
     stats = relay.stats()
     assert stats["open"] == 0, stats
-    return stats["routes"][str(lab.scenarios["enumerate"]["port"])]
+    return stats["routes"][str(lab.scenarios[name]["port"])]
 
 
-def _scan(lab, width, rtt_ms=0.0):
-    with _relay(lab, rtt_ms) as relay:
-        res = run_module("tls_probe", {"targets": [_through(lab, relay, enumerate=SCAN)],
+def _scan(lab, name, width, rtt_ms=0.0):
+    with _relay(lab, name, rtt_ms) as relay:
+        res = run_module("tls_probe", {"targets": [_through(lab, name, relay, enumerate=SCAN)],
                                        "max_connections_per_server": width})
-        return res["results"][0], _counted(lab, relay)
+        return res["results"][0], _counted(lab, name, relay)
 
 
 def _scan_bound(result, width):
-    """Connections a scan may cost: the probe's own 3, 4 version probes, and per list its accepted items
-    plus one refusal per partition (at most min(width, accepted + 1) partitions)."""
+    """Connections a scan may cost: the probe's own 3, 4 version probes (each the first round of its
+    version's cipher list), and per list its accepted items plus one refusal per partition, at most
+    min(width, accepted + 1) partitions; the groups are two lists (TLS 1.3, then TLS 1.2)."""
     caps = result["capabilities"]
-    lists = [len(c) for c in caps["ciphers"].values()]
-    groups13 = [g for g in caps["groups"] if g in ("x25519", "secp384r1")]    # the lab server's TLS 1.3 groups
-    lists += [len(groups13), len(caps["groups"]) - len(groups13)]
-    return 3 + 4 + sum(n + min(width, n + 1) for n in lists)
+    per_list = sum(n + min(width, n + 1) for n in (len(c) for c in caps["ciphers"].values()))
+    groups = len(caps["groups"])
+    return 3 + 4 + per_list + groups + 2 * min(width, groups + 1)
 
 
-def test_scan_at_once_finds_what_the_sequential_scan_finds(lab):
-    known = lab.scenarios["enumerate"]["known"]
-    one, relay_one = _scan(lab, 1)
-    eight, relay_eight = _scan(lab, 8)
-    assert one["ok"] and eight["ok"], (one, eight)
-    # identical, order included: each list in the probe's offer order, whatever the width
-    assert one["capabilities"] == eight["capabilities"]
-    caps = eight["capabilities"]
+def _same_as_known(caps, known):
     assert caps["protocols"] == known["protocols"]
     assert {v: sorted(c) for v, c in caps["ciphers"].items()} == {v: sorted(c) for v, c in known["ciphers"].items()}
     assert sorted(caps["groups"]) == sorted(known["groups"])
-    assert "capability scan incomplete" not in " ".join(eight["evidence"])
+
+
+@pytest.mark.parametrize("name", ["enumerate", "enumerate_wide"])
+def test_scan_at_once_finds_what_the_sequential_scan_finds(lab, name):
+    one, relay_one = _scan(lab, name, 1)
+    eight, relay_eight = _scan(lab, name, 8)
+    assert one["ok"] and eight["ok"], (one, eight)
+    # identical, order included: each list in the probe's offer order, whatever the width
+    assert one["capabilities"] == eight["capabilities"]
+    _same_as_known(eight["capabilities"], lab.scenarios[name]["known"])
+    assert "capability scan incomplete" not in " ".join(one["evidence"] + eight["evidence"])
     # every connection counted, also when they come from several threads
     assert one["handshakes"] == relay_one["connections"]
     assert eight["handshakes"] == relay_eight["connections"]
-    # one connection at a time is the sequential scan: accepted items + one refusal per list
     assert relay_one["peak_open"] == 1
-    assert one["handshakes"] == 3 + 4 + 7 + 4
+    assert relay_eight["peak_open"] <= 8
+    assert one["handshakes"] <= _scan_bound(one, 1), one["handshakes"]
     assert eight["handshakes"] <= _scan_bound(eight, 8), eight["handshakes"]
+
+
+def test_one_connection_at_a_time_costs_what_the_sequential_scan_cost(lab):
+    one, _relay_one = _scan(lab, "enumerate", 1)
+    # the probe's 3; TLSv1 and TLSv1.1 refused; TLS 1.2 and 1.3: 2 suites + 1 refusal each (the first round
+    # is the version probe); groups: TLS 1.3 2 + 1 refusal, TLS 1.2 brainpoolP256r1 + 1 refusal
+    assert one["handshakes"] == 3 + 2 + 3 + 3 + 3 + 2
 
 
 @pytest.mark.parametrize("width", [3, 8])
 def test_never_more_connections_open_than_the_bound(lab, width):
     # a 20 ms path, so the scan's connections overlap as on a real network
-    result, relay = _scan(lab, width, rtt_ms=20)
+    result, relay = _scan(lab, "enumerate_wide", width, rtt_ms=20)
     assert result["ok"], result
-    assert sorted(result["capabilities"]["groups"]) == sorted(lab.scenarios["enumerate"]["known"]["groups"])
+    _same_as_known(result["capabilities"], lab.scenarios["enumerate_wide"]["known"])
     assert 2 <= relay["peak_open"] <= width, relay
     assert result["handshakes"] == relay["connections"]
     assert result["handshakes"] <= _scan_bound(result, width)
@@ -95,8 +105,8 @@ def test_the_scan_keeps_its_deadline_and_its_count_under_concurrency(lab):
     from ansible_collections.tlsops.handshake.plugins.module_utils._probe import enumerate as enumerate_, run as run_
     from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import build_targets
 
-    with _relay(lab, rtt_ms=300) as relay:
-        spec = build_targets([_through(lab, relay, enumerate=SCAN, timeout=1.0)], {})[0]
+    with _relay(lab, "enumerate_wide", rtt_ms=300) as relay:
+        spec = build_targets([_through(lab, "enumerate_wide", relay, enumerate=SCAN, timeout=1.0)], {})[0]
         spec["max_connections_per_server"] = 4
         probe = run_.ProbeRun(spec)
         assert run_.resolve(probe) is None
@@ -104,7 +114,7 @@ def test_the_scan_keeps_its_deadline_and_its_count_under_concurrency(lab):
         start = time.monotonic()
         caps = enumerate_.capabilities(probe, SCAN)
         took = time.monotonic() - start
-        counted = _counted(lab, relay)
+        counted = _counted(lab, "enumerate_wide", relay)
     assert any("capability scan incomplete" in note for note in probe.evidence), probe.evidence
     assert "groups" not in caps or "ciphers" not in caps, caps
     assert took < 1.0 + 1.0 + 2.0, took       # the budget, one answer's timeout, slack for a loaded machine

@@ -43,6 +43,22 @@ ENUMERATE_KNOWN = {
     "groups": ["x25519", "secp384r1", "brainpoolP256r1"],
 }
 
+# A server that accepts many items (the capability-scan benchmark's server; issue #15's "27 TLS 1.2 suites,
+# 3 TLS 1.3 suites, 5 EC groups"): every group here is one TLS 1.3 allows too, so every scanner can see it.
+ENUMERATE_WIDE_KNOWN = {
+    "protocols": ["TLSv1.2", "TLSv1.3"],
+    "ciphers": {"TLSv1.2": ["ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305",
+                            "ECDHE-RSA-AES256-SHA384", "ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES256-SHA",
+                            "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-CAMELLIA256-SHA384", "ECDHE-RSA-CAMELLIA128-SHA256",
+                            "ECDHE-ARIA256-GCM-SHA384", "ECDHE-ARIA128-GCM-SHA256",
+                            "AES256-GCM-SHA384", "AES128-GCM-SHA256", "AES256-SHA256", "AES128-SHA256", "AES256-SHA",
+                            "AES128-SHA", "CAMELLIA256-SHA256", "CAMELLIA128-SHA256", "CAMELLIA256-SHA",
+                            "CAMELLIA128-SHA", "ARIA256-GCM-SHA384", "ARIA128-GCM-SHA256", "AES256-CCM", "AES128-CCM",
+                            "AES256-CCM8", "AES128-CCM8"],
+                "TLSv1.3": ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"]},
+    "groups": ["x25519", "secp256r1", "secp384r1", "secp521r1", "x448"],
+}
+
 
 # What an nginx 1.22 reverse proxy configured like the probe logs (checked through the lab's proxy).
 _HS = "SSL_do_handshake() failed (SSL: error:%s) while SSL handshaking to upstream"
@@ -77,6 +93,12 @@ SPECS = [
            "ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305;",
            "ssl_ecdh_curve X25519:secp384r1:brainpoolP256r1;",
            "ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;"]),
+    _s("enumerate_wide", "ok", NGINX, "a server that accepts many suites and groups (see 'known')",
+       cert={}, known=ENUMERATE_WIDE_KNOWN, directives=[
+           "ssl_protocols TLSv1.2 TLSv1.3;",
+           "ssl_ciphers %s;" % ":".join(ENUMERATE_WIDE_KNOWN["ciphers"]["TLSv1.2"]),
+           "ssl_ecdh_curve X25519:prime256v1:secp384r1:secp521r1:X448;",
+           "ssl_conf_command Ciphersuites %s;" % ":".join(ENUMERATE_WIDE_KNOWN["ciphers"]["TLSv1.3"])]),
     # --- service / SNI -------------------------------------------------------------
     _s("plain_http", "plain_http", NGINX, "plain HTTP listener (proxy_pass https:// to an http port)",
        plain=True,

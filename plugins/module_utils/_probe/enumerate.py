@@ -38,6 +38,9 @@ _MAX_ROUNDS = 200
 
 DEFAULT_CONNECTIONS_PER_SERVER = 8
 MAX_CONNECTIONS_PER_SERVER = 64
+# a list makes at most this many partitions per connection of the bound (each costs at most one refusal)
+PARTITIONS_PER_WIDTH = 1
+FAN_OUT = 2
 
 
 def connections_per_server(value, where="max_connections_per_server"):
@@ -53,9 +56,10 @@ def connections_per_server(value, where="max_connections_per_server"):
 class _Scan(object):
     """One target's scan: the connection bound shared by all its lists."""
 
-    def __init__(self, run, width):
+    def __init__(self, run, width, with_ciphers=True):
         self.run = run
         self.width = width
+        self.with_ciphers = with_ciphers
         self._slots = threading.BoundedSemaphore(width)
 
     def hello(self, **kwargs):
@@ -145,43 +149,62 @@ class _Release(object):
 
 
 class _Elimination(object):
-    """One list eliminated over partitions; the found items in the order of ``candidates``."""
+    """One list eliminated over partitions; the found items in the order of ``candidates``.
+
+    A partition splits in two after the server accepted from it, while fewer than ``width`` of the list's
+    partitions are still running and fewer than PARTITIONS_PER_WIDTH x ``width`` were made: each
+    partition ends with (at most) one refusal, so that bounds what partitioning adds.
+    """
 
     def __init__(self, scan, candidates, offer, chosen):
         self.scan = scan
-        self.order = {c: i for i, c in enumerate(candidates)}
+        self.candidates = list(candidates)
+        self.order = {c: i for i, c in enumerate(self.candidates)}
         self.offer = offer      # remaining candidates -> hello kwargs
         self.chosen = chosen    # flight -> the candidate the server picked (None when it refused)
         self.found = []
-        self.partitions = 1
+        self.made = 1           # partitions made
+        self.running = 1        # partitions still running
         self.stopped = False
         self._lock = threading.Lock()
         self._tasks = scan.tasks()
 
-    def run(self, candidates):
-        if candidates:
-            self._tasks.spawn(self._partition, list(candidates))
+    def run(self, first=None):
+        """Eliminate; ``first`` is the flight of an already sent first round (the full list offered)."""
+        if self.candidates:
+            self._tasks.spawn(self._partition, list(self.candidates), first)
             self._tasks.wait()
         return sorted(self.found, key=self.order.__getitem__)
 
     def _split(self, remaining):
-        """Half of ``remaining`` for a new partition, when the width allows one more."""
+        """New partitions out of ``remaining`` (interleaved), as many as the bounds allow, up to FAN_OUT."""
         if len(remaining) < 2 or self.scan.width == 1:
-            return None
+            return []
         with self._lock:
-            if self.partitions >= self.scan.width:
-                return None
-            self.partitions += 1
-        other = remaining[1::2]
-        del remaining[1::2]
-        return other
+            room = min(self.scan.width - self.running, PARTITIONS_PER_WIDTH * self.scan.width - self.made,
+                       FAN_OUT - 1, len(remaining) - 1)
+            if room <= 0:
+                return []
+            self.made += room
+            self.running += room
+        parts = [remaining[i::room + 1] for i in range(1, room + 1)]
+        remaining[:] = remaining[::room + 1]
+        return parts
 
-    def _partition(self, remaining):
+    def _partition(self, remaining, flight=None):
+        try:
+            self._eliminate(remaining, flight)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    def _eliminate(self, remaining, flight):
         for _round in range(_MAX_ROUNDS):
             if not remaining or self.stopped:
                 return
-            flight = self.scan.hello(**self.offer(remaining))
-            pick = self.chosen(flight)
+            if flight is None:
+                flight = self.scan.hello(**self.offer(remaining))
+            pick, flight = self.chosen(flight), None
             if pick is None:
                 return
             if pick not in remaining:
@@ -193,28 +216,49 @@ class _Elimination(object):
             with self._lock:
                 self.found.append(pick)
             remaining.remove(pick)
-            other = self._split(remaining)
-            if other:
+            for other in self._split(remaining):
                 self._tasks.spawn(self._partition, other)
 
 
-def _eliminate(scan, candidates, offer, chosen):
+def _eliminate(scan, candidates, offer, chosen, first=None):
     """Offer ``candidates``; drop whatever the server picks until it refuses (per partition)."""
-    return _Elimination(scan, candidates, offer, chosen).run(candidates)
+    return _Elimination(scan, candidates, offer, chosen).run(first)
 
 
-def _protocols(scan):
-    def probe(version):
-        # every group, so a server with only uncommon curves still shows its versions
-        flight = scan.hello(versions=(version,), ciphers=_ciphers_for(version), groups=_all_groups(),
-                            key_share_groups=[wire.group_code("x25519")] if version == "TLSv1.3" else None)
-        return accepted(flight) and (flight.version or version) == version
+class _Versions(object):
+    """The version probes' answers, as they come (the groups scan waits for them)."""
 
-    answers = scan.run_all([(version, (lambda v=version: probe(v))) for version in TLS_VERSIONS])
-    for answer in answers.values():
-        if isinstance(answer, DeadlineReached):
-            raise answer
-    return [v for v in TLS_VERSIONS if answers[v]]
+    def __init__(self):
+        self.supported = {}
+        self._done = threading.Condition()
+
+    def answer(self, version, flight):
+        ok = accepted(flight) and (flight.version or version) == version
+        with self._done:
+            self.supported[version] = ok
+            self._done.notify_all()
+        return ok
+
+    def give_up(self, version):
+        with self._done:
+            self.supported.setdefault(version, None)
+            self._done.notify_all()
+
+    def wait(self, deadline):
+        """The supported versions once every probe answered; DeadlineReached when one could not."""
+        with self._done:
+            while len(self.supported) < len(TLS_VERSIONS) and deadline.remaining() > 0:
+                self._done.wait(max(0.0, deadline.remaining()))
+            if len(self.supported) < len(TLS_VERSIONS) or None in self.supported.values():
+                raise DeadlineReached("%s was reached before every version probe answered" % deadline.what)
+            return [v for v in TLS_VERSIONS if self.supported[v]]
+
+
+def _version_probe(version):
+    # every group, so a server with only uncommon curves still shows its versions; the same hello is the
+    # first round of that version's cipher scan
+    return {"versions": (version,), "ciphers": _ciphers_for(version), "groups": _all_groups(),
+            "key_share_groups": [wire.group_code("x25519")] if version == "TLSv1.3" else None}
 
 
 def _ciphers_for(version, tls12=None):
@@ -232,19 +276,22 @@ def _picked_cipher(flight):
     return flight.cipher if accepted(flight) else None
 
 
-def _ciphers(scan, versions):
-    def one(version):
-        names = wire.tls13_cipher_suites() if version == "TLSv1.3" else wire.tls12_cipher_suites()
-        found = _eliminate(scan, _ciphers_for(version), lambda rest: {
-            "ciphers": rest, "versions": (version,), "groups": _all_groups(),
-            "key_share_groups": [wire.group_code("x25519")]}, _picked_cipher)
-        return [names.get(c, wire.cipher_name(c)) for c in found]
-
-    answers = scan.run_all([(version, (lambda v=version: one(v))) for version in versions])
-    for answer in answers.values():
-        if isinstance(answer, DeadlineReached):
-            raise answer
-    return {version: answers[version] for version in versions}
+def _cipher_scan(scan, known, version):
+    """One version: its probe, then (with ``ciphers``) the elimination of its suites; None when unsupported."""
+    try:
+        flight = scan.hello(**_version_probe(version))
+    except DeadlineReached:
+        known.give_up(version)
+        raise
+    if not known.answer(version, flight):
+        return None
+    if not scan.with_ciphers:
+        return []
+    names = wire.tls13_cipher_suites() if version == "TLSv1.3" else wire.tls12_cipher_suites()
+    probe = _version_probe(version)
+    found = _eliminate(scan, _ciphers_for(version), lambda rest: dict(probe, ciphers=rest), _picked_cipher,
+                       first=flight)
+    return [names.get(c, wire.cipher_name(c)) for c in found]
 
 
 def _picked_group13(flight):
@@ -256,10 +303,11 @@ def _picked_group12(flight):
     return ske.get("group") if accepted(flight) else None
 
 
-def _groups(scan, versions):
+def _groups(scan, known):
     """Every group the server accepts: the TLS 1.3 scan (HelloRetryRequests), then a TLS 1.2 scan of what
     is left (ECDHE suites, the curve read from the ServerKeyExchange), so curves OpenSSL allows only
     in TLS 1.2 (brainpool*r1, the binary curves) count too.  Each scan costs one refusal per partition."""
+    versions = known.wait(scan.run.deadline)
     found = []
     if "TLSv1.3" in versions:
         found = _eliminate(scan, _all_groups(), lambda rest: {
@@ -298,29 +346,33 @@ def _width(run):
 def capabilities(run, items):
     """The scan of ``items``; what the budget did not cover is left out and noted in the evidence.
 
-    At most ``max_connections_per_server`` connections to the server are open at once.
+    At most ``max_connections_per_server`` connections to the server are open at once.  Each version's
+    probe is also the first round of its cipher scan; the versions and the groups scan start at once.
     """
-    scan = _Scan(run, _width(run))
+    scan = _Scan(run, _width(run), with_ciphers="ciphers" in items)
+    known = _Versions()
+    parts = []
+    if "protocols" in items or "ciphers" in items or "groups" in items:
+        parts += [(version, (lambda v=version: _cipher_scan(scan, known, v))) for version in TLS_VERSIONS]
+    if "groups" in items:
+        parts.append(("groups", lambda: _groups(scan, known)))
+    if "sni" in items:
+        parts.append(("sni", lambda: _sni(scan)))
+    answers = scan.run_all(parts)
+    missed = [a for a in answers.values() if isinstance(a, DeadlineReached)]
+    per_version = [answers.get(v) for v in TLS_VERSIONS]
     caps = {}
-    try:
-        versions = _protocols(scan) if ("protocols" in items or "ciphers" in items or "groups" in items) else []
+    if not any(isinstance(a, DeadlineReached) for a in per_version):
         if "protocols" in items:
-            caps["protocols"] = versions
-        parts = [(key, function) for key, function in (
-            ("ciphers", lambda: _ciphers(scan, versions)),
-            ("groups", lambda: _groups(scan, versions)),
-            ("sni", lambda: _sni(scan))) if key in items]
-        answers = scan.run_all(parts)
-        missed = [a for a in answers.values() if isinstance(a, DeadlineReached)]
-        for key, _function in parts:
-            if isinstance(answers[key], DeadlineReached):
-                continue
+            caps["protocols"] = [v for v, a in zip(TLS_VERSIONS, per_version) if a is not None]
+        if "ciphers" in items:
+            caps["ciphers"] = {v: a for v, a in zip(TLS_VERSIONS, per_version) if a is not None}
+    for key in ("groups", "sni"):
+        if key in answers and not isinstance(answers[key], DeadlineReached):
             if key == "sni":
                 caps.update(answers[key])
             else:
                 caps[key] = answers[key]
-        if missed:
-            raise missed[0]
-    except DeadlineReached as exc:
-        run.note("capability scan incomplete (%s): reported only %s" % (exc, ", ".join(sorted(caps)) or "nothing"))
+    if missed:
+        run.note("capability scan incomplete (%s): reported only %s" % (missed[0], ", ".join(sorted(caps)) or "nothing"))
     return caps

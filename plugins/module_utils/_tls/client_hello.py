@@ -30,6 +30,7 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records impo
     ext,
     handshake_message,
     u16,
+    u16s,
     vec8,
     vec16,
 )
@@ -75,7 +76,7 @@ def build_client_hello(server_name=None, versions=("TLSv1.2", "TLSv1.3"), cipher
     exts = _server_name_extension(server_name)
     exts += _common_extensions(groups, alpn)
     if sigalgs and legacy_version >= TLS12:
-        exts.append(ext(rec.EXT_SIGNATURE_ALGORITHMS, vec16(b"".join(u16(s) for s in sigalgs))))
+        exts.append(ext(rec.EXT_SIGNATURE_ALGORITHMS, vec16(u16s(sigalgs))))
     if TLS13 in vcodes:
         exts += _tls13_extensions(vcodes, key_share_groups)
     if renegotiation_info is True:
@@ -87,7 +88,7 @@ def build_client_hello(server_name=None, versions=("TLSv1.2", "TLSv1.3"), cipher
         # 32 random bytes like every modern client (TLS 1.3 middlebox compatibility).
         session_id = os.urandom(32)
     head = (u16(legacy_version) + (random if random is not None else os.urandom(32)) + vec8(bytes(session_id))
-            + vec16(b"".join(u16(c) for c in ciphers)) + vec8(b"\x00"))
+            + vec16(u16s(ciphers)) + vec8(b"\x00"))
     return _padded_records(head, exts, record_version, pad_to)
 
 
@@ -118,7 +119,7 @@ def _common_extensions(groups, alpn):
     """The extensions every hello carries, in OpenSSL's order, up to ALPN and the MAC/secret flags."""
     exts = [ext(rec.EXT_EC_POINT_FORMATS, vec8(b"\x00\x01\x02"))]
     if groups:
-        exts.append(ext(rec.EXT_SUPPORTED_GROUPS, vec16(b"".join(u16(g) for g in groups))))
+        exts.append(ext(rec.EXT_SUPPORTED_GROUPS, vec16(u16s(groups))))
     exts.append(ext(rec.EXT_SESSION_TICKET, b""))
     if alpn:
         protos = [alpn] if isinstance(alpn, (str, bytes)) else list(alpn)
@@ -131,7 +132,7 @@ def _common_extensions(groups, alpn):
 
 def _tls13_extensions(vcodes, key_share_groups):
     shares = b"".join(u16(g) + vec16(make_key_share(g)) for g in key_share_groups)
-    return [ext(rec.EXT_SUPPORTED_VERSIONS, vec8(b"".join(u16(v) for v in vcodes))),
+    return [ext(rec.EXT_SUPPORTED_VERSIONS, vec8(u16s(vcodes))),
             ext(rec.EXT_PSK_KEY_EXCHANGE_MODES, vec8(b"\x01")),  # psk_dhe_ke
             ext(rec.EXT_KEY_SHARE, vec16(shares))]
 

@@ -81,6 +81,12 @@ def u16(n):
     return struct.pack("!H", n)
 
 
+def u16s(values):
+    """Many 2-byte values in one pack (a ClientHello's suite and group lists: one call, not one per value)."""
+    values = list(values)
+    return struct.pack("!%dH" % len(values), *values)
+
+
 def u24(n):
     return struct.pack("!I", n)[1:]
 
