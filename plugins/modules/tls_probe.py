@@ -153,14 +153,17 @@ options:
   max_connections_per_server:
     description:
       - How many connections the O(enumerate) capability scan of one server may have open at the same time.
-        The version probes, each version's cipher suites and the groups are scanned at once, and a list the
-        server accepts from is split into disjoint partitions eliminated concurrently; this bounds them all,
-        so a scan never looks like a flood. V(1) scans one connection at a time (the sequential scan).
-      - The results do not depend on it. Each list is reported in the probe's offer order, which is the order
-        a server that follows the client's preference (nginx's default) picks them in.
-      - "Connections per scan: at most the accepted items + 4 version probes + one refusal per partition. A list
-        starts as one partition and splits only after the server accepted from it, into at most this many
-        partitions, so a list costs at most min(O(max_connections_per_server), accepted + 1) refusals."
+        The four version probes, each version's cipher suites and the groups are scanned at once, and a list
+        the server accepts from is split into disjoint partitions eliminated concurrently; this bounds them
+        all, so a scan never looks like a flood. V(1) scans one connection at a time (the sequential scan).
+      - The results do not depend on it. Each list in RV(results[].capabilities) is in the probe's offer
+        order, which is the order a server that follows the client's preference (nginx's default) picks them
+        in; the server's own preference order is not reported.
+      - "Connections of a scan: one per accepted item (a version probe that is accepted is the first item of
+        its cipher list), one per refused version, and one refusal per partition of a list. A list starts as
+        one partition and splits in two only after the server accepted from it, into at most this many
+        partitions, so a list costs at most min(O(max_connections_per_server), accepted + 1) refusals
+        (V(1): one refusal per list)."
       - With O(trace=true) the scan runs one connection at a time, so the transcript stays in order.
       - Between 1 and 64. O(concurrency) targets are probed at once, each with its own bound.
     type: int
@@ -366,6 +369,7 @@ results:
       description:
         - With O(enumerate), C(protocols), C(ciphers) (per version), C(groups), C(requires_sni),
           C(sni_changes_certificate).
+        - C(ciphers) and C(groups) are in the probe's offer order (see O(max_connections_per_server)).
       type: dict
     clock_could_be_cause:
       description:

@@ -159,24 +159,25 @@ def test_healthy_tls12(lab):
     assert s_client(lab, "healthy_tls12", "-tls1_3")[0] != 0
 
 
-def test_enumerate_accepts_what_known_says(lab):
-    known = lab.scenarios["enumerate"]["known"]
+@pytest.mark.parametrize("name", ["enumerate", "enumerate_wide"])
+def test_enumerate_accepts_what_known_says(lab, name):
+    known = lab.scenarios[name]["known"]
     flag = {"TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"}
     for proto in ("TLSv1.2", "TLSv1.3"):
-        rc, out = s_client(lab, "enumerate", flag[proto])
+        rc, out = s_client(lab, name, flag[proto])
         assert (rc == 0) == (proto in known["protocols"]), (proto, out)
     for cipher in known["ciphers"]["TLSv1.2"]:
-        rc, out = s_client(lab, "enumerate", "-tls1_2", "-cipher", cipher)
+        rc, out = s_client(lab, name, "-tls1_2", "-cipher", cipher)
         assert rc == 0 and "Cipher is %s" % cipher in out, out
     for suite in known["ciphers"]["TLSv1.3"]:
-        rc, out = s_client(lab, "enumerate", "-tls1_3", "-ciphersuites", suite)
+        rc, out = s_client(lab, name, "-tls1_3", "-ciphersuites", suite)
         assert rc == 0 and "Cipher is %s" % suite in out, out
     groups = subprocess.run(["openssl", "list", "-tls-groups"], capture_output=True, text=True, check=False).stdout
     all_groups = [g.strip() for g in re.split(r"[:\n]", groups) if g.strip()]
     known_codes = {_tls_names.group_code(g) for g in known["groups"]}
     for group in set(all_groups) | set(known["groups"]):
         for proto, version in (("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")):
-            rc, out = s_client(lab, "enumerate", proto, "-groups", group)
+            rc, out = s_client(lab, name, proto, "-groups", group)
             # a TLS 1.2-only curve (brainpool) cannot even be offered in a TLS 1.3-only hello
             usable = _tls_names.group_code(group) in known_codes and version in _tls_names.group_versions(group)
             assert (rc == 0) == usable, (group, proto, out)
@@ -495,7 +496,7 @@ def test_nginx_proxy_logs_what_each_scenario_claims(lab):
 
 def test_every_scenario_is_checked():
     checked = set(ERRORS) | {
-        "healthy", "healthy_tls12", "enumerate", "self_signed", "unknown_root", "missing_intermediate",
+        "healthy", "healthy_tls12", "enumerate", "enumerate_wide", "self_signed", "unknown_root", "missing_intermediate",
         "expired", "not_yet_valid", "rsa1024", "hostname_mismatch", "deep_chain", "local_config",
         "mtls13", "mtls_nginx", "silent", "stall_mid_hello", "reset_mid_handshake", "closed_port",
         "filtered", "dns_failure", "legacy_reneg_allowed"}
