@@ -25,7 +25,9 @@ that follows the client's preference (nginx's default) picks them in.
 
 from __future__ import annotations
 
+import functools
 import threading
+from typing import Any, Callable, Dict, List, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DeadlineReached
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.diagnose import accepted
@@ -340,17 +342,17 @@ def capabilities(run, items):
     """
     scan = _Scan(run, _width(run), with_ciphers="ciphers" in items)
     known = _Versions()
-    parts = []
+    parts: List[Tuple[str, Callable[[], Any]]] = []
     if "protocols" in items or "ciphers" in items or "groups" in items:
-        parts += [(version, (lambda v=version: _cipher_scan(scan, known, v))) for version in TLS_VERSIONS]
+        parts += [(version, functools.partial(_cipher_scan, scan, known, version)) for version in TLS_VERSIONS]
     if "groups" in items:
-        parts.append(("groups", lambda: _groups(scan, known)))
+        parts.append(("groups", functools.partial(_groups, scan, known)))
     if "sni" in items:
-        parts.append(("sni", lambda: _sni(scan)))
+        parts.append(("sni", functools.partial(_sni, scan)))
     answers = scan.run_all(parts)
     missed = [a for a in answers.values() if isinstance(a, DeadlineReached)]
     per_version = [answers.get(v) for v in TLS_VERSIONS]
-    caps = {}
+    caps: Dict[str, Any] = {}
     if not any(isinstance(a, DeadlineReached) for a in per_version):
         if "protocols" in items:
             caps["protocols"] = [v for v, a in zip(TLS_VERSIONS, per_version) if a is not None]
