@@ -3,16 +3,22 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Capability scan cost: tls_probe's ``enumerate`` against sslyze and testssl.sh, same server, same run.
 
-    bash bench/run.sh [--runs 3] [--tools tls_probe,sslyze,testssl] [--json FILE] [--keep]
+    bash bench/run.sh [--runs 3] [--tools tls_probe,sslyze,testssl] [--rtt-ms 0,20] [--max-connections 8]
+                      [--scenario enumerate_wide|enumerate] [--json FILE] [--keep]
     .venv/bin/python -m bench.enumerate_scan [same options]
 
-Starts the lab (tests/lab) in a fresh directory under build/bench/, puts a counting
-TCP relay (bench/relay.py, a process of its own) in front of the ``enumerate``
-scenario, and scans that nginx through the relay with each tool, ``--runs`` times,
-round robin.  Per tool: accepted connections and payload bytes in each direction
-(exact, counted by the relay), wall time, and whether the protocols / ciphers /
-groups it found equal the scenario's ``known`` set.  Then medians and the ratios
-peer / tls_probe.  See docs/benchmarks.md.
+Starts the lab (tests/lab) in a fresh directory under build/bench/ and scans its
+``enumerate_wide`` nginx (27 + 3 suites, 5 groups; ``--scenario``) with each tool,
+``--runs`` times, round robin, under each network condition of ``--rtt-ms``: 0 is
+plain loopback, any other value a path of that round-trip time.  Each condition
+puts a counting TCP relay (bench/relay.py, a process of its own) in front of the
+server; for an RTT the relay is the delay line (this kernel has no netem).  Per
+tool: accepted connections, the peak open at once, payload bytes in each
+direction (exact, counted by the relay), wall time, and whether the protocols /
+ciphers / groups it found equal the scenario's ``known`` set.  Then medians, the
+ratios peer / tls_probe and whether issue #15's targets are met (wall time >= 5x
+sslyze's, >= 20x testssl.sh's).  A tool that errs or finds another set fails the
+benchmark (exit 1).  See docs/benchmarks.md.
 
 Network: the whole run moves into a network namespace of its own holding only
 loopback (``--netns auto``, the default, when this process may unshare, as root):
@@ -27,7 +33,7 @@ re-executes itself with that venv's Python when it exists.
 
 Bounds: every run of a tool has a time limit, the whole benchmark has
 ``--max-seconds``, and the relay exits by itself when this process goes away.
-The lab, the relay and any tool still running are stopped at the end, also on
+The lab, the relays and any tool still running are stopped at the end, also on
 error, SIGTERM or SIGINT.
 """
 
