@@ -87,6 +87,19 @@ def test_one_connection_at_a_time_costs_what_the_sequential_scan_cost(lab):
     assert one["handshakes"] == 3 + 2 + 3 + 3 + 3 + 2
 
 
+def test_with_trace_the_scan_is_one_connection_at_a_time(lab):
+    # the transcript is read in order, so trace keeps the scan sequential whatever the bound says
+    with _relay(lab, "enumerate", rtt_ms=20) as relay:
+        res = run_module("tls_probe", {"targets": [_through(lab, "enumerate", relay, enumerate=SCAN, trace=True)],
+                                       "max_connections_per_server": 8})
+        counted = _counted(lab, "enumerate", relay)
+    result = res["results"][0]
+    assert result["ok"], result
+    _same_as_known(result["capabilities"], lab.scenarios["enumerate"]["known"])
+    assert counted["peak_open"] == 1, counted
+    assert result["handshakes"] == counted["connections"] == 16
+
+
 @pytest.mark.parametrize("width", [3, 8])
 def test_never_more_connections_open_than_the_bound(lab, width):
     # a 20 ms path, so the scan's connections overlap as on a real network

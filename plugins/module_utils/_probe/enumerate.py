@@ -271,8 +271,8 @@ def _cipher_scan(scan, known, version):
     """One version: its probe, then (with ``ciphers``) the elimination of its suites; None when unsupported."""
     try:
         flight = scan.hello(**_version_probe(version))
-    except DeadlineReached:
-        known.give_up(version)
+    except BaseException:
+        known.give_up(version)   # the groups scan waits for this answer: it must not wait in vain
         raise
     if not known.answer(version, flight):
         return None
