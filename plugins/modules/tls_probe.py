@@ -161,9 +161,10 @@ options:
         in; the server's own preference order is not reported.
       - "Connections of a scan: one per accepted item (a version probe that is accepted is the first item of
         its cipher list), one per refused version, and one refusal per partition of a list. A list starts as
-        one partition and splits in two only after the server accepted from it, into at most this many
-        partitions, so a list costs at most min(O(max_connections_per_server), accepted + 1) refusals
-        (V(1): one refusal per list)."
+        one partition; once the server accepted two of its items, a partition splits in two after each item
+        the server accepts from it, into at most this many partitions. So a list costs at most
+        max(1, min(O(max_connections_per_server), accepted)) refusals: one when it accepted at most one item,
+        and one per list with V(1)."
       - With O(trace=true) the scan runs one connection at a time, so the transcript stays in order.
       - Between 1 and 64. O(concurrency) targets are probed at once, each with its own bound.
     type: int

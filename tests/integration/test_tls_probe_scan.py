@@ -48,12 +48,17 @@ def _scan(lab, name, width, rtt_ms=0.0):
 
 def _scan_bound(result, width):
     """Connections a scan may cost: the probe's own 3, 4 version probes (each the first round of its
-    version's cipher list), and per list its accepted items plus one refusal per partition, at most
-    min(width, accepted + 1) partitions; the groups are two lists (TLS 1.3, then TLS 1.2)."""
+    version's cipher list), and per list its accepted items plus one refusal per partition: a list is split
+    only once it accepted two items, into at most min(width, accepted) partitions; the groups are two lists
+    (TLS 1.3, then TLS 1.2)."""
     caps = result["capabilities"]
-    per_list = sum(n + min(width, n + 1) for n in (len(c) for c in caps["ciphers"].values()))
+
+    def refusals(n):
+        return max(1, min(width, n))
+
+    per_list = sum(n + refusals(n) for n in (len(c) for c in caps["ciphers"].values()))
     groups = len(caps["groups"])
-    return 3 + 4 + per_list + groups + 2 * min(width, groups + 1)
+    return 3 + 4 + per_list + groups + 2 * refusals(groups)
 
 
 def _same_as_known(caps, known):

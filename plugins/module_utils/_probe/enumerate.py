@@ -12,8 +12,9 @@ Each answer costs a round trip, so the independent parts run at once: the
 version probes, each version's suites, the groups.  A list whose server
 accepts something is split into disjoint partitions (interleaved, so the
 likely suites spread over them) that are eliminated concurrently: a list
-starts as one partition and a partition splits in two only after the server
-accepted from it, so a list costs at most min(width, accepted + 1) refusals.
+starts as one partition and, once the server accepted two of its items, a
+partition splits in two after each item the server accepts from it, so a list
+costs at most max(1, min(width, accepted)) refusals.
 Each version's probe is the first round of its cipher list.  At most
 ``width`` connections to the server are open at any time (a semaphore around
 every connection); width 1 is the sequential scan.
@@ -41,6 +42,8 @@ _MAX_ROUNDS = 200
 
 DEFAULT_CONNECTIONS_PER_SERVER = 8
 MAX_CONNECTIONS_PER_SERVER = 64
+# a list is split into partitions only once the server accepted this many of its items
+SPLIT_AFTER = 2
 
 
 def connections_per_server(value, where="max_connections_per_server"):
@@ -151,9 +154,10 @@ class _Release(object):
 class _Elimination(object):
     """One list eliminated over partitions; the found items in the order of ``candidates``.
 
-    A partition splits in two (interleaved) after the server accepted from it, while the list has fewer
-    than ``width`` partitions: each partition ends with at most one refusal, so a list costs its accepted
-    items + at most min(width, accepted + 1) refusals.  (Measured at +20 ms RTT: splitting wider, or again
+    Once the server accepted SPLIT_AFTER items of the list, a partition splits in two (interleaved) after
+    each item the server accepts from it, while the list has fewer than ``width`` partitions: each
+    partition ends with at most one refusal, so a list costs its accepted items + at most
+    min(width, accepted) refusals (1 when it accepted at most one).  (Measured at +20 ms RTT: splitting wider, or again
     once partitions ended, saved no time worth its extra refusals.)
     """
 
@@ -181,7 +185,9 @@ class _Elimination(object):
         if len(remaining) < 2:
             return None
         with self._lock:
-            if self.partitions >= self.scan.width:
+            # a list that showed one item only is not split: a server that accepts one group or one suite
+            # costs what the sequential scan costs
+            if self.partitions >= self.scan.width or len(self.found) < SPLIT_AFTER:
                 return None
             self.partitions += 1
         other = remaining[1::2]
