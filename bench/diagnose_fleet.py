@@ -156,6 +156,44 @@ class CallbackModule(CallbackBase):
 '''
 
 
+# --profile: ansible-playbook with cProfile in its main process AND in each forked worker (where a task's
+# arguments are templated and an action plugin such as diagnose_report runs), one .prof file per process.
+_PROFILED_PLAYBOOK = '''\
+import cProfile
+import os
+import sys
+
+from ansible.executor.process import worker
+
+OUT = os.environ["BENCH_PROFILE_DIR"]
+_worker_run = worker.WorkerProcess._run
+
+
+def _profiled_worker_run(self):
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        return _worker_run(self)
+    finally:
+        profile.disable()
+        profile.dump_stats(os.path.join(OUT, "worker-%d.prof" % os.getpid()))
+
+
+worker.WorkerProcess._run = _profiled_worker_run
+from ansible.cli.playbook import main  # noqa: E402
+
+sys.argv[0] = "ansible-playbook"
+profile = cProfile.Profile()
+profile.enable()
+try:
+    code = main()
+finally:
+    profile.disable()
+    profile.dump_stats(os.path.join(OUT, "main.prof"))
+sys.exit(code)
+'''
+
+
 class BenchError(RuntimeError):
     pass
 
@@ -347,8 +385,8 @@ def run_cell(args, workdir, servers, hosts, upstreams, run):
     })
     cmd = [os.path.join(VENV_BIN, "ansible-playbook")]
     if args.profile:
-        # the controller's main process only: the forked workers' templating is not in it
-        cmd = [os.path.join(VENV_BIN, "python"), "-m", "cProfile", "-o", os.path.join(celldir, "ansible-playbook.prof")] + cmd
+        env["BENCH_PROFILE_DIR"] = celldir
+        cmd = [os.path.join(VENV_BIN, "python"), os.path.join(workdir, "profiled_playbook.py")]
     cmd += ["-i", inventory, PLAYBOOK,
            "-e", "diagnose_output_dir=%s" % report_dir, "-e", "diagnose_fail_on=never"]
     log = os.path.join(celldir, "ansible.log")
@@ -447,6 +485,8 @@ def run_benchmark(args, isolation, workdir):
     os.makedirs(callbacks)
     with open(os.path.join(callbacks, "bench_task_times.py"), "w") as handle:
         handle.write(_CALLBACK)
+    with open(os.path.join(workdir, "profiled_playbook.py"), "w") as handle:
+        handle.write(_PROFILED_PLAYBOOK)
     print("== diagnose.yml: hosts %s x upstreams per host %s, %d run(s) each, forks %d, network: %s"
           % (args.hosts, args.upstreams, args.runs, args.forks,
              "private namespace" if isolation is None else "host (%s)" % isolation))
@@ -495,7 +535,7 @@ def parse_args(argv):
     parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
                         help="run in a private loopback-only network namespace (auto: when allowed)")
     parser.add_argument("--profile", action="store_true",
-                        help="run ansible-playbook under cProfile (main process; CELL/ansible-playbook.prof, with --keep)")
+                        help="cProfile ansible-playbook's main process and each worker (CELL/*.prof; use with --keep)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
     args = parser.parse_args(argv)
