@@ -388,7 +388,7 @@ def run_cell(args, workdir, servers, hosts, upstreams, run):
         env["BENCH_PROFILE_DIR"] = celldir
         cmd = [os.path.join(VENV_BIN, "python"), os.path.join(workdir, "profiled_playbook.py")]
     cmd += ["-i", inventory, PLAYBOOK,
-           "-e", "diagnose_output_dir=%s" % report_dir, "-e", "diagnose_fail_on=never"]
+            "-e", "diagnose_output_dir=%s" % report_dir, "-e", "diagnose_fail_on=never"]
     log = os.path.join(celldir, "ansible.log")
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
