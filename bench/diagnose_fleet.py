@@ -55,15 +55,10 @@ FULL = {"hosts": (1, 3, 6), "upstreams": (10, 100, 1000)}
 QUICK = {"hosts": (1, 3), "upstreams": (10, 100)}
 READY_TIMEOUT = 20.0
 
-_UPSTREAM_CONF = """\
-# the bench's upstream servers: TLS on {tls_count} ports, plain HTTP on {plain_count}
-{user}worker_processes 1;
-daemon off;
-master_process on;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
+# events and the start of http, with every temporary path in the prefix: both configurations below
+_HTTP_HEAD = """\
 events {{
-    worker_connections 4096;
+    worker_connections {connections};
 }}
 http {{
     access_log off;
@@ -71,7 +66,16 @@ http {{
     proxy_temp_path {dir}/tmp;
     fastcgi_temp_path {dir}/tmp;
     uwsgi_temp_path {dir}/tmp;
-    scgi_temp_path {dir}/tmp;
+    scgi_temp_path {dir}/tmp;"""
+
+_UPSTREAM_CONF = """\
+# the bench's upstream servers: TLS on {tls_count} ports, plain HTTP on {plain_count}
+{user}worker_processes 1;
+daemon off;
+master_process on;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+{http_head}
     server {{
 {tls_listen}
         server_name {server_name};
@@ -91,16 +95,7 @@ _PROXY_CONF = """\
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/logs/error.log info;
-events {{
-    worker_connections 256;
-}}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/tmp;
-    proxy_temp_path {dir}/tmp;
-    fastcgi_temp_path {dir}/tmp;
-    uwsgi_temp_path {dir}/tmp;
-    scgi_temp_path {dir}/tmp;
+{http_head}
 {upstreams}
     server {{
         listen 127.0.0.1:{port} ssl;
@@ -267,7 +262,7 @@ class Servers:
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as handle:
             handle.write(_UPSTREAM_CONF.format(
-                tls_count=len(tls), plain_count=len(plain), dir=self.dir, server_name=SERVER_NAME,
+                http_head=_HTTP_HEAD.format(connections=4096, dir=self.dir), tls_count=len(tls), plain_count=len(plain), dir=self.dir, server_name=SERVER_NAME,
                 cert=self.cert, key=self.key, user="user root;\n" if os.geteuid() == 0 else "",
                 tls_listen="\n".join("        listen 127.0.0.1:%d ssl;" % p for p in tls),
                 plain_listen="\n".join("        listen 127.0.0.1:%d;" % p for p in plain)))
@@ -336,7 +331,8 @@ def write_fleet(celldir, servers, hosts, upstreams):
         config = os.path.join(pdir, "nginx.conf")
         with open(config, "w") as handle:
             handle.write(_PROXY_CONF.format(
-                name=name, count=upstreams, dir=pdir, upstreams="\n".join(blocks), locations="\n".join(locations),
+                http_head=_HTTP_HEAD.format(connections=256, dir=pdir), name=name, count=upstreams, dir=pdir,
+                upstreams="\n".join(blocks), locations="\n".join(locations),
                 port=servers.proxy_ports[number - 1], cert=servers.proxy_cert, key=servers.proxy_key,
                 ca_file=servers.ca_file, server_name=SERVER_NAME))
         inventory["proxies"]["hosts"][name] = {"tlsops_nginx_path": servers.nginx_bin,
