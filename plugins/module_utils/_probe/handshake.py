@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.flight import FlightKind, parse_server_flight
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS, group_code, local_groups
@@ -194,7 +194,7 @@ class _CachedContext(object):
 
     def __init__(self, ctx, spec, verify):
         self.ctx = ctx
-        self._trust = (spec, verify)
+        self._trust: Optional[Tuple[Any, bool]] = (spec, verify)  # None once loaded
         self._lock = threading.Lock()
 
     def ready(self):
@@ -307,7 +307,7 @@ def _install_message_callback(ctx):
     if descriptor is not None and hasattr(descriptor, "__set__"):
         descriptor.__set__(ctx, _on_message)
     else:
-        ctx._msg_callback = _on_message  # type: ignore[attr-defined]  # pylint: disable=protected-access
+        ctx._msg_callback = _on_message  # pylint: disable=protected-access
 
 
 def _on_message(conn, direction, version, content_type, msg_type, data):
