@@ -96,7 +96,7 @@ def test_many_threads_build_one_context():
     cache = hs.ContextCache()
     spec = _spec()
     got = []
-    threads = [threading.Thread(target=lambda: got.append(cache.entry(spec).ready())) for _ in range(16)]
+    threads = [threading.Thread(target=lambda: got.append(cache.entry(spec).ready())) for _number in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -114,8 +114,8 @@ def test_the_trust_store_is_loaded_with_the_first_connection_only(tmp_path):
     ca_file = tmp_path / "ca.pem"
     trustme.CA().cert_pem.write_to_path(str(ca_file))   # one CA: cert_store_stats counts it once loaded
     with LoopbackTlsServer(ssl.TLSVersion.TLSv1_3) as server:
-        spec = build_targets(["127.0.0.1:%d" % server.port], {"ca_file": str(ca_file), "timeout": 3,
-                                                               "http_request": False})[0]
+        settings = {"ca_file": str(ca_file), "timeout": 3, "http_request": False}
+        spec = build_targets(["127.0.0.1:%d" % server.port], settings)[0]
         cache = hs.ContextCache()
         closed = dict(spec, port=_closed_port())
         out = hs.handshake(closed, ("127.0.0.1", closed["port"]), Deadline(3), contexts=cache)
