@@ -40,36 +40,27 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import platform
 import re
-import shutil
-import signal
 import ssl
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import warnings
 
 from bench.enumerate_scan import (
-    BENCH_VENV_PYTHON,
-    BUILD,
-    REEXEC_MARK,
     REPO_ROOT,
     BenchError,
-    BenchTimeout,
     RelayProcess,
-    _alarm,
-    _terminate,
     collection_version,
     command_output,
-    isolate_network,
+    maybe_reexec,
     nginx_version,
     package_version,
     run_bounded,
+    session,
     sslyze_importable,
 )
 
@@ -387,62 +378,21 @@ def parse_args(argv):
     return args
 
 
-def maybe_reexec(tools):
-    """Run again with build/bench-venv's Python when sslyze is wanted but not importable here."""
-    if "sslyze" not in tools or sslyze_importable() or os.environ.get(REEXEC_MARK):
-        return
-    if not os.access(BENCH_VENV_PYTHON, os.X_OK):
-        return
-    os.environ[REEXEC_MARK] = "1"
-    os.chdir(REPO_ROOT)
-    os.execv(BENCH_VENV_PYTHON, [BENCH_VENV_PYTHON, "-m", "bench.fleet_call"] + sys.argv[1:])
+def _failures(report):
+    failures = [f for m in report["modes"] for f in m["failures"]]
+    for failure in failures:
+        print("FAILED (results differ): %s" % failure)
+    return failures
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    maybe_reexec(args.tools)
+    maybe_reexec(args.tools, "bench.fleet_call")
     if "sslyze" in args.tools and not sslyze_importable():
         print("sslyze is not importable (bash bench/run.sh makes build/bench-venv); run with --tools "
               "tls_probe,openssl_loop to leave it out", file=sys.stderr)
         return 2
-    isolation = "--netns off"
-    if args.netns != "off":
-        isolation = isolate_network()
-        if isolation and args.netns == "require":
-            print("cannot make a private network namespace: %s" % isolation, file=sys.stderr)
-            return 2
-    sys.path[:0] = [p for p in (REPO_ROOT,) if p not in sys.path]
-    # pylint: disable-next=import-outside-toplevel
-    from tests.collection_path import ensure_importable
-    ensure_importable()
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-    signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(args.max_seconds)
-    os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="fleet-call-", dir=os.path.join(BUILD, "bench"))
-    ok = False
-    try:
-        try:
-            report = run_benchmark(args, isolation, workdir)
-        except (BenchTimeout, BenchError) as exc:
-            print("benchmark aborted: %s" % exc, file=sys.stderr)
-            return 1
-        with open(os.path.join(workdir, "results.json"), "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2, sort_keys=True)
-        if args.json:
-            shutil.copyfile(os.path.join(workdir, "results.json"), args.json)
-        failures = [f for m in report["modes"] for f in m["failures"]]
-        for failure in failures:
-            print("FAILED (results differ): %s" % failure)
-        ok = not failures
-    finally:
-        signal.alarm(0)
-        if ok and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print("work directory kept: %s" % workdir)
-    return 0 if ok else 1
+    return session(args, "fleet-call-", run_benchmark, _failures)
 
 
 if __name__ == "__main__":
