@@ -546,11 +546,7 @@ def parse_args(argv):
     parser.add_argument("--runs", type=int, default=3, help="runs per tool (median reported); default 3")
     parser.add_argument("--tools", default=",".join(ALL_TOOLS),
                         help="comma-separated, from %s; default all" % ",".join(ALL_TOOLS))
-    parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
-                        help="run in a private loopback-only network namespace (auto: when allowed)")
-    parser.add_argument("--max-seconds", type=int, default=900, help="bound for the whole benchmark; default 900")
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
+    add_session_options(parser, 900)
     args = parser.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = sorted(set(args.tools) - set(ALL_TOOLS))
@@ -562,6 +558,16 @@ def parse_args(argv):
     if not 10 <= args.max_seconds <= 3600:
         parser.error("--max-seconds: 10 to 3600")
     return args
+
+
+def add_session_options(parser, max_seconds):
+    """The options ``session`` reads: --netns, --max-seconds, --json, --keep."""
+    parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
+                        help="run in a private loopback-only network namespace (auto: when allowed)")
+    parser.add_argument("--max-seconds", type=int, default=max_seconds,
+                        help="bound for the whole benchmark; default %d" % max_seconds)
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
 
 
 def session(args, prefix, run, failures_of):
@@ -614,9 +620,13 @@ def main(argv=None):
                    lambda report: [r["error"] for r in report["runs"] if r["error"] is not None])
 
 
-if __name__ == "__main__":
-    CODE = main()
+def exit_with(code):
+    """sys.exit(code), or os._exit when a scanner thread stuck in a socket would hold the exit."""
     sys.stdout.flush()
-    if threading.active_count() > 1:     # a scanner thread stuck in a socket must not hold the exit
-        os._exit(CODE)
-    sys.exit(CODE)
+    if threading.active_count() > 1:
+        os._exit(code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    exit_with(main())

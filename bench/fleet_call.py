@@ -46,7 +46,6 @@ import re
 import ssl
 import statistics
 import sys
-import threading
 import time
 import warnings
 
@@ -54,8 +53,10 @@ from bench.enumerate_scan import (
     REPO_ROOT,
     BenchError,
     RelayProcess,
+    add_session_options,
     collection_version,
     command_output,
+    exit_with,
     maybe_reexec,
     nginx_version,
     package_version,
@@ -356,11 +357,7 @@ def parse_args(argv):
     parser.add_argument("--count-sample", type=int, default=20,
                         help="targets whose connections the relay counts per tool (0: no count); default 20")
     parser.add_argument("--stime-seconds", type=int, default=5, help="openssl s_time duration; default 5")
-    parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
-                        help="run in a private loopback-only network namespace (auto: when allowed)")
-    parser.add_argument("--max-seconds", type=int, default=1800, help="bound for the whole benchmark; default 1800")
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
+    add_session_options(parser, 1800)
     args = parser.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     args.trust = [t.strip() for t in args.trust.split(",") if t.strip()]
@@ -396,8 +393,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    CODE = main()
-    sys.stdout.flush()
-    if threading.active_count() > 1:     # a scanner thread stuck in a socket must not hold the exit
-        os._exit(CODE)
-    sys.exit(CODE)
+    exit_with(main())
