@@ -85,15 +85,15 @@ def sslyze_importable():
     return True
 
 
-def maybe_reexec(tools):
-    """Run again with build/bench-venv's Python when sslyze is wanted but not importable here."""
+def maybe_reexec(tools, module="bench.enumerate_scan"):
+    """Run ``python -m module`` again with build/bench-venv's Python when sslyze is wanted but not importable here."""
     if "sslyze" not in tools or sslyze_importable() or os.environ.get(REEXEC_MARK):
         return
     if not os.access(BENCH_VENV_PYTHON, os.X_OK):
         return
     os.environ[REEXEC_MARK] = "1"
     os.chdir(REPO_ROOT)
-    os.execv(BENCH_VENV_PYTHON, [BENCH_VENV_PYTHON, "-m", "bench.enumerate_scan"] + sys.argv[1:])
+    os.execv(BENCH_VENV_PYTHON, [BENCH_VENV_PYTHON, "-m", module] + sys.argv[1:])
 
 
 def isolate_network():
@@ -546,11 +546,7 @@ def parse_args(argv):
     parser.add_argument("--runs", type=int, default=3, help="runs per tool (median reported); default 3")
     parser.add_argument("--tools", default=",".join(ALL_TOOLS),
                         help="comma-separated, from %s; default all" % ",".join(ALL_TOOLS))
-    parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
-                        help="run in a private loopback-only network namespace (auto: when allowed)")
-    parser.add_argument("--max-seconds", type=int, default=900, help="bound for the whole benchmark; default 900")
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
+    add_session_options(parser, 900)
     args = parser.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = sorted(set(args.tools) - set(ALL_TOOLS))
@@ -564,9 +560,22 @@ def parse_args(argv):
     return args
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    maybe_reexec(args.tools)
+def add_session_options(parser, max_seconds):
+    """The options ``session`` reads: --netns, --max-seconds, --json, --keep."""
+    parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
+                        help="run in a private loopback-only network namespace (auto: when allowed)")
+    parser.add_argument("--max-seconds", type=int, default=max_seconds,
+                        help="bound for the whole benchmark; default %d" % max_seconds)
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
+
+
+def session(args, prefix, run, failures_of):
+    """Run ``run(args, isolation, workdir)`` the way every bench runs: in a private loopback-only
+    network namespace when allowed (``args.netns``), the collection importable, SIGTERM/SIGHUP and
+    ``args.max_seconds`` ending it cleanly, a work directory under build/bench/ kept on failure or
+    ``args.keep``, the report written to results.json (and ``args.json``).  ``failures_of(report)``
+    lists what makes the bench fail.  Returns the exit code."""
     isolation = "--netns off"
     if args.netns != "off":
         isolation = isolate_network()
@@ -582,11 +591,11 @@ def main(argv=None):
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(args.max_seconds)
     os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="enumerate-", dir=os.path.join(BUILD, "bench"))
+    workdir = tempfile.mkdtemp(prefix=prefix, dir=os.path.join(BUILD, "bench"))
     ok = False
     try:
         try:
-            report = run_benchmark(args, isolation, workdir)
+            report = run(args, isolation, workdir)
         except (BenchTimeout, BenchError) as exc:
             print("benchmark aborted: %s" % exc, file=sys.stderr)
             return 1
@@ -594,7 +603,7 @@ def main(argv=None):
             json.dump(report, f, indent=2, sort_keys=True)
         if args.json:
             shutil.copyfile(os.path.join(workdir, "results.json"), args.json)
-        ok = all(r["error"] is None for r in report["runs"])
+        ok = not failures_of(report)
     finally:
         signal.alarm(0)
         if ok and not args.keep:
@@ -604,9 +613,20 @@ def main(argv=None):
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
-    CODE = main()
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    maybe_reexec(args.tools)
+    return session(args, "enumerate-", run_benchmark,
+                   lambda report: [r["error"] for r in report["runs"] if r["error"] is not None])
+
+
+def exit_with(code):
+    """sys.exit(code), or os._exit when a scanner thread stuck in a socket would hold the exit."""
     sys.stdout.flush()
-    if threading.active_count() > 1:     # a scanner thread stuck in a socket must not hold the exit
-        os._exit(CODE)
-    sys.exit(CODE)
+    if threading.active_count() > 1:
+        os._exit(code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    exit_with(main())
