@@ -57,7 +57,7 @@ export HYPOTHESIS_STORAGE_DIRECTORY := $(BUILD)/hypothesis
 # e.g. FUZZ_ARGS="--hypothesis-seed=123 -k x509" to repeat a run or pick a parser.
 FUZZ_TIMEOUT ?= 3600
 
-.PHONY: help venv deps collection unit fuzz integration sanity lint changelog-lint rules-test molecule test demo clean distclean
+.PHONY: help venv deps collection unit fuzz integration sanity lint changelog-lint rules-test molecule test demo bench clean distclean
 
 help:
 	@echo "make demo            install what is needed, then run the demo (tests/demo.sh)"
@@ -69,6 +69,8 @@ help:
 	@echo "make lint            ruff and mypy (pyproject.toml), then ansible-lint"
 	@echo "make fuzz            the property-based tests of the parsers (tests/unit/fuzz) with 20x the examples of make unit"
 	@echo "make rules-test      promtool check rules / test rules on handshake_monitor's alert rules (promtool from make deps)"
+	@echo "make bench           every benchmark of bench/ with its peers, ratios printed (not part of make test;"
+	@echo "                     BENCH=\"diagnose_fleet\" BENCH_ARGS=\"--quick\" for some; docs/benchmarks.md)"
 	@echo "make molecule        role scenarios in podman containers (tests/molecule/run.sh; ROLES=... for some)"
 	@echo "make clean           remove build/ and test output (keeps .venv)"
 	@echo "make distclean       clean, and remove .venv"
@@ -201,6 +203,16 @@ test:
 
 demo: venv deps collection
 	bash tests/demo.sh
+
+# ---------------------------------------------------------------- benchmarks
+
+# Every benchmark with its peers in the same run (bench/run.sh: peers in build/bench-venv, each
+# benchmark under a hard time bound); never part of `make test`: wall time is no test.
+# BENCH="diagnose_fleet enumerate_scan" runs some, BENCH_ARGS="--runs 1" passes options to each.
+BENCH ?= all
+BENCH_ARGS ?=
+bench: venv deps collection
+	bash bench/run.sh $(BENCH) -- $(BENCH_ARGS)
 
 # ---------------------------------------------------------------- clean
 

@@ -95,15 +95,15 @@ def sslyze_importable():
     return True
 
 
-def maybe_reexec(tools):
-    """Run again with build/bench-venv's Python when sslyze is wanted but not importable here."""
+def maybe_reexec(tools, module="bench.enumerate_scan"):
+    """Run ``python -m module`` again with build/bench-venv's Python when sslyze is wanted but not importable here."""
     if "sslyze" not in tools or sslyze_importable() or os.environ.get(REEXEC_MARK):
         return
     if not os.access(BENCH_VENV_PYTHON, os.X_OK):
         return
     os.environ[REEXEC_MARK] = "1"
     os.chdir(REPO_ROOT)
-    os.execv(BENCH_VENV_PYTHON, [BENCH_VENV_PYTHON, "-m", "bench.enumerate_scan"] + sys.argv[1:])
+    os.execv(BENCH_VENV_PYTHON, [BENCH_VENV_PYTHON, "-m", module] + sys.argv[1:])
 
 
 def isolate_network():
@@ -548,9 +548,7 @@ def parse_args(argv):
     parser.add_argument("--runs", type=int, default=3, help="runs per tool (median reported); default 3")
     parser.add_argument("--tools", default=",".join(ALL_TOOLS),
                         help="comma-separated, from %s; default all" % ",".join(ALL_TOOLS))
-    parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
-                        help="run in a private loopback-only network namespace (auto: when allowed)")
-    parser.add_argument("--max-seconds", type=int, default=900, help="bound for the whole benchmark; default 900")
+    add_session_options(parser, 900)
     parser.add_argument("--rtt-ms", default="0,20",
                         help="network conditions, comma-separated round-trip times in ms (0: plain loopback); the "
                              "relay is a delay line for the others (this kernel has no netem); default 0,20")
@@ -559,8 +557,6 @@ def parse_args(argv):
                              "(2 + 2 suites, 3 groups, one of them TLS 1.2 only, which sslyze 6 does not see)")
     parser.add_argument("--max-connections", type=int, default=8,
                         help="tls_probe's max_connections_per_server; default 8 (1: the sequential scan)")
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
     args = parser.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = sorted(set(args.tools) - set(ALL_TOOLS))
@@ -582,9 +578,22 @@ def parse_args(argv):
     return args
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    maybe_reexec(args.tools)
+def add_session_options(parser, max_seconds):
+    """The options ``session`` reads: --netns, --max-seconds, --json, --keep."""
+    parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
+                        help="run in a private loopback-only network namespace (auto: when allowed)")
+    parser.add_argument("--max-seconds", type=int, default=max_seconds,
+                        help="bound for the whole benchmark; default %d" % max_seconds)
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
+
+
+def session(args, prefix, run, failures_of):
+    """Run ``run(args, isolation, workdir)`` the way every bench runs: in a private loopback-only
+    network namespace when allowed (``args.netns``), the collection importable, SIGTERM/SIGHUP and
+    ``args.max_seconds`` ending it cleanly, a work directory under build/bench/ kept on failure or
+    ``args.keep``, the report written to results.json (and ``args.json``).  ``failures_of(report)``
+    lists what makes the bench fail.  Returns the exit code."""
     isolation = "--netns off"
     if args.netns != "off":
         isolation = isolate_network()
@@ -600,11 +609,11 @@ def main(argv=None):
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(args.max_seconds)
     os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="enumerate-", dir=os.path.join(BUILD, "bench"))
+    workdir = tempfile.mkdtemp(prefix=prefix, dir=os.path.join(BUILD, "bench"))
     ok = False
     try:
         try:
-            report = run_benchmark(args, isolation, workdir)
+            report = run(args, isolation, workdir)
         except (BenchTimeout, BenchError, RelayError) as exc:
             print("benchmark aborted: %s" % exc, file=sys.stderr)
             return 1
@@ -612,10 +621,10 @@ def main(argv=None):
             json.dump(report, f, indent=2, sort_keys=True)
         if args.json:
             shutil.copyfile(os.path.join(workdir, "results.json"), args.json)
-        rows = [r for c in report["conditions"].values() for r in c["runs"]]
-        ok = all(r["error"] is None and not differences(r["found"], report["known"]) for r in rows)
-        if not ok:
-            print("benchmark FAILED: a tool erred or found something else than the known set", file=sys.stderr)
+        failures = failures_of(report)
+        ok = not failures
+        for failure in failures:
+            print("benchmark FAILED: %s" % failure, file=sys.stderr)
     finally:
         signal.alarm(0)
         if ok and not args.keep:
@@ -625,9 +634,29 @@ def main(argv=None):
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
-    CODE = main()
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    maybe_reexec(args.tools)
+    return session(args, "enumerate-", run_benchmark, scan_failures)
+
+
+def scan_failures(report):
+    """A tool that erred, or found another set than the known one, in any condition."""
+    failures = []
+    for label, condition in report["conditions"].items():
+        for row in condition["runs"]:
+            problems = [row["error"]] if row["error"] else differences(row["found"], report["known"])
+            failures += ["%s, run %d, %s: %s" % (label, row["run"], row["tool"], p) for p in problems]
+    return failures
+
+
+def exit_with(code):
+    """sys.exit(code), or os._exit when a scanner thread stuck in a socket would hold the exit."""
     sys.stdout.flush()
-    if threading.active_count() > 1:     # a scanner thread stuck in a socket must not hold the exit
-        os._exit(CODE)
-    sys.exit(CODE)
+    if threading.active_count() > 1:
+        os._exit(code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    exit_with(main())

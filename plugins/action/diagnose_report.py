@@ -15,11 +15,12 @@ import json
 import os
 import tempfile
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html, render_md, report as engine
 
-OPTIONS = ("hosts", "output_dir", "fail_on", "since", "group")
+OPTIONS = ("hosts", "output_dir", "fail_on", "since", "group", "write_hosts")
 DEFAULT_OUTPUT_DIR = "./tlsops-report"
 
 
@@ -44,13 +45,41 @@ def write_atomically(directory, name, content):
     return path
 
 
-def write_report(report, output_dir):
-    """Write the three files; returns ``{json, md, html}`` absolute paths."""
+def output_directory(output_dir):
     directory = os.path.abspath(os.path.expanduser(output_dir))
     try:
         os.makedirs(directory, exist_ok=True)
-        if not os.path.isdir(directory):
-            raise ReportWriteError("output_dir: %s is not a directory; choose a directory for the report" % directory)
+    except OSError as exc:
+        raise ReportWriteError("output_dir: cannot write the report into %s (%s); choose a directory this user can write"
+                               % (directory, exc.strerror or exc))
+    if not os.path.isdir(directory):
+        raise ReportWriteError("output_dir: %s is not a directory; choose a directory for the report" % directory)
+    return directory
+
+
+def _plain(value):
+    """What json cannot encode by itself (a date a module returned, a set): as text, like to_json."""
+    return sorted(value) if isinstance(value, (set, frozenset)) else str(value)
+
+
+def write_hosts(hosts, output_dir):
+    """Write the per-host data as the play collected it to hosts.json, in ``to_nice_json``'s layout.
+
+    The standard library's encoder, not to_nice_json: the same bytes for module results, about three
+    times faster (1.3 s against 0.45 s of CPU for 21 MB, a host with 1000 upstreams)."""
+    directory = output_directory(output_dir)
+    try:
+        text = json.dumps(hosts, indent=4, sort_keys=True, separators=(",", ": "), default=_plain)
+        return write_atomically(directory, "hosts.json", text + "\n")
+    except OSError as exc:
+        raise ReportWriteError("output_dir: cannot write hosts.json into %s (%s); choose a directory this user can write"
+                               % (directory, exc.strerror or exc))
+
+
+def write_report(report, output_dir):
+    """Write the three files; returns ``{json, md, html}`` absolute paths."""
+    directory = output_directory(output_dir)
+    try:
         return {
             "json": write_atomically(directory, "report.json", json.dumps(report, indent=1, sort_keys=True) + "\n"),
             "md": write_atomically(directory, "report.md", render_md.render(report)),
@@ -86,11 +115,23 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="output_dir: expected a path, got %s" % type(output_dir).__name__)
             return result
         try:
+            hosts_written = boolean(args.get("write_hosts", False), strict=True)
+        except TypeError:
+            result.update(failed=True, msg="write_hosts: expected a boolean, got %r" % (args.get("write_hosts"),))
+            return result
+        hosts_path = {}
+        try:
+            # the data first: it is what a failed report is debugged from
+            if hosts_written:
+                hosts_path["hosts"] = write_hosts(args["hosts"], output_dir)
             report = engine.build_report(args["hosts"], {key: args.get(key) for key in ("fail_on", "since", "group")})
             paths = write_report(report, output_dir)
         except (engine.InputError, ReportWriteError) as exc:
             result.update(failed=True, msg=str(exc))
+            if hosts_path:
+                result.update(paths=hosts_path)
             return result
+        paths.update(hosts_path)
         result.update(report=report, paths=paths, lines=engine.lines(report), status=report["summary"]["status"])
         if engine.fails(report):
             summary = report["summary"]

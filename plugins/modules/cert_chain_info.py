@@ -177,8 +177,8 @@ EXAMPLES = r"""
 RETURN = r"""
 source:
   description: What was read. C(type) is V(path), V(content) or V(endpoint); an endpoint adds C(host), C(port),
-    C(server_name), C(tls_version), C(chain_read) (V(full), or V(leaf_only) for a TLS 1.3-only server on Python
-    older than 3.13) and C(handshakes).
+    C(server_name), C(tls_version), C(chain_read) (V(full), or V(leaf_only) for a TLS 1.3-only server on a Python
+    whose ssl has no message callback, before 3.8) and C(handshakes).
   returned: always
   type: dict
   sample: {"type": "path", "path": "/etc/nginx/tls/site.pem"}

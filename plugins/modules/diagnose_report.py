@@ -58,6 +58,14 @@ options:
     type: str
     choices: [never, failure, warning]
     default: failure
+  write_hosts:
+    description:
+      - Also write O(hosts) as given to C(hosts.json) in O(output_dir) (indented, keys sorted, as
+        C(to_nice_json) writes it), before the report, so the data is there even when the report cannot be built.
+      - The play's data then reaches the controller's disk once, as this task's argument, instead of once more
+        through a C(copy) task (seconds per host with a thousand upstreams).
+    type: bool
+    default: false
   since:
     description: How far back the error logs were read (as given to handshake_log_info); shown in the report.
     type: str
@@ -152,6 +160,10 @@ paths:
     html:
       description: report.html, one self-contained page.
       type: str
+    hosts:
+      description: hosts.json, the per-host data as given (O(write_hosts)); also returned when the report failed.
+      type: str
+      returned: when O(write_hosts=true)
   sample: {"json": "/home/ops/tlsops-report/report.json", "md": "/home/ops/tlsops-report/report.md",
            "html": "/home/ops/tlsops-report/report.html"}
 lines:

@@ -148,6 +148,9 @@ options:
   concurrency:
     description:
       - How many targets are probed at once. A silent server only ever holds its own slot.
+      - Targets whose TLS settings are equal (O(verify), O(ca_file), O(client_cert), O(client_key),
+        O(protocols), O(ciphers), O(groups), O(alpn), O(conf_commands)) share one TLS context in a call; its trust
+        store (the system store when O(ca_file) is not set) is loaded once, when a first connection needs it.
     type: int
     default: 32
   max_connections_per_server:
@@ -382,7 +385,19 @@ results:
       type: list
       elements: str
     handshakes:
-      description: Connections this target cost.
+      description:
+        - Connections this target cost.
+        - A healthy target costs at most 2. The first is the real handshake through C(ssl) with nginx's settings;
+          the HTTP request (O(http_request)) goes over it, and its own handshake messages (OpenSSL's message
+          callback, decrypted for TLS 1.3) give the key exchange group and the served chain. The second is made
+          only when the target sets what C(ssl) cannot send (several O(groups), O(sigalgs), O(ciphersuites)),
+          a raw ClientHello with exactly those settings, to see whether the upstream refuses them.
+        - A third connection would buy nothing for a healthy target that these two do not already read. The
+          probe used to spend one on a raw ClientHello for the group and one more on a TLS 1.2 ClientHello for
+          the chain of a TLS 1.3 server; they are now read from the first handshake. They remain the fallback
+          on a Python whose C(ssl) has no message callback (before 3.8).
+        - A failing target costs more only with O(diagnose=true) (each follow-up is one connection) or with
+          O(enumerate).
       type: int
     trace:
       description:

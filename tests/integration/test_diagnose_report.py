@@ -158,6 +158,51 @@ def test_bad_hosts_fail_with_a_clear_message(tmp_path):
     assert "Traceback" not in output and not os.path.exists(str(tmp_path / "out"))
 
 
+WRITE_HOSTS_PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - tlsops.handshake.diagnose_report:
+        hosts: "{{ per_host }}"
+        write_hosts: true
+        output_dir: %(out)s
+        fail_on: never
+      register: written
+      ignore_errors: true
+    - ansible.builtin.copy:
+        content: "{{ written | to_json }}"
+        dest: %(results)s
+        mode: "0644"
+"""
+
+
+@pytest.mark.parametrize("valid", [True, False], ids=["report", "bad-hosts"])
+def test_write_hosts_writes_the_data_as_given_also_when_the_report_fails(tmp_path, valid):
+    """diagnose.yml's hosts.json comes from write_hosts (no copy task): to_nice_json's bytes, written before
+    the report, so bad data that fails the report is still on disk to look at."""
+    from ansible.plugins.filter.core import to_nice_json  # pylint: disable=import-outside-toplevel
+    per_host = {"p4": {"reachable": False, "unreachable_msg": "ssh: Connection timed out \u00e9",
+                       "nginx": None, "clock": None, "probe": None, "chains": None, "logs": None}}
+    if not valid:
+        per_host["p1"] = {"probes": {"b": [1, 2.5, None, True]}}
+    out, results = tmp_path / "out", tmp_path / "results.json"
+    (tmp_path / "vars.json").write_text(json.dumps({"per_host": per_host}))
+    (tmp_path / "play.yml").write_text(WRITE_HOSTS_PLAY % {"out": out, "results": results})
+    returncode, output = run_playbook(tmp_path / "play.yml", extra_args=["-e", "@%s" % (tmp_path / "vars.json")],
+                                      timeout=300)
+    assert returncode == 0 and os.path.exists(str(results)), output[-4000:]
+    written = json.loads(results.read_text())
+    assert (out / "hosts.json").read_text(encoding="utf-8") == to_nice_json(per_host) + "\n"
+    assert written["paths"]["hosts"] == str(out / "hosts.json")
+    if valid:
+        assert not written.get("failed") and written["status"] == "warning"
+        assert sorted(os.listdir(str(out))) == ["hosts.json", "report.html", "report.json", "report.md"]
+    else:
+        assert written["failed"] is True and written["msg"].startswith("hosts.p1: unknown key(s) probes")
+        assert os.listdir(str(out)) == ["hosts.json"]
+    assert "Traceback" not in output
+
+
 @pytest.fixture(scope="module")
 def browser():
     path = chromium.ensure_installed()

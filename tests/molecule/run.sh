@@ -133,8 +133,9 @@ for role in "${roles[@]}"; do
   done
 done
 jobs_max=${MOLECULE_JOBS:-3}
-logs=$BUILD/molecule/logs
-rm -rf "$logs"; mkdir -p "$logs"
+# one directory per run: two runs at once (make molecule ROLES=a, ROLES=b) keep their own logs
+logs=$BUILD/molecule/logs/$MOLECULE_RUN_ID
+mkdir -p "$logs"
 log "run id $MOLECULE_RUN_ID, image $MOLECULE_IMAGE, $jobs_max at once: ${units[*]}"
 declare -A unit_of=() started_at=()
 failed=()

@@ -135,12 +135,13 @@ class Run(object):
             specs.append(spec)
         results: List[Optional[ProbeResult]] = [None] * len(specs)  # a slot stays None when time ran out
         gate = threading.Semaphore(int(self.config.get("concurrency") or DEFAULT_CONCURRENCY))
+        shared = probe_run.CallShared()   # one SSLContext (one trust-store load) per distinct settings per run
 
         def work(slot, spec):
             with gate:
                 if self._left() <= 0:
                     return
-                results[slot] = probe_run._safe_probe(spec)   # pylint: disable=protected-access
+                results[slot] = probe_run._safe_probe(spec, shared)   # pylint: disable=protected-access
 
         threads = [threading.Thread(target=work, args=(i, s), daemon=True) for i, s in enumerate(specs)]
         for thread in threads:

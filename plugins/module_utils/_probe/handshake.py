@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.flight import FlightKind, parse_server_flight
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS, group_code, local_groups
+from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records import CT_HANDSHAKE, HS_CERTIFICATE, Reader, build_records
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -78,6 +81,8 @@ class Outcome:
     alpn: Optional[str] = None
     peer_der: Optional[bytes] = None
     chain_der: Optional[List[bytes]] = None   # served chain when this Python can read it (3.13+)
+    group: Optional[str] = None            # the key exchange group (or DH-<bits>), when details_read
+    details_read: bool = False             # group and chain read from this handshake's own messages
     post_error: Optional[str] = None       # alert or error read after the handshake
     http_status: Optional[int] = None
     http_line: Optional[str] = None
@@ -90,20 +95,32 @@ class Outcome:
 
 
 def make_context(spec, verify=None, sni=None):
-    """An SSLContext with nginx's defaults plus the target's settings."""
+    """An SSLContext with nginx's defaults plus the target's settings, its trust store loaded."""
     verify = spec["verify"] if verify is None else verify
+    ctx = _configured_context(spec, verify)
+    _load_trust(ctx, spec, verify)
+    return ctx
+
+
+def _load_trust(ctx, spec, verify):
+    """The trust store: the costly part of a context (the system store takes tens of ms to load)."""
+    if not verify:
+        return
+    if spec.get("ca_data"):
+        ctx.load_verify_locations(cadata=spec["ca_data"])  # read once, through _safe_files
+    elif spec.get("ca_file"):
+        ctx.load_verify_locations(cafile=spec["ca_file"])
+    else:
+        ctx.load_default_certs()
+
+
+def _configured_context(spec, verify):
+    """Everything of make_context but the trust store (CONTEXT_SETTINGS lists what it reads)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False  # nginx checks the name itself, after the chain (see the probe)
-    if verify:
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        if spec.get("ca_data"):
-            ctx.load_verify_locations(cadata=spec["ca_data"])  # read once, through _safe_files
-        elif spec.get("ca_file"):
-            ctx.load_verify_locations(cafile=spec["ca_file"])
-        else:
-            ctx.load_default_certs()
-    else:
-        ctx.verify_mode = ssl.CERT_NONE
+    ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    if MSG_CALLBACK:
+        _install_message_callback(ctx)
     protocols = spec["protocols"]
     ctx.minimum_version = _VERSIONS[protocols[0]]
     ctx.maximum_version = _VERSIONS[protocols[-1]]
@@ -150,6 +167,160 @@ def load_client_pair(ctx, cert, key, passphrase):
     ctx.load_cert_chain(cert, key, password=password)
 
 
+# What _configured_context and _load_trust read from a target's spec: a context built for one target
+# serves every other target whose values here are equal (test_probe_contexts checks the list is whole).
+CONTEXT_SETTINGS = ("protocols", "ciphers", "ssl_options", "groups", "alpn",
+                    "client_cert", "client_key", "client_key_passphrase")
+TRUST_SETTINGS = ("ca_data", "ca_file")
+
+
+def _frozen(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def context_key(spec, verify=None):
+    """Everything that makes one target's SSLContext differ from another's; the trust store only with verify."""
+    verify = bool(spec["verify"] if verify is None else verify)
+    trust = tuple(_frozen(spec.get(k)) for k in TRUST_SETTINGS) if verify else ()
+    return (verify, trust) + tuple(_frozen(spec.get(k)) for k in CONTEXT_SETTINGS)
+
+
+class _CachedContext(object):
+    """One context of a ContextCache: its settings at once, its trust store with the first connection."""
+
+    def __init__(self, ctx, spec, verify):
+        self.ctx = ctx
+        self._trust: Optional[Tuple[Any, bool]] = (spec, verify)  # None once loaded
+        self._lock = threading.Lock()
+
+    def ready(self):
+        """The context with its trust store loaded (once, by whichever connection comes first)."""
+        if self._trust is None:
+            return self.ctx
+        with self._lock:
+            if self._trust is not None:
+                _load_trust(self.ctx, *self._trust)
+                self._trust = None
+        return self.ctx
+
+
+class ContextCache(object):
+    """The SSLContexts of one tls_probe call, one per distinct context_key.
+
+    Building a context costs little; loading a trust store costs much (the system store: ~40 ms,
+    once per target before this cache).  A context is shared only by targets whose every setting
+    that shapes it is equal, and it loads its trust store when a connection first needs it: a call
+    of 2000 closed ports never loads it.  Thread-safe.
+    """
+
+    def __init__(self):
+        self._entries: Dict[Any, _CachedContext] = {}
+        self._lock = threading.Lock()
+        self.built = 0
+
+    def entry(self, spec, verify=None):
+        verify = spec["verify"] if verify is None else verify
+        key = context_key(spec, verify)
+        found = self._entries.get(key)
+        if found is None:
+            with self._lock:
+                found = self._entries.get(key)
+                if found is None:
+                    found = _CachedContext(_configured_context(spec, verify), spec, verify)
+                    self._entries[key] = found
+                    self.built += 1
+        return found
+
+    def __len__(self):
+        return len(self._entries)
+
+
+# --------------------------------------------------------------------- the handshake's own messages
+
+MSG_CALLBACK = hasattr(ssl.SSLContext, "_msg_callback")   # CPython 3.8+: OpenSSL's message callback
+_RECORDER_ATTRIBUTE = "_tlsops_messages"
+_SERVER_MESSAGES = (b"\x02", bytes([HS_CERTIFICATE]), b"\x0c")   # ServerHello, Certificate, ServerKeyExchange
+_MAX_RECORDED = 1024 * 1024
+
+
+class ServerMessages(object):
+    """The server's handshake messages of one connection, as OpenSSL's message callback hands them over
+    (after decryption: TLS 1.3's Certificate too).  ``listener`` (tls_probe's trace) sees every message."""
+
+    def __init__(self, listener=None):
+        self.listener = listener
+        self.messages: List[bytes] = []
+        self.size = 0
+
+    def on_message(self, conn, direction, version, content_type, msg_type, data):
+        if self.listener is not None:
+            self.listener(conn, direction, version, content_type, msg_type, data)
+        if direction == "read" and content_type == CT_HANDSHAKE and bytes(data[:1]) in _SERVER_MESSAGES:
+            if self.size + len(data) <= _MAX_RECORDED:
+                self.messages.append(bytes(data))
+                self.size += len(data)
+
+    def details(self, out):
+        """Set ``out.group``, ``out.chain_der`` (unless ssl gave it) and ``out.details_read``."""
+        hellos = [m for m in self.messages if m[:1] == b"\x02"]
+        certificates = [m for m in self.messages if m[:1] == bytes([HS_CERTIFICATE])]
+        if not hellos or not certificates:
+            return
+        tls13 = out.version == "TLSv1.3"
+        first = [hellos[-1]] if tls13 else [hellos[-1]] + [m for m in self.messages if m[:1] != b"\x02"]
+        flight = parse_server_flight(build_records(CT_HANDSHAKE, b"".join(first)))
+        if flight.kind != FlightKind.SERVER_HELLO:
+            return
+        chain = out.chain_der or _certificate_list(certificates[-1], tls13)
+        if tls13 or flight.group_name:
+            out.group = flight.group_name
+        else:
+            out.group = "DH-%d" % flight.dh_bits if flight.dh_bits else None   # None: RSA key exchange
+        out.chain_der, out.details_read = chain, True
+
+
+def _certificate_list(message, tls13):
+    reader = Reader(message[4:])
+    if tls13:
+        reader.vec8()  # certificate_request_context
+    entries = Reader(reader.vec24())
+    ders = []
+    while entries.remaining():
+        ders.append(entries.vec24())
+        if tls13:
+            entries.vec16()  # per-certificate extensions
+    return ders
+
+
+def _install_message_callback(ctx):
+    """Point ``ctx``'s message callback at _on_message, without ssl's wrapper where it can be skipped.
+
+    SSLContext._msg_callback's setter wraps the callback in a function that turns every number into an
+    enum member: about 0.3 ms of CPU a handshake, a third of what OpenSSL spends on it (profiled with
+    bench/fleet_call.py).  The C type's own descriptor takes the callback as it is (plain ints).
+    """
+    descriptor = getattr(getattr(getattr(ssl, "_ssl", None), "_SSLContext", None), "_msg_callback", None)
+    if descriptor is not None and hasattr(descriptor, "__set__"):
+        descriptor.__set__(ctx, _on_message)
+    else:
+        ctx._msg_callback = _on_message  # pylint: disable=protected-access
+
+
+def _on_message(conn, direction, version, content_type, msg_type, data):
+    """The shared contexts' message callback: hands the message to its own connection's recorder.
+    Never raises (an exception here would surface inside ssl)."""
+    try:
+        recorder = getattr(conn, _RECORDER_ATTRIBUTE, None)
+        if recorder is not None:
+            recorder.on_message(conn, direction, version, content_type, msg_type, data)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
 def _openssl_curve_name(group):
     aliases = {"p-256": "prime256v1", "secp256r1": "prime256v1", "p-384": "secp384r1", "p-521": "secp521r1",
                "x25519": "X25519", "x448": "X448"}
@@ -170,7 +341,7 @@ def openssl_style(exc):
 
 
 def handshake(spec, address, deadline, verify=None, sni=None, http_request=None, post_read=0.3, limit=None,
-              observer=None):
+              listener=None, contexts=None):
     """Connect to ``address`` and complete one handshake before ``deadline``.
 
     ``deadline`` (a _deadline.Deadline) bounds connect and handshake.  What
@@ -181,9 +352,12 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     keeps OpenSSL busy in C can hold the probe.
 
     ``sni`` True sends ``spec['server_name']`` (never for IP literals: ssl
-    refuses them, as nginx does).  ``observer(context)`` may hook the
-    SSLContext before the connection (tls_probe's trace).  Returns an
-    Outcome; never raises for network or TLS failures.
+    refuses them, as nginx does).  ``listener`` sees every message of
+    OpenSSL's message callback on this connection (tls_probe's trace).
+    ``contexts`` (a ContextCache, one per call) shares the SSLContext with
+    every target of the same settings; the trust store is loaded only once a
+    connection stands.  Returns an Outcome; never raises for network or TLS
+    failures.
     """
     out = Outcome()
     sni = spec["sni"] if sni is None else sni
@@ -192,21 +366,26 @@ def handshake(spec, address, deadline, verify=None, sni=None, http_request=None,
     if name is not None:
         host_header(name)  # defence in depth: no control character goes out in the SNI either
     try:
-        ctx = make_context(spec, verify=verify)
+        cached = (contexts if contexts is not None else ContextCache()).entry(spec, verify)
     except (ssl.SSLError, ValueError, OSError) as exc:
         out.stage, out.error_kind, out.error = Stage.HANDSHAKE, ErrorKind.SSL, openssl_style(exc)
         return out
-    if observer is not None:
-        observer(ctx)
     out.stage = Stage.CONNECT
     sock = _connect(address, deadline, out)
     if sock is None:
         return out
     out.stage = Stage.HANDSHAKE
+    try:
+        ctx = cached.ready()
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        _close(sock)
+        out.error_kind, out.error = ErrorKind.SSL, openssl_style(exc)
+        return out
     hs_started = time.monotonic()
     guard = deadline.guard(sock)
+    recorder = ServerMessages(listener)
     _tls_exchange(ctx, sock, name, out, guard, (deadline, limit or deadline, hs_started),
-                  (spec, http_request, post_read))
+                  (spec, http_request, post_read, recorder))
     if guard.fired and out.stage == Stage.HANDSHAKE:
         # the watchdog ended a handshake that never came back from OpenSSL: whatever error
         # the shut-down connection produced, the truth is that time ran out
@@ -239,14 +418,15 @@ def _connect(address, deadline, out):
 def _tls_exchange(ctx, sock, name, out, guard, clocks, request):
     """The handshake on ``sock`` and what follows it, into ``out``; closes the connection.
 
-    ``clocks`` is ``(deadline, limit, handshake start)``, ``request`` ``(spec, http_request, post_read)``.
+    ``clocks`` is ``(deadline, limit, handshake start)``, ``request`` ``(spec, http_request, post_read, recorder)``.
     """
     deadline, limit, hs_started = clocks
-    spec, http_request, post_read = request
+    spec, http_request, post_read, recorder = request
     ssock = None
     try:
         with guard:
             ssock = ctx.wrap_socket(sock, server_hostname=name, do_handshake_on_connect=False)
+            setattr(ssock, _RECORDER_ATTRIBUTE, recorder)
             deadline.arm(ssock)
             ssock.do_handshake()
             out.handshake_ms = round((time.monotonic() - hs_started) * 1000, 2)
@@ -254,6 +434,7 @@ def _tls_exchange(ctx, sock, name, out, guard, clocks, request):
             exchange = limit.sooner(spec["timeout"])
             guard.move(exchange.at)
             _negotiated(ssock, out)
+            _read_details(recorder, out)
             _after_handshake(ssock, spec, name, out, exchange, http_request, post_read, guard)
             out.stage = Stage.DONE if out.post_error is None else Stage.POST_HANDSHAKE
     except ssl.SSLCertVerificationError as exc:
@@ -282,6 +463,13 @@ def _negotiated(ssock, out):
     if chain is not None:  # Python 3.13+
         der = ssl._ssl.ENCODING_DER  # type: ignore[attr-defined]  # ssl exports no public name for it
         out.chain_der = [c.public_bytes(der) if hasattr(c, "public_bytes") else c for c in (chain() or [])]
+
+
+def _read_details(recorder, out):
+    try:
+        recorder.details(out)
+    except (ValueError, IndexError):
+        out.details_read = False  # a message that does not parse: the raw ClientHello follow-up reads them
 
 
 def host_header(value):
@@ -372,3 +560,6 @@ def _close(sock):
         sock.close()
     except OSError:
         pass
+
+
+_on_message.user_function = _on_message  # type: ignore[attr-defined]  # what ssl's _msg_callback getter returns

@@ -11,6 +11,7 @@ handshakes that each change one variable (see _probe_diagnose).
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
@@ -38,8 +39,9 @@ class ProbeRun(object):
     keeps the cause it had).
     """
 
-    def __init__(self, spec, deadline=None):
+    def __init__(self, spec, deadline=None, shared=None):
         self.spec = spec
+        self.shared = shared if shared is not None else CallShared()
         self.address: Any = None  # (host, port, ...) of socket.getaddrinfo, once resolved
         self.handshakes = 0
         self._count_lock = threading.Lock()  # the capability scan opens connections from several threads
@@ -57,8 +59,14 @@ class ProbeRun(object):
         number = self._count()
         step = self.deadline.sooner(self.spec["timeout"])
         conn = self._trace_connection(_handshake_purpose(number, kwargs))
-        observer = None if conn is None else (lambda ctx: trace_.observe(ctx, conn))
-        out = hs.handshake(self.spec, self.address, step, limit=self.deadline, observer=observer, **kwargs)
+        listener = None
+        if conn is not None:  # the contexts are shared: the transcript listens to this connection only
+            if trace_.MSG_CALLBACK:
+                listener = conn.msg_callback
+            else:
+                conn.note(trace_.NO_MSG_CALLBACK)
+        out = hs.handshake(self.spec, self.address, step, limit=self.deadline, listener=listener,
+                           contexts=self.shared.contexts, **kwargs)
         if conn is not None:
             conn.finish("handshake completed: %s %s" % (out.version, out.cipher) if out.handshake_ok
                         else "ended at %s: %s" % (out.stage, out.error))
@@ -111,22 +119,57 @@ def _handshake_purpose(number, kwargs):
     return "follow-up handshake through ssl%s" % ((" (%s)" % changed) if changed else "")
 
 
-def _parse(der):
-    try:
-        return x509.parse_certificate(der)
-    except ValueError:
-        return None
-
-
 def resolve(run):
     """Set ``run.address``; returns an error text when the name does not resolve."""
     spec = run.spec
-    try:
-        infos = socket.getaddrinfo(spec["host"], spec["port"], 0, socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        return "could not resolve %s: %s" % (spec["host"], exc)
-    run.address = infos[0][4]
-    return None
+    address, problem = run.shared.address(spec["host"], spec["port"])
+    if problem is None:
+        run.address = address
+    return problem
+
+
+class CallShared(object):
+    """What the targets of one probe_targets call share, each keyed by all it depends on.
+
+    * ``contexts``: one SSLContext per distinct set of TLS settings (handshake.ContextCache), its
+      trust store loaded once, when a first connection needs it;
+    * certificates parsed once per distinct DER (a fleet behind one certificate parses it once);
+    * one name resolution per (host, port).
+
+    Thread-safe: the parse and address caches only ever gain entries, and two threads that miss at
+    once both compute the same value.
+    """
+
+    MAX_PARSED = 4096
+
+    def __init__(self):
+        self.contexts = hs.ContextCache()
+        self._parsed: Dict[bytes, Any] = {}
+        self._addresses: Dict[Tuple[str, int], Tuple[Any, Any]] = {}
+
+    def parse(self, der):
+        """parse_certificate(der), or None when it does not parse; the same DER is parsed once."""
+        der = bytes(der)
+        if der in self._parsed:
+            return self._parsed[der]
+        try:
+            cert = x509.parse_certificate(der)
+        except ValueError:
+            cert = None
+        if len(self._parsed) < self.MAX_PARSED:
+            self._parsed[der] = cert
+        return cert
+
+    def address(self, host, port):
+        """``(sockaddr, None)`` or ``(None, error text)``; the system resolver asked once per (host, port)."""
+        key = (host, port)
+        if key not in self._addresses:
+            try:
+                infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+                self._addresses[key] = (infos[0][4], None)
+            except (socket.gaierror, UnicodeError) as exc:
+                self._addresses[key] = (None, "could not resolve %s: %s" % (host, exc))
+        return self._addresses[key]
 
 
 def _base_result(spec) -> ProbeResult:
@@ -181,21 +224,50 @@ def _client_cert_refused(out):
     return None
 
 
-def _fill_details(result: ProbeResult, run, out):
+def _fill_details(result: ProbeResult, run, out, healthy=False):
     result["tls"].update({"version": out.version, "cipher": out.cipher, "alpn": out.alpn})
     result["http_status"] = out.http_status
-    leaf = _parse(out.peer_der) if out.peer_der else None
-    chain = [c for c in (_parse(d) for d in (out.chain_der or [])) if c]
-    group, served = diagnose.negotiated_details(run, out, need_chain=not chain)
+    parse = run.shared.parse
+    leaf = parse(out.peer_der) if out.peer_der else None
+    chain = [c for c in (parse(d) for d in (out.chain_der or [])) if c]
+    if out.details_read:  # the handshake's own messages named the group and held the chain: no follow-up
+        group, served = out.group, []
+    else:
+        group, served = _details_by_follow_up(run, out, need_chain=not chain, healthy=healthy)
     result["tls"]["group"] = group
     if not chain:
-        chain = [c for c in (_parse(d) for d in served) if c]
+        chain = [c for c in (parse(d) for d in served) if c]
     if not chain and leaf:
         chain = [leaf]
         run.note("served chain not readable on this Python without TLS 1.2: reporting the leaf only")
     if leaf is None and chain:
         leaf = chain[0]
     return leaf, chain
+
+
+# A healthy target costs at most this many connections (tls_probe's RETURN, handshakes).
+HEALTHY_CONNECTIONS = 2
+
+
+def _details_by_follow_up(run, out, need_chain, healthy):
+    """Group and chain by raw ClientHellos, where ssl has no message callback; a ``healthy`` target's
+    within HEALTHY_CONNECTIONS.
+
+    A TLS 1.3 server needs two (the group from a TLS 1.3 ServerHello, the chain from a TLS 1.2 one);
+    with one left, the chain wins: verify_depth is checked against it.
+    """
+    if not healthy:
+        return diagnose.negotiated_details(run, out, need_chain=need_chain)
+    left = HEALTHY_CONNECTIONS - run.handshakes
+    need_group = out.version != "TLSv1.3" or not need_chain or left >= 2
+    if left <= 0 or not (need_chain or need_group):
+        run.note("negotiated group/chain not read: a healthy target costs at most %d connections"
+                 % HEALTHY_CONNECTIONS)
+        return None, []
+    if not need_group:
+        run.note("negotiated group not read: the one connection left (of %d) read the served chain"
+                 % HEALTHY_CONNECTIONS)
+    return diagnose.negotiated_details(run, out, need_chain=need_chain, need_group=need_group)
 
 
 def _verification_cause(result: ProbeResult, run, out, leaf, chain):
@@ -288,9 +360,11 @@ def _finish(result: ProbeResult, run, cause, detail, raw=None) -> ProbeResult:
     return result
 
 
-def probe_one(spec) -> ProbeResult:
-    """Probe one target (a dict from build_targets) and return its result dict."""
-    run = ProbeRun(spec)
+def probe_one(spec, shared=None) -> ProbeResult:
+    """Probe one target (a dict from build_targets) and return its result dict.
+
+    ``shared`` (a CallShared) is what the targets of one call share; a fresh one by default."""
+    run = ProbeRun(spec, shared=shared)
     result = _base_result(spec)
     problem = resolve(run)
     if problem:
@@ -353,7 +427,7 @@ def _after_handshake(result: ProbeResult, run, out) -> ProbeResult:
     """The handshake worked: collect details, then apply nginx's post-handshake checks."""
     spec = run.spec
     result["handshake_ok"] = True
-    leaf, chain = _fill_details(result, run, out)
+    leaf, chain = _fill_details(result, run, out, healthy=True)
     _set_certs(result, leaf, chain, spec)
     if spec["verify"]:
         result["verification"] = {"ok": True, "code": 0, "message": "ok"}
@@ -432,9 +506,9 @@ def summarize(results: List[ProbeResult]) -> ProbeSummary:
     return {"total": len(results), "ok": ok, "failed": len(results) - ok, "by_cause": by_cause}
 
 
-def _safe_probe(spec) -> ProbeResult:
+def _safe_probe(spec, shared=None) -> ProbeResult:
     try:
-        return probe_one(spec)
+        return probe_one(spec, shared)
     except Exception as exc:  # pylint: disable=broad-except
         # One odd target must never sink the other 499: report it as unknown.
         result = _base_result(spec)
@@ -458,10 +532,18 @@ def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=
     if unverified and warn is not None:
         warn(VERIFY_OFF_WARNING % (len(unverified), len(specs), ", ".join(unverified[:10])
                                    + (", ..." if len(unverified) > 10 else "")))
-    workers = max(1, min(int(concurrency or DEFAULT_CONCURRENCY), len(specs), 256))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(_safe_probe, specs))
+    results = _probe_all(specs, concurrency)
     return results, summarize(results)
+
+
+def _probe_all(specs, concurrency):
+    """Every spec's result, in order, ``concurrency`` at a time; one CallShared for the whole call."""
+    shared = CallShared()
+    workers = max(1, min(int(concurrency or DEFAULT_CONCURRENCY), len(specs), 256))
+    if workers == 1:
+        return [_safe_probe(spec, shared) for spec in specs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(functools.partial(_safe_probe, shared=shared), specs))
 
 
 VERIFY_OFF_WARNING = ("verify is false for %d of %d target(s) (%s): their certificates are not checked, so an "

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The certificates an endpoint serves, read by the probe engine (cert_chain_info's host mode).
 
-One real handshake with verification off, through the probe's ssl set-up, gives the leaf (and the
-whole chain on Python 3.13+); otherwise the probe's raw TLS 1.2 ClientHello reads the plaintext
-Certificate message.  Nothing is diagnosed: a failure is reported as it happened.
+One real handshake with verification off, through the probe's ssl set-up, gives the whole chain: its
+own Certificate message, seen decrypted by OpenSSL's message callback (or ssl's own on Python 3.13+);
+on a Python without the callback the probe's raw TLS 1.2 ClientHello reads the plaintext Certificate
+message.  Nothing is diagnosed: a failure is reported as it happened.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ class ChainRead:
     """How much of the chain was read (``ServedChain.chain_read``)."""
 
     FULL = "full"
-    LEAF_ONLY = "leaf_only"   # a TLS 1.3-only server on Python < 3.13: the Certificate message is encrypted
+    # a TLS 1.3-only server on a Python whose ssl has no message callback (< 3.8): its Certificate
+    # message is encrypted on the wire, and ssl shows the leaf only
+    LEAF_ONLY = "leaf_only"
 
 
 class FailedAt:

@@ -24,6 +24,7 @@ ensure_link()
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes  # noqa: E402
 from ansible_collections.tlsops.handshake.plugins.module_utils._monitor import collector, logtail, targets  # noqa: E402
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import run as probe_run  # noqa: E402
 
 SCRIPT = os.path.join(REPO_ROOT, "roles", "handshake_monitor", "files", "tlsops_handshake_monitor.py")
 LOG_LINE = ('2026/12/01 21:32:49 [error] 3070#3070: *2 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::'
@@ -266,3 +267,24 @@ def test_new_upstream_in_the_real_nginx_config_is_probed(tmp_path, lab):
     families = _families(os.path.join(config["textfile_dir"], collector.METRICS_FILE))
     assert [(lb["upstream"], lb["server_name"], v) for lb, v in _samples(families, "tlsops_handshake_up")] == \
         [("backend (127.0.0.1:%d)" % lab.port(lab.healthy), "backend", 1)]
+
+
+def test_a_run_shares_one_context_between_targets_with_the_same_settings(tmp_path, lab, monkeypatch):
+    """One trust-store load per run, not one per target (issue #15: the system store costs ~40 ms a load).
+
+    CallShared is wrapped only to see the instance the run makes; every probe is real."""
+    made = []
+
+    class Recorded(probe_run.CallShared):
+        def __init__(self):
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(probe_run, "CallShared", Recorded)
+    healthy = [{"host": "127.0.0.1", "port": lab.port(lab.healthy), "server_name": "healthy.lab.test", "name": "h%d" % i}
+               for i in range(6)]
+    config = _config(tmp_path, lab, healthy, targets_file=None)
+    assert collector.run(config) == []
+    families = _families(os.path.join(config["textfile_dir"], collector.METRICS_FILE))
+    assert [v for _lb, v in _samples(families, "tlsops_handshake_up")] == [1.0] * 6
+    assert len(made) == 1 and made[0].contexts.built == 1
