@@ -68,7 +68,7 @@ def command(units, since_local=None, binary="journalctl"):
 
 
 class _Bounded(object):
-    """journalctl's stdout with ``readline(size)``, ending after ``limit`` bytes."""
+    """journalctl's stdout with ``read1(size)`` and ``readline(size)``, ending after ``limit`` bytes."""
 
     def __init__(self, raw, limit):
         self._raw, self._left = raw, limit
@@ -81,6 +81,17 @@ class _Bounded(object):
             return b""
         want = self._left if size is None or size < 0 else min(size, self._left)
         data = self._raw.readline(want)
+        self._left -= len(data)
+        return data
+
+    def read1(self, size=-1):
+        """What the pipe holds now, up to ``size`` bytes and to the limit (read1: no wait for more)."""
+        if self._left <= 0:
+            if self._raw.read(1):
+                self.cut = True
+            return b""
+        want = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._raw.read1(want)
         self._left -= len(data)
         return data
 

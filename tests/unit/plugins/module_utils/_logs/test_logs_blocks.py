@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The log reader reads blocks (_logs/blocks): what it finds must not depend on where a block ends.
+
+Real files, read by read_logs with the block size made small (blocks.BLOCK_SIZE, read when a log is
+opened) so that a boundary falls where the test wants it: inside a TLS line, inside its marker word,
+right after or right before its line end, between the CR and LF of a CRLF line, inside a line longer
+than a block and longer than MAX_LINE, and in a last line without a line end.  Each result is compared
+with reading the same file in one block (no boundary at all) and with what the lines say.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import read_logs
+
+LOGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "logs")
+NOISE = (b'2026/12/01 21:32:49 [error] 3070#3070: *7 open() "/usr/share/nginx/html/x" failed (2: No such file or '
+         b'directory), client: 10.9.1.2, server: shop.example, request: "GET /x HTTP/1.1", host: "shop.example"\n')
+QUIET = (b"2026/12/01 21:32:49 [error] 3070#3070: *8 upstream timed out (110: Connection timed out) while reading "
+         b'response header from upstream, client: 10.9.1.3, server: shop.example, request: "GET /slow HTTP/1.1", '
+         b'upstream: "http://10.0.0.5:8080/slow", host: "shop.example"\n')
+TLS = (b"2026/12/01 21:32:50 [error] 3070#3070: *2 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong "
+       b"version number) while SSL handshaking to upstream, client: 127.0.0.1, server: proxy.lab.test, request: "
+       b'"GET /banner HTTP/1.1", upstream: "https://127.0.0.1:37019/", host: "127.0.0.1:35457"\n')
+
+
+def _read(tmp_path, monkeypatch, data, block_size, name="error.log", **options):
+    path = tmp_path / name
+    path.write_bytes(data)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", block_size)
+    res = read_logs(paths=[str(path)], rotated=False, **options)
+    for entry in res["files"]:
+        entry.pop("path")
+    return res
+
+
+def _one_block(tmp_path, monkeypatch, data, **options):
+    return _read(tmp_path, monkeypatch, data, 1 << 30, name="whole.log", **options)
+
+
+def _causes(res):
+    return dict((code, group["count"]) for code, group in res["events"]["by_cause"].items())
+
+
+@pytest.mark.parametrize("cut", [len(NOISE) + 1, len(NOISE) + 60, len(NOISE) + TLS.index(b"SSL_do") + 1,
+                                 len(NOISE) + TLS.index(b"SSL_do") + 2, len(NOISE) + len(TLS) // 2])
+def test_a_line_split_across_two_blocks_counts_once(tmp_path, monkeypatch, cut):
+    data = NOISE + TLS + NOISE
+    res = _read(tmp_path, monkeypatch, data, cut)
+    assert res["lines_read"] == 3 and res["bytes_read"] == len(data)
+    assert _causes(res) == {"not_tls": 1}
+    assert res["events"]["by_cause"]["not_tls"]["samples"] == [TLS.decode().rstrip("\n")]
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+@pytest.mark.parametrize("shift", [-1, 0, 1])
+def test_a_tls_line_at_a_block_end(tmp_path, monkeypatch, shift):
+    """The block ends with the TLS line's line end (shift 0), one byte before it, or one byte into the next line."""
+    data = NOISE + TLS + TLS + NOISE
+    res = _read(tmp_path, monkeypatch, data, len(NOISE) + len(TLS) + shift)
+    assert res["lines_read"] == 4 and _causes(res) == {"not_tls": 2}
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+@pytest.mark.parametrize("block_size", [len(NOISE) + len(TLS) - 1, len(NOISE) + len(TLS), 97, 4096])
+def test_crlf_lines_read_as_lf_lines(tmp_path, monkeypatch, block_size):
+    """A block may end between the CR and the LF; the sample keeps neither."""
+    crlf = (NOISE + TLS + QUIET + TLS).replace(b"\n", b"\r\n")
+    res = _read(tmp_path, monkeypatch, crlf, block_size)
+    lf = _one_block(tmp_path, monkeypatch, crlf.replace(b"\r\n", b"\n"))
+    assert res["lines_read"] == 4 and _causes(res) == {"not_tls": 2} and res["formats"] == {"nginx": 3}
+    assert res["events"] == lf["events"] and res["formats"] == lf["formats"]
+    assert res == _one_block(tmp_path, monkeypatch, crlf)
+
+
+@pytest.mark.parametrize("block_size", [4096, 65536, 65537, 1 << 20])
+def test_a_line_longer_than_a_block_and_than_max_line(tmp_path, monkeypatch, block_size):
+    """Only the first MAX_LINE bytes of a line are looked at, whatever the block size: a TLS line padded to
+    three times a block counts; a line whose TLS words come after MAX_LINE does not; both count as lines."""
+    long_tls = TLS.rstrip(b"\n") + b" " + b"x" * (3 * blocks.MAX_LINE) + b"\n"
+    late_words = b"2026/12/01 21:32:51 [error] 3070#3070: *9 " + b"y" * blocks.MAX_LINE + TLS[40:]
+    data = NOISE + long_tls + late_words + TLS
+    res = _read(tmp_path, monkeypatch, data, block_size)
+    assert res["lines_read"] == 4 and res["bytes_read"] == len(data)
+    assert _causes(res) == {"not_tls": 2}
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+@pytest.mark.parametrize("block_size", [1, 50, len(NOISE), len(NOISE) + len(TLS) - 2, 1 << 20])
+def test_a_last_line_without_line_end_counts(tmp_path, monkeypatch, block_size):
+    data = NOISE + QUIET + TLS.rstrip(b"\n")
+    res = _read(tmp_path, monkeypatch, data, block_size)
+    assert res["lines_read"] == 3 and res["bytes_read"] == len(data)
+    assert _causes(res) == {"not_tls": 1} and res["formats"] == {"nginx": 2}
+    assert res["events"]["by_cause"]["not_tls"]["samples"] == [TLS.decode().rstrip("\n")]
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+def _real_logs():
+    """Every real capture and format fixture, one after the other (nginx files, journald, syslog, CRI with
+    P parts, Docker json-file, kubectl, docker compose, cut headers)."""
+    names = sorted(os.path.join(LOGS, n) for n in os.listdir(LOGS) if n.endswith(".log"))
+    names += sorted(os.path.join(LOGS, "formats", n) for n in os.listdir(os.path.join(LOGS, "formats"))
+                    if n.endswith(".log"))
+    parts = []
+    for name in names:
+        with open(name, "rb") as fh:
+            parts.append(fh.read())
+    parts.append(b"a relay wrote: SSL went away\n")         # TLS wording without nginx's header: unparsed
+    return b"".join(part if part.endswith(b"\n") else part + b"\n" for part in parts)
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 100, 1000, 4093, 65536])
+@pytest.mark.parametrize("since", [None, "2026-12-01T21:32:49"])
+def test_real_logs_read_alike_in_any_block_size(tmp_path, monkeypatch, block_size, since):
+    """The real captures and format fixtures give the same result (events, samples, clients, formats,
+    unparsed lines, lines before ``since``) in blocks of any size as in one block."""
+    data = _real_logs()
+    options = {"since": since, "now": 0} if since else {}
+    res = _read(tmp_path, monkeypatch, data, block_size, **options)
+    whole = _one_block(tmp_path, monkeypatch, data, **options)
+    assert res["lines_read"] == data.count(b"\n") and res["events"]["total"] > 50
+    assert len(res["formats"]) >= 5 and res["unparsed"]["count"] > 0
+    assert (res["lines_before_since"] > 0) is bool(since)
+    assert res == whole
+
+
+def test_a_quiet_message_is_looked_at_once_and_counted_every_time(tmp_path, monkeypatch):
+    """An upstream line whose message names no failure is skipped by its message after the first time
+    (blocks.candidates): still counted in formats, never as an event, and a TLS line with the same
+    upstream wording around it is still read."""
+    data = QUIET * 500 + TLS + QUIET * 500 + QUIET.replace(b"[error]", b"[debug]") * 3
+    res = _read(tmp_path, monkeypatch, data, 4096)
+    assert res["lines_read"] == 1004 and res["formats"] == {"nginx": 1001}
+    assert _causes(res) == {"not_tls": 1} and res["events"]["total"] == 1
+    assert res == _one_block(tmp_path, monkeypatch, data)
