@@ -30,6 +30,7 @@ covers exactly the lines generated here; a line shape it does not know counts as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -301,55 +302,76 @@ def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
+def _whole(low, high):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError("%r is not a whole number from %d to %d" % (text, low, high))
+        return value
+    return parse
+
+
+def _line_counts(text):
+    counts = [_whole(1000, 100000000)(part) for part in text.split(",") if part.strip()]
+    if not counts:
+        raise argparse.ArgumentTypeError("give line counts separated by commas, such as 2000000,20000000")
+    return counts
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.log_read", description=__doc__.split("\n", 1)[0],
-                                     epilog="Default: 2,000,000 lines (about 440 MB), 3 runs. "
-                                            "--lines 2000000,20000000 adds the 20 M lines (about 4.4 GB) "
+                                     epilog="Default: 2,000,000 lines (about 380 MB), 3 runs. "
+                                            "--lines 2000000,20000000 adds the 20 M lines (about 3.8 GB) "
                                             "memory check; it needs that much free disk in build/bench/.")
-    parser.add_argument("--lines", default="2000000", help="comma-separated line counts; default 2000000")
+    parser.add_argument("--lines", type=_line_counts, default=[2000000],
+                        help="comma-separated line counts, each 1000 to 100000000; default 2000000")
     parser.add_argument("--shape", choices=SHAPES, default="nginx", help="how every line is wrapped; default nginx")
-    parser.add_argument("--runs", type=int, default=3, help="runs of each side per size (median); default 3")
-    parser.add_argument("--max-seconds", type=int, default=1800, help="bound for the whole benchmark; default 1800")
+    parser.add_argument("--runs", type=_whole(1, 20), default=3, help="runs of each side per size (median); default 3")
+    parser.add_argument("--max-seconds", type=_whole(10, 7200), default=1800,
+                        help="bound for the whole benchmark; default 1800")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the generated logs under build/bench/")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def _bounded_workdir(args):
+    """A fresh directory under build/bench/ for the generated logs, removed at the end (unless ``--keep``),
+    with the whole run bounded by ``--max-seconds`` and ended cleanly by SIGTERM or SIGHUP."""
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
+        signal.signal(signum, _terminate)
+    signal.alarm(args.max_seconds)
+    os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="log_read-", dir=os.path.join(BUILD, "bench"))
     try:
-        args.lines = [int(n) for n in args.lines.split(",") if n.strip()]
-    except ValueError:
-        parser.error("--lines: whole numbers separated by commas, such as 2000000,20000000")
-    if not args.lines or not all(1000 <= n <= 100000000 for n in args.lines):
-        parser.error("--lines: each from 1000 to 100000000")
-    if not 1 <= args.runs <= 20:
-        parser.error("--runs: 1 to 20")
-    return args
+        yield workdir
+    finally:
+        signal.alarm(0)
+        if args.keep:
+            print("work directory kept: %s" % workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGALRM, _terminate)
-    signal.alarm(args.max_seconds)
-    os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="log_read-", dir=os.path.join(BUILD, "bench"))
-    ok = False
-    try:
-        summaries = [bench_size(args, workdir, count) for count in args.lines]
-        if len(summaries) > 1:
-            print("peak RSS: %s" % ", ".join("%.1f MB at %d lines" % (s["engine_peak_rss_mb"], s["lines"])
-                                              for s in summaries))
-        if args.json:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump({"python": sys.version.split()[0], "sizes": summaries}, fh, indent=2, sort_keys=True)
-        ok = True
-    except (BenchFailed, RuntimeError, subprocess.SubprocessError) as exc:
-        print("benchmark FAILED: %s" % exc, file=sys.stderr)
-    finally:
-        signal.alarm(0)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print("work directory kept: %s" % workdir)
-    return 0 if ok else 1
+    with _bounded_workdir(args) as workdir:
+        try:
+            summaries = [bench_size(args, workdir, count) for count in args.lines]
+        except (BenchFailed, RuntimeError, subprocess.SubprocessError) as exc:
+            print("benchmark FAILED: %s" % exc, file=sys.stderr)
+            return 1
+    if len(summaries) > 1:
+        print("peak RSS: %s" % ", ".join("%.1f MB at %d lines" % (s["engine_peak_rss_mb"], s["lines"])
+                                          for s in summaries))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"python": sys.version.split()[0], "sizes": summaries}, fh, indent=2, sort_keys=True)
+    return 0
 
 
 if __name__ == "__main__":
