@@ -284,9 +284,9 @@ def bench_size(args, workdir, count):
             os.unlink(path)
     engine_s = statistics.median(r["engine"]["seconds"] for r in runs)
     awk_s = statistics.median(r["awk"]["seconds"] for r in runs)
+    engine_cpu = statistics.median(r["engine"]["cpu_seconds"] for r in runs)
     summary = {"lines": count, "bytes": size, "shape": args.shape, "tls_lines": sum(expected.values()),
-               "engine_seconds": engine_s, "engine_cpu_seconds": statistics.median(r["engine"]["cpu_seconds"]
-                                                                                    for r in runs),
+               "engine_seconds": engine_s, "engine_cpu_seconds": engine_cpu,
                "awk_seconds": awk_s, "ratio": engine_s / max(awk_s, 1e-6),
                "awk_cpu_seconds": statistics.median(r["awk"]["cpu_seconds"] for r in runs),
                "engine_peak_rss_mb": max(r["engine"]["hwm_kb"] for r in runs) / 1024.0,
@@ -366,8 +366,8 @@ def main(argv=None):
             print("benchmark FAILED: %s" % exc, file=sys.stderr)
             return 1
     if len(summaries) > 1:
-        print("peak RSS: %s" % ", ".join("%.1f MB at %d lines" % (s["engine_peak_rss_mb"], s["lines"])
-                                          for s in summaries))
+        peaks = ["%.1f MB at %d lines" % (s["engine_peak_rss_mb"], s["lines"]) for s in summaries]
+        print("peak RSS: %s" % ", ".join(peaks))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"python": sys.version.split()[0], "sizes": summaries}, fh, indent=2, sort_keys=True)
