@@ -123,6 +123,7 @@ class _Reader(object):
         self.pending = {}
         self.cache = {}
         self.quiet = set()      # messages (bytes) of nginx's own lines that name no handshake failure
+        self.quiet_match = None     # blocks.quiet_pattern(quiet); False when quiet changed since it was made
         self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
         self.total = 0
         self.clients = {}
@@ -167,7 +168,9 @@ class _Reader(object):
     def _candidates(self, data, start, end, framer, fast, last):
         """The lines of ``data[start:end]`` that may matter, in order; returns where it stopped: ``end``, or
         after a line that began a split line (the framer wants every line after it)."""
-        found, quiet_lines = blocks.candidates(data, start, end, self.quiet if fast else None)
+        if self.quiet_match is False:
+            self.quiet_match = blocks.quiet_pattern(self.quiet)
+        found, quiet_lines = blocks.candidates(data, start, end, self.quiet if fast else None, self.quiet_match)
         if quiet_lines:         # nginx lines whose message names nothing: looked at, nothing more
             self.formats["nginx"] = self.formats.get("nginx", 0) + quiet_lines
         for at in sorted(found):
@@ -206,6 +209,7 @@ class _Reader(object):
                 if len(self.quiet) >= MAX_CACHE:
                     self.quiet.clear()
                 self.quiet.add(message)
+                self.quiet_match = False
             return
         if since is None and not framer.pending and not _worth_reading(raw):
             return

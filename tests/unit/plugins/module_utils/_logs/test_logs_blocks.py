@@ -138,3 +138,50 @@ def test_a_quiet_message_is_looked_at_once_and_counted_every_time(tmp_path, monk
     assert res["lines_read"] == 1004 and res["formats"] == {"nginx": 1001}
     assert _causes(res) == {"not_tls": 1} and res["events"]["total"] == 1
     assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+# Lines that share words with QUIET's message, each with the message_key() it has.
+_QUIET_MESSAGE = QUIET[43:QUIET.index(b", client: ")]
+_LOOK_ALIKES = [
+    QUIET,                                                          # the message, then a client
+    QUIET.replace(b"*8 ", b""),                                     # no connection number
+    QUIET.replace(b"*8 ", b"*8 *9 "),                               # the message is "*9 upstream ..."
+    QUIET.replace(b"[error]", b"[debug]"),                          # debug: never quiet
+    QUIET.replace(b"upstream, client", b"upstream again, client"),  # a longer message
+    QUIET.replace(b"*8 upstream", b"*8 an upstream"),               # a message that ends the same way
+    QUIET[:QUIET.index(b", client: ")] + b"\n",                     # the message alone ends the line
+    QUIET[:QUIET.index(b", client: ")] + b"\r\n",
+    QUIET[:QUIET.index(b", client: ")] + b" , client: x\n",
+    b"x" + QUIET,                                                   # no header at the start
+    QUIET.replace(b"2026/12/01", b"2026/12/\xd9\xa1"),              # not an ASCII digit
+]
+
+
+@pytest.mark.parametrize("extra", [[], [b"other message\n", b"*9 upstream timed out\n"]])
+def test_the_quiet_pattern_matches_exactly_the_lines_whose_message_is_quiet(extra):
+    """blocks.quiet_pattern is one match in place of message_key() and a set lookup: it must agree with
+    them on every line (a match where the key differs would count a line that is not quiet)."""
+    quiet = {_QUIET_MESSAGE, _QUIET_MESSAGE + b"\n", b"*9 upstream timed out (110"} | set(extra)
+    match = blocks.quiet_pattern(quiet)
+    assert match is not None
+    for line in _LOOK_ALIKES + [line.rstrip(b"\n") for line in _LOOK_ALIKES]:
+        data = NOISE + line + NOISE
+        start, stop = len(NOISE), len(NOISE) + len(line)
+        assert (match(data, start, stop) is not None) is (blocks.message_key(data, start, stop) in quiet), line
+    assert blocks.quiet_pattern(set()) is None
+    assert blocks.quiet_pattern(set(b"m%d" % n for n in range(blocks.MAX_QUIET_PATTERN + 1))) is None
+
+
+@pytest.mark.parametrize("block_size", [97, len(QUIET) - 1, len(QUIET), len(QUIET) + 1, 4096, 1 << 20])
+def test_lines_like_a_quiet_one_are_read_the_long_way(tmp_path, monkeypatch, block_size):
+    """Real file: the quiet message is learnt from the first line; the look-alikes after it (and the
+    same lines again) count in formats exactly as their own messages say, across any block boundary,
+    the same as in one block and as with a quiet set too large for one pattern."""
+    body = b"".join(_LOOK_ALIKES[:-2]) + TLS.replace(b"wrong version number", b"x")
+    data = QUIET + body * 3 + QUIET[:-1]
+    res = _read(tmp_path, monkeypatch, data, block_size)
+    # per copy of body: 8 nginx lines with upstream wording that are not debug, and the TLS line
+    assert res["lines_read"] == data.count(b"\n") + 1 and res["formats"] == {"nginx": 1 + 3 * 9 + 1}
+    assert res == _one_block(tmp_path, monkeypatch, data)
+    monkeypatch.setattr(blocks, "MAX_QUIET_PATTERN", 0)
+    assert _read(tmp_path, monkeypatch, data, block_size) == res
