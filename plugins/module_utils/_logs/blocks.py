@@ -39,6 +39,7 @@ _MARKER_LINE_RES = tuple(re.compile(re.escape(marker) + b"[^\n]*") for marker in
 _QUIET_HEAD = HEAD_RE.pattern.replace(b"debug|", b"", 1)
 MAX_QUIET_PATTERN = 64      # quiet messages compiled into one pattern; with more, each is looked up alone
 _CRI_PART = b" P "
+_DOCKER_LINE_END = b'\\n"'     # the end of a Docker json-file "log" string that ends its line
 _CRI_PART_SPAN = (19, 45)   # where " P " starts in a CRI line: after an RFC 3339 time and the stream name
 
 
@@ -137,7 +138,11 @@ def candidates(data, start, end, quiet=None, quiet_match=None):
     at = find(b"{", start, end)
     while at >= 0:
         if at == start or data[at - 1] == 10:      # a "{" that starts a line
-            lines[at] = find(b"\n", at, end) + 1 or end
+            stop = find(b"\n", at, end) + 1 or end
+            # a Docker entry whose "log" ends the line (``\n"``) holds nothing without a marker: only one that
+            # does not (part of a split line, or no Docker entry) is read whole (read._worth_reading)
+            if find(_DOCKER_LINE_END, at, min(stop, at + MAX_LINE)) < 0:
+                lines[at] = stop
             quiet = None
         at = find(b"{", at + 1, end)
     quiet_lines = 0

@@ -10,11 +10,13 @@ with reading the same file in one block (no boundary at all) and with what the l
 """
 from __future__ import annotations
 
+import datetime
+import json
 import os
 
 import pytest
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks, formats
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import read_logs
 
 LOGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "logs")
@@ -185,3 +187,55 @@ def test_lines_like_a_quiet_one_are_read_the_long_way(tmp_path, monkeypatch, blo
     assert res == _one_block(tmp_path, monkeypatch, data)
     monkeypatch.setattr(blocks, "MAX_QUIET_PATTERN", 0)
     assert _read(tmp_path, monkeypatch, data, block_size) == res
+
+
+def _docker(line, end=b"\n"):
+    """One Docker json-file entry of ``line`` (``end``: what its ``log`` ends with; b"" for a partial one)."""
+    log = json.dumps((line + end).decode()).encode()
+    return b'{"log":' + log + b',"stream":"stderr","time":"2026-12-01T21:32:50.123456789Z"}\n'
+
+
+@pytest.mark.parametrize("block_size", [97, 4096, 1 << 20])
+@pytest.mark.parametrize("fmt", ["auto", "docker_json"])
+def test_docker_entries_without_a_marker_are_skipped_unless_they_split_a_line(tmp_path, monkeypatch, block_size,
+                                                                                fmt):
+    """blocks.candidates leaves out a Docker entry that ends its line and has no marker word; an entry that
+    does not end its line (Docker splits lines over 16 KiB) is still read, and joined with the next,
+    whose marker may come only in the second part, also when its ``\\n"`` lies past MAX_LINE."""
+    tls, noise = TLS.rstrip(b"\n"), NOISE.rstrip(b"\n")
+    cut = tls.index(b"SSL_do")
+    long_noise = noise + b" " + b"z" * blocks.MAX_LINE
+    data = (_docker(noise) * 40 + _docker(tls) + _docker(tls[:cut], b"") + _docker(tls[cut:])
+            + _docker(long_noise) + _docker(tls) + b"{not json\n" + _docker(noise) * 40)
+    res = _read(tmp_path, monkeypatch, data, block_size, format=fmt)
+    assert res["lines_read"] == 86 and _causes(res) == {"not_tls": 3}
+    assert res["formats"] == {"docker_json": 3}
+    assert res["events"]["by_cause"]["not_tls"]["first_seen"] == "2026-12-01T21:32:50"
+    assert res == _one_block(tmp_path, monkeypatch, data, format=fmt)
+
+
+def test_wrapper_times_are_read_as_strptime_reads_them():
+    """formats._civil stands in for strptime on the wrapper times of every line: the same datetime for
+    every field it accepts, ValueError for every one it refuses (out of range, no such day, leap
+    seconds, digits that are not ASCII)."""
+    def strptime(day, clock):
+        try:
+            return datetime.datetime.strptime(day + " " + clock, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return ValueError
+
+    def civil(day, clock):
+        try:
+            return formats._civil(day, clock)  # pylint: disable=protected-access
+        except ValueError:
+            return ValueError
+
+    checked = 0
+    for year in ("0000", "0999", "2024", "2100", "9999", "2\u0660\u0662\u0664"):
+        for month in ("00", "01", "02", "12", "13", "\u0661\u0662"):
+            for day in ("00", "01", "28", "29", "30", "31", "32"):
+                for clock in ("00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "12:00:61", "9\u0669:00:00"):
+                    text = "%s-%s-%s" % (year, month, day)
+                    assert civil(text, clock) == strptime(text, clock), (text, clock)
+                    checked += 1
+    assert checked == 6 * 6 * 7 * 7
