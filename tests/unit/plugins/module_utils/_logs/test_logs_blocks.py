@@ -197,8 +197,7 @@ def _docker(line, end=b"\n"):
 
 @pytest.mark.parametrize("block_size", [97, 4096, 1 << 20])
 @pytest.mark.parametrize("fmt", ["auto", "docker_json"])
-def test_docker_entries_without_a_marker_are_skipped_unless_they_split_a_line(tmp_path, monkeypatch, block_size,
-                                                                                fmt):
+def test_docker_entries_without_a_marker_are_skipped_unless_they_split_a_line(tmp_path, monkeypatch, block_size, fmt):
     """blocks.candidates leaves out a Docker entry that ends its line and has no marker word; an entry that
     does not end its line (Docker splits lines over 16 KiB) is still read, and joined with the next,
     whose marker may come only in the second part, also when its ``\\n"`` lies past MAX_LINE."""
