@@ -18,6 +18,7 @@ import os
 import zlib
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files as safe
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import includes
 
 DEFAULT_CONFIG = "/etc/nginx/nginx.conf"
@@ -132,20 +133,32 @@ def _decompression_errors():
 
 
 class _LogStream(object):
-    """A log opened for reading line by line: every decompression or read error becomes CorruptLog,
+    """A log opened for streaming (read1 in blocks, or readline): every decompression or read error becomes CorruptLog,
     and closing closes both the decompressor and the file under it."""
 
     _ERRORS = _decompression_errors()
 
     def __init__(self, reader, raw, compression):
         self._reader, self._raw, self.compression = reader, raw, compression
+        self.block_size = blocks.ARCHIVE_BLOCK_SIZE if compression else blocks.BLOCK_SIZE
 
     def readline(self, size=-1):
         try:
             return self._reader.readline(size)
         except self._ERRORS as exc:
-            what = ("corrupt or truncated %s data" % self.compression) if self.compression else "read error"
-            raise CorruptLog("%s (%s: %s)" % (what, type(exc).__name__, getattr(exc, "strerror", None) or exc))
+            raise self._corrupt(exc)
+
+    def read1(self, size=-1):
+        """Up to ``size`` bytes from one read of the file (or one decompressed piece of it): what came
+        before a damaged part of an archive is returned before the error is raised."""
+        try:
+            return self._reader.read1(size)
+        except self._ERRORS as exc:
+            raise self._corrupt(exc)
+
+    def _corrupt(self, exc):
+        what = ("corrupt or truncated %s data" % self.compression) if self.compression else "read error"
+        return CorruptLog("%s (%s: %s)" % (what, type(exc).__name__, getattr(exc, "strerror", None) or exc))
 
     def close(self):
         try:
@@ -165,8 +178,8 @@ class _LogStream(object):
 
 def open_log(path, where="paths"):
     """``(stream, compression)``: the file, decompressed on the fly when its magic bytes (not its
-    name) say ``gzip``, ``bzip2`` or ``xz``; compression is None for a plain file.  ``stream.readline``
-    raises CorruptLog when the data stops making sense.  Raises FileRefused (naming ``where``) for
+    name) say ``gzip``, ``bzip2`` or ``xz``; compression is None for a plain file.  ``stream.read1`` and
+    ``stream.readline`` raise CorruptLog when the data stops making sense.  Raises FileRefused (naming ``where``) for
     anything but a readable regular file."""
     raw = safe.open_binary(path, where=where, what=LOG_WHAT)
     try:

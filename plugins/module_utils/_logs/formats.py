@@ -57,6 +57,19 @@ _RFC5424_RE = re.compile(r"<\d{1,3}>1 (?:" + _ISO + r"|-) \S+ \S+ \S+ \S+ (?:-|\
 _HOST_TAG_RE = re.compile(r"(?:[^\s:\[\]]* )?[^\s:\[\]]+(?:\[\d+\])?: ")
 
 
+def _civil(day, clock):
+    """The datetime of ``2024-01-01`` and ``00:00:00`` (as _ISO_RE finds them): strptime's answer, or its
+    ValueError.  strptime costs about 10 us a call, more than the rest of a wrapped line, and most
+    wrapper times are distinct seconds; for ASCII digits the constructor accepts and refuses exactly
+    the same fields (checked against strptime on every month, day, hour, minute and second, valid
+    and not)."""
+    digits = day[:4] + day[5:7] + day[8:10] + clock[:2] + clock[3:5] + clock[6:8]
+    if digits.isascii() and digits.isdigit():
+        return datetime.datetime(int(day[:4]), int(day[5:7]), int(day[8:10]),
+                                 int(clock[:2]), int(clock[3:5]), int(clock[6:8]))
+    return datetime.datetime.strptime(day + " " + clock, "%Y-%m-%d %H:%M:%S")
+
+
 class Clock(object):
     """Wrapper times to nginx's time key (``YYYY/MM/DD HH:MM:SS``, the managed host's local time)."""
 
@@ -79,7 +92,7 @@ class Clock(object):
                 return "%s %s" % (day.replace("-", "/"), clock)
             offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 60 + int(zone[-2:]))
             try:
-                when = datetime.datetime.strptime(day + " " + clock, "%Y-%m-%d %H:%M:%S")
+                when = _civil(day, clock)
                 epoch = (when - datetime.datetime(1970, 1, 1)).total_seconds() - offset * 60
                 return time.strftime(lines.TIME_FORMAT, time.localtime(epoch))
             except (ValueError, OverflowError, OSError):

@@ -68,19 +68,31 @@ def command(units, since_local=None, binary="journalctl"):
 
 
 class _Bounded(object):
-    """journalctl's stdout with ``readline(size)``, ending after ``limit`` bytes."""
+    """journalctl's stdout with ``read1(size)`` and ``readline(size)``, ending after ``limit`` bytes."""
 
     def __init__(self, raw, limit):
         self._raw, self._left = raw, limit
         self.cut = False
 
-    def readline(self, size=-1):
+    def _want(self, size):
+        """How many bytes the next read may take: 0 once the limit is reached (then ``cut`` says
+        whether journalctl had more to say)."""
         if self._left <= 0:
             if self._raw.read(1):
                 self.cut = True
-            return b""
-        want = self._left if size is None or size < 0 else min(size, self._left)
-        data = self._raw.readline(want)
+            return 0
+        return self._left if size is None or size < 0 else min(size, self._left)
+
+    def readline(self, size=-1):
+        want = self._want(size)
+        data = self._raw.readline(want) if want else b""
+        self._left -= len(data)
+        return data
+
+    def read1(self, size=-1):
+        """What the pipe holds now, up to ``size`` bytes and to the limit (read1: no wait for more)."""
+        want = self._want(size)
+        data = self._raw.read1(want) if want else b""
         self._left -= len(data)
         return data
 

@@ -5,11 +5,13 @@
 
     read_logs(paths=None, config=DEFAULT_CONFIG, rotated=True, since=None, samples=3, top_clients=10)
 
-Streams each file line by line in binary mode (gzip/bzip2/xz decompressed on the fly) and keeps
-only aggregates, so memory does not grow with the log:
+Streams each file in blocks of a few MB in binary mode (gzip/bzip2/xz decompressed on the fly) and
+keeps only aggregates, so memory does not grow with the log:
 
-* a cheap substring test (``SSL``, ``upstream``, ``handshak``, ``HTTPS port``) drops most lines
-  before anything is decoded or matched;
+* ``bytes.find`` on fixed markers (``SSL``, ``upstream``, ``handshak``, ``HTTPS port``: _logs/blocks)
+  finds the lines worth reading in a block; the others are only counted, never decoded or matched;
+* an nginx line whose message was already found to name no handshake failure (``upstream timed
+  out ... while reading response header``) is counted as looked at without being parsed again;
 * a matching line is reduced to (message, level, upstream host:port), counted in a table of at most
   MAX_PENDING such keys that is folded into the groups whenever it fills;
 * each group keeps a count, the first and last time, counters and at most ``samples`` lines;
@@ -30,10 +32,10 @@ import zlib
 from typing import Any, Dict, List, Optional, TypedDict
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes, safe_files as safe
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import files, formats, groups, journal, lines
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks, files, formats, groups, journal, lines
 
 DEFAULT_CONFIG = files.DEFAULT_CONFIG
-MAX_LINE = 65536            # bytes of one line looked at; the rest of a longer line is skipped
+MAX_LINE = blocks.MAX_LINE  # bytes of one line looked at; the rest of a longer line is skipped
 MAX_PENDING = 20000         # distinct (message, level, upstream) keys held before folding into groups
 MAX_CACHE = 4096            # classified messages remembered
 MAX_UPSTREAMS = 1000        # keys of events.by_upstream; further upstreams count under OTHER
@@ -99,6 +101,11 @@ def _reason_of(message):
 _SEARCHED = frozenset((formats.AUTO, "journalctl", "syslog", "journal_json"))
 
 
+def _quiet_key(raw):
+    """blocks.message_key of one line."""
+    return blocks.message_key(raw, 0, len(raw))
+
+
 def _worth_reading(raw):
     """Whether a line that is not nginx's own may hold a handshake line: its wording, or the start of a
     split line (a CRI ``P`` part, a Docker entry that does not end the line), or a journal message kept
@@ -115,6 +122,8 @@ class _Reader(object):
         self.since_bytes = None if since_key is None else since_key.encode("ascii")
         self.pending = {}
         self.cache = {}
+        self.quiet = set()      # messages (bytes) of nginx's own lines that name no handshake failure
+        self.quiet_match = None     # blocks.quiet_pattern(quiet); False when quiet changed since it was made
         self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
         self.total = 0
         self.clients = {}
@@ -128,60 +137,84 @@ class _Reader(object):
 
     # ----------------------------------------------------------------------- per line
     def read(self, stream, fmt=formats.AUTO, reference=None):
-        """Count one open binary stream into the aggregates (lines_read and bytes_read count what
-        was read even when the stream breaks off).  ``reference`` (epoch) is when the stream was last
-        written: a syslog time without a year is put before it."""
+        """Count one open binary stream (``read1(size)``, and ``block_size`` if it has one) into the aggregates (lines_read and bytes_read
+        count what was read even when the stream breaks off).  ``reference`` (epoch) is when the stream
+        was last written: a syslog time without a year is put before it."""
         counted = [0, 0]
         framer = formats.Framer(fmt, formats.Clock(reference))
         try:
-            self._read(stream.readline, counted, framer)
+            self._read(stream.read1, counted, framer, getattr(stream, "block_size", blocks.BLOCK_SIZE))
         finally:
             self.lines += counted[0]
             self.bytes += counted[1]
 
-    def _read(self, readline, counted, framer):
-        since = self.since_bytes
+    def _read(self, read1, counted, framer, block_size):
         last = [None]           # the time of the line before: a line without one is as old as it
         fast = framer.fmt in (formats.AUTO, "nginx")
-        count = size = 0
-        try:
-            while True:
-                raw = readline(MAX_LINE)
-                if not raw:
-                    break
-                size += len(raw)
-                if len(raw) == MAX_LINE and raw[-1:] != b"\n":
-                    while True:             # an overlong line: look at its start only
-                        more = readline(MAX_LINE)
-                        size += len(more)
-                        if not more or more[-1:] == b"\n":
-                            break
-                count += 1
-                if fast and raw[4:5] == b"/" and raw[:1].isdigit() and not framer.pending:
-                    # nginx's own line, the common case: kept cheap
-                    if since is not None:
-                        last[0] = raw[:19]
-                        if last[0] < since:
-                            self.before_since += 1
-                            continue
-                    if b"SSL" not in raw and b"upstream" not in raw and b"handshak" not in raw and b"HTTPS port" not in raw:
-                        continue
-                    text = raw.decode("utf-8", "replace")
-                    parsed = lines.parse(text)
-                    if parsed is None:
-                        if lines.is_ssl_line(text):
-                            self._unparsed(text, text[:200])
-                        continue
-                    self._event(text, parsed[0], parsed, "nginx")
+
+        def region(data, start, end):
+            while start < end:
+                if self.since_bytes is not None or framer.pending:
+                    # every line counts (its time for since, its part of a split line): one by one
+                    raw, start = blocks.line_at(data, start, end)
+                    self._line(raw, framer, fast, last)
                     continue
-                if since is None and not framer.pending and not _worth_reading(raw):
-                    continue
-                for content, frame_time, frame in framer.feed(raw.decode("utf-8", "replace")):
-                    self._logical(content, frame_time, frame, framer, last)
-            for content, frame_time, frame in framer.flush():
-                self._logical(content, frame_time, frame, framer, last)
-        finally:
-            counted[0], counted[1] = count, size
+                start = self._candidates(data, start, end, framer, fast, last)
+
+        blocks.regions(read1, counted, region, block_size)
+        for content, frame_time, frame in framer.flush():
+            self._logical(content, frame_time, frame, framer, last)
+
+    def _candidates(self, data, start, end, framer, fast, last):
+        """The lines of ``data[start:end]`` that may matter, in order; returns where it stopped: ``end``, or
+        after a line that began a split line (the framer wants every line after it)."""
+        if self.quiet_match is False:
+            self.quiet_match = blocks.quiet_pattern(self.quiet)
+        found, quiet_lines = blocks.candidates(data, start, end, self.quiet if fast else None, self.quiet_match)
+        if quiet_lines:         # nginx lines whose message names nothing: looked at, nothing more
+            self.formats["nginx"] = self.formats.get("nginx", 0) + quiet_lines
+        for at in sorted(found):
+            stop = found[at]
+            self._line(data[at:min(stop, at + MAX_LINE)], framer, fast, last)
+            if framer.pending:
+                return stop
+        return end
+
+    def _line(self, raw, framer, fast, last):
+        """One line of the file, with its line end, at most blocks.MAX_LINE bytes of it."""
+        since = self.since_bytes
+        if fast and raw[4:5] == b"/" and raw[:1].isdigit() and not framer.pending:
+            # nginx's own line, the common case: kept cheap
+            if since is not None:
+                last[0] = raw[:19]
+                if last[0] < since:
+                    self.before_since += 1
+                    return
+            message = None
+            if b"SSL" not in raw and b"handshak" not in raw and b"HTTPS port" not in raw:
+                if b"upstream" not in raw:
+                    return
+                # only upstream wording: the message may be one known to name nothing
+                message = _quiet_key(raw)
+                if message is not None and message in self.quiet:
+                    self.formats["nginx"] = self.formats.get("nginx", 0) + 1
+                    return
+            text = raw.decode("utf-8", "replace")
+            parsed = lines.parse(text)
+            if parsed is None:
+                if lines.is_ssl_line(text):
+                    self._unparsed(text, text[:200])
+                return
+            if not self._event(text, parsed[0], parsed, "nginx") and message is not None:
+                if len(self.quiet) >= MAX_CACHE:
+                    self.quiet.clear()
+                self.quiet.add(message)
+                self.quiet_match = False
+            return
+        if since is None and not framer.pending and not _worth_reading(raw):
+            return
+        for content, frame_time, frame in framer.feed(raw.decode("utf-8", "replace")):
+            self._logical(content, frame_time, frame, framer, last)
 
     def _logical(self, text, frame_time, frame, framer, last):
         """One log line out of its frame (or a line that was not framed)."""
@@ -209,10 +242,11 @@ class _Reader(object):
 
     def _event(self, text, stamp, parsed, name):
         """An nginx line with TLS or upstream wording: ``parsed`` ends with (level, message, client,
-        upstream); ``stamp`` is its time or None."""
+        upstream); ``stamp`` is its time or None.  False when the message names no handshake failure
+        (whatever else the line says: it is the same for every line with this message and level)."""
         level, message, client, upstream = parsed[-4:]
         if level == "debug":
-            return
+            return None
         self.formats[name] = self.formats.get(name, 0) + 1
         info = self.cache.get(message)
         if info is None:
@@ -220,7 +254,7 @@ class _Reader(object):
                 self.cache.clear()
             info = self.cache[message] = lines.classify(message)
         if info.code == "unknown" and not info.ssl:
-            return                          # no TLS wording and no cause: not a handshake line
+            return False                    # no TLS wording and no cause: not a handshake line
         if upstream is not None:            # host:port is what groups; drop the URI
             upstream = lines.trim_upstream(upstream)
         if stamp is None:
@@ -236,6 +270,7 @@ class _Reader(object):
             groups.widen(entry, stamp)
         if info.side == lines.CLIENT and client:
             self._client(client, stamp, info.code)
+        return True
 
     def _unparsed(self, text, key):
         self.unparsed += 1

@@ -1,0 +1,240 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The log reader reads blocks (_logs/blocks): what it finds must not depend on where a block ends.
+
+Real files, read by read_logs with the block size made small (blocks.BLOCK_SIZE, read when a log is
+opened) so that a boundary falls where the test wants it: inside a TLS line, inside its marker word,
+right after or right before its line end, between the CR and LF of a CRLF line, inside a line longer
+than a block and longer than MAX_LINE, and in a last line without a line end.  Each result is compared
+with reading the same file in one block (no boundary at all) and with what the lines say.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+import pytest
+
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks, formats
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs.read import read_logs
+
+LOGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "logs")
+NOISE = (b'2026/12/01 21:32:49 [error] 3070#3070: *7 open() "/usr/share/nginx/html/x" failed (2: No such file or '
+         b'directory), client: 10.9.1.2, server: shop.example, request: "GET /x HTTP/1.1", host: "shop.example"\n')
+QUIET = (b"2026/12/01 21:32:49 [error] 3070#3070: *8 upstream timed out (110: Connection timed out) while reading "
+         b'response header from upstream, client: 10.9.1.3, server: shop.example, request: "GET /slow HTTP/1.1", '
+         b'upstream: "http://10.0.0.5:8080/slow", host: "shop.example"\n')
+TLS = (b"2026/12/01 21:32:50 [error] 3070#3070: *2 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong "
+       b"version number) while SSL handshaking to upstream, client: 127.0.0.1, server: proxy.lab.test, request: "
+       b'"GET /banner HTTP/1.1", upstream: "https://127.0.0.1:37019/", host: "127.0.0.1:35457"\n')
+
+
+def _read(tmp_path, monkeypatch, data, block_size, name="error.log", **options):
+    path = tmp_path / name
+    path.write_bytes(data)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", block_size)
+    res = read_logs(paths=[str(path)], rotated=False, **options)
+    for entry in res["files"]:
+        entry.pop("path")
+    return res
+
+
+def _one_block(tmp_path, monkeypatch, data, **options):
+    return _read(tmp_path, monkeypatch, data, 1 << 30, name="whole.log", **options)
+
+
+def _causes(res):
+    return dict((code, group["count"]) for code, group in res["events"]["by_cause"].items())
+
+
+@pytest.mark.parametrize("cut", [len(NOISE) + 1, len(NOISE) + 60, len(NOISE) + TLS.index(b"SSL_do") + 1,
+                                 len(NOISE) + TLS.index(b"SSL_do") + 2, len(NOISE) + len(TLS) // 2])
+def test_a_line_split_across_two_blocks_counts_once(tmp_path, monkeypatch, cut):
+    data = NOISE + TLS + NOISE
+    res = _read(tmp_path, monkeypatch, data, cut)
+    assert res["lines_read"] == 3 and res["bytes_read"] == len(data)
+    assert _causes(res) == {"not_tls": 1}
+    assert res["events"]["by_cause"]["not_tls"]["samples"] == [TLS.decode().rstrip("\n")]
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+@pytest.mark.parametrize("shift", [-1, 0, 1])
+def test_a_tls_line_at_a_block_end(tmp_path, monkeypatch, shift):
+    """The block ends with the TLS line's line end (shift 0), one byte before it, or one byte into the next line."""
+    data = NOISE + TLS + TLS + NOISE
+    res = _read(tmp_path, monkeypatch, data, len(NOISE) + len(TLS) + shift)
+    assert res["lines_read"] == 4 and _causes(res) == {"not_tls": 2}
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+@pytest.mark.parametrize("block_size", [len(NOISE) + len(TLS) - 1, len(NOISE) + len(TLS), 97, 4096])
+def test_crlf_lines_read_as_lf_lines(tmp_path, monkeypatch, block_size):
+    """A block may end between the CR and the LF; the sample keeps neither."""
+    crlf = (NOISE + TLS + QUIET + TLS).replace(b"\n", b"\r\n")
+    res = _read(tmp_path, monkeypatch, crlf, block_size)
+    lf = _one_block(tmp_path, monkeypatch, crlf.replace(b"\r\n", b"\n"))
+    assert res["lines_read"] == 4 and _causes(res) == {"not_tls": 2} and res["formats"] == {"nginx": 3}
+    assert res["events"] == lf["events"] and res["formats"] == lf["formats"]
+    assert res == _one_block(tmp_path, monkeypatch, crlf)
+
+
+@pytest.mark.parametrize("block_size", [4096, 65536, 65537, 1 << 20])
+def test_a_line_longer_than_a_block_and_than_max_line(tmp_path, monkeypatch, block_size):
+    """Only the first MAX_LINE bytes of a line are looked at, whatever the block size: a TLS line padded to
+    three times a block counts; a line whose TLS words come after MAX_LINE does not; both count as lines."""
+    long_tls = TLS.rstrip(b"\n") + b" " + b"x" * (3 * blocks.MAX_LINE) + b"\n"
+    late_words = b"2026/12/01 21:32:51 [error] 3070#3070: *9 " + b"y" * blocks.MAX_LINE + TLS[40:]
+    data = NOISE + long_tls + late_words + TLS
+    res = _read(tmp_path, monkeypatch, data, block_size)
+    assert res["lines_read"] == 4 and res["bytes_read"] == len(data)
+    assert _causes(res) == {"not_tls": 2}
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+@pytest.mark.parametrize("block_size", [1, 50, len(NOISE), len(NOISE) + len(TLS) - 2, 1 << 20])
+def test_a_last_line_without_line_end_counts(tmp_path, monkeypatch, block_size):
+    data = NOISE + QUIET + TLS.rstrip(b"\n")
+    res = _read(tmp_path, monkeypatch, data, block_size)
+    assert res["lines_read"] == 3 and res["bytes_read"] == len(data)
+    assert _causes(res) == {"not_tls": 1} and res["formats"] == {"nginx": 2}
+    assert res["events"]["by_cause"]["not_tls"]["samples"] == [TLS.decode().rstrip("\n")]
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+def _real_logs():
+    """Every real capture and format fixture, one after the other (nginx files, journald, syslog, CRI with
+    P parts, Docker json-file, kubectl, docker compose, cut headers)."""
+    names = sorted(os.path.join(LOGS, n) for n in os.listdir(LOGS) if n.endswith(".log"))
+    names += sorted(os.path.join(LOGS, "formats", n) for n in os.listdir(os.path.join(LOGS, "formats"))
+                    if n.endswith(".log"))
+    parts = []
+    for name in names:
+        with open(name, "rb") as fh:
+            parts.append(fh.read())
+    parts.append(b"a relay wrote: SSL went away\n")         # TLS wording without nginx's header: unparsed
+    return b"".join(part if part.endswith(b"\n") else part + b"\n" for part in parts)
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 100, 1000, 4093, 65536])
+@pytest.mark.parametrize("since", [None, "2026-12-01T21:32:49"])
+def test_real_logs_read_alike_in_any_block_size(tmp_path, monkeypatch, block_size, since):
+    """The real captures and format fixtures give the same result (events, samples, clients, formats,
+    unparsed lines, lines before ``since``) in blocks of any size as in one block."""
+    data = _real_logs()
+    options = {"since": since, "now": 0} if since else {}
+    res = _read(tmp_path, monkeypatch, data, block_size, **options)
+    whole = _one_block(tmp_path, monkeypatch, data, **options)
+    assert res["lines_read"] == data.count(b"\n") and res["events"]["total"] > 50
+    assert len(res["formats"]) >= 5 and res["unparsed"]["count"] > 0
+    assert (res["lines_before_since"] > 0) is bool(since)
+    assert res == whole
+
+
+def test_a_quiet_message_is_looked_at_once_and_counted_every_time(tmp_path, monkeypatch):
+    """An upstream line whose message names no failure is skipped by its message after the first time
+    (blocks.candidates): still counted in formats, never as an event, and a TLS line with the same
+    upstream wording around it is still read."""
+    data = QUIET * 500 + TLS + QUIET * 500 + QUIET.replace(b"[error]", b"[debug]") * 3
+    res = _read(tmp_path, monkeypatch, data, 4096)
+    assert res["lines_read"] == 1004 and res["formats"] == {"nginx": 1001}
+    assert _causes(res) == {"not_tls": 1} and res["events"]["total"] == 1
+    assert res == _one_block(tmp_path, monkeypatch, data)
+
+
+# Lines that share words with QUIET's message, each with the message_key() it has.
+_QUIET_MESSAGE = QUIET[43:QUIET.index(b", client: ")]
+_LOOK_ALIKES = [
+    QUIET,                                                          # the message, then a client
+    QUIET.replace(b"*8 ", b""),                                     # no connection number
+    QUIET.replace(b"*8 ", b"*8 *9 "),                               # the message is "*9 upstream ..."
+    QUIET.replace(b"[error]", b"[debug]"),                          # debug: never quiet
+    QUIET.replace(b"upstream, client", b"upstream again, client"),  # a longer message
+    QUIET.replace(b"*8 upstream", b"*8 an upstream"),               # a message that ends the same way
+    QUIET[:QUIET.index(b", client: ")] + b"\n",                     # the message alone ends the line
+    QUIET[:QUIET.index(b", client: ")] + b"\r\n",
+    QUIET[:QUIET.index(b", client: ")] + b" , client: x\n",
+    b"x" + QUIET,                                                   # no header at the start
+    QUIET.replace(b"2026/12/01", b"2026/12/\xd9\xa1"),              # not an ASCII digit
+]
+
+
+@pytest.mark.parametrize("extra", [[], [b"other message\n", b"*9 upstream timed out\n"]])
+def test_the_quiet_pattern_matches_exactly_the_lines_whose_message_is_quiet(extra):
+    """blocks.quiet_pattern is one match in place of message_key() and a set lookup: it must agree with
+    them on every line (a match where the key differs would count a line that is not quiet)."""
+    quiet = {_QUIET_MESSAGE, _QUIET_MESSAGE + b"\n", b"*9 upstream timed out (110"} | set(extra)
+    match = blocks.quiet_pattern(quiet)
+    assert match is not None
+    for line in _LOOK_ALIKES + [line.rstrip(b"\n") for line in _LOOK_ALIKES]:
+        data = NOISE + line + NOISE
+        start, stop = len(NOISE), len(NOISE) + len(line)
+        assert (match(data, start, stop) is not None) is (blocks.message_key(data, start, stop) in quiet), line
+    assert blocks.quiet_pattern(set()) is None
+    assert blocks.quiet_pattern(set(b"m%d" % n for n in range(blocks.MAX_QUIET_PATTERN + 1))) is None
+
+
+@pytest.mark.parametrize("block_size", [97, len(QUIET) - 1, len(QUIET), len(QUIET) + 1, 4096, 1 << 20])
+def test_lines_like_a_quiet_one_are_read_the_long_way(tmp_path, monkeypatch, block_size):
+    """Real file: the quiet message is learnt from the first line; the look-alikes after it (and the
+    same lines again) count in formats exactly as their own messages say, across any block boundary,
+    the same as in one block and as with a quiet set too large for one pattern."""
+    body = b"".join(_LOOK_ALIKES[:-2]) + TLS.replace(b"wrong version number", b"x")
+    data = QUIET + body * 3 + QUIET[:-1]
+    res = _read(tmp_path, monkeypatch, data, block_size)
+    # per copy of body: 8 nginx lines with upstream wording that are not debug, and the TLS line
+    assert res["lines_read"] == data.count(b"\n") + 1 and res["formats"] == {"nginx": 1 + 3 * 9 + 1}
+    assert res == _one_block(tmp_path, monkeypatch, data)
+    monkeypatch.setattr(blocks, "MAX_QUIET_PATTERN", 0)
+    assert _read(tmp_path, monkeypatch, data, block_size) == res
+
+
+def _docker(line, end=b"\n"):
+    """One Docker json-file entry of ``line`` (``end``: what its ``log`` ends with; b"" for a partial one)."""
+    log = json.dumps((line + end).decode()).encode()
+    return b'{"log":' + log + b',"stream":"stderr","time":"2026-12-01T21:32:50.123456789Z"}\n'
+
+
+@pytest.mark.parametrize("block_size", [97, 4096, 1 << 20])
+@pytest.mark.parametrize("fmt", ["auto", "docker_json"])
+def test_docker_entries_without_a_marker_are_skipped_unless_they_split_a_line(tmp_path, monkeypatch, block_size, fmt):
+    """blocks.candidates leaves out a Docker entry that ends its line and has no marker word; an entry that
+    does not end its line (Docker splits lines over 16 KiB) is still read, and joined with the next,
+    whose marker may come only in the second part, also when its ``\\n"`` lies past MAX_LINE."""
+    tls, noise = TLS.rstrip(b"\n"), NOISE.rstrip(b"\n")
+    cut = tls.index(b"SSL_do")
+    long_noise = noise + b" " + b"z" * blocks.MAX_LINE
+    data = (_docker(noise) * 40 + _docker(tls) + _docker(tls[:cut], b"") + _docker(tls[cut:])
+            + _docker(long_noise) + _docker(tls) + b"{not json\n" + _docker(noise) * 40)
+    res = _read(tmp_path, monkeypatch, data, block_size, format=fmt)
+    assert res["lines_read"] == 86 and _causes(res) == {"not_tls": 3}
+    assert res["formats"] == {"docker_json": 3}
+    assert res["events"]["by_cause"]["not_tls"]["first_seen"] == "2026-12-01T21:32:50"
+    assert res == _one_block(tmp_path, monkeypatch, data, format=fmt)
+
+
+def test_wrapper_times_are_read_as_strptime_reads_them():
+    """formats._civil stands in for strptime on the wrapper times of every line: the same datetime for
+    every field it accepts, ValueError for every one it refuses (out of range, no such day, leap
+    seconds, digits that are not ASCII)."""
+    def strptime(day, clock):
+        try:
+            return datetime.datetime.strptime(day + " " + clock, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return ValueError
+
+    def civil(day, clock):
+        try:
+            return formats._civil(day, clock)  # pylint: disable=protected-access
+        except ValueError:
+            return ValueError
+
+    checked = 0
+    for year in ("0000", "0999", "2024", "2100", "9999", "2\u0660\u0662\u0664"):
+        for month in ("00", "01", "02", "12", "13", "\u0661\u0662"):
+            for day in ("00", "01", "28", "29", "30", "31", "32"):
+                for clock in ("00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "12:00:61", "9\u0669:00:00"):
+                    text = "%s-%s-%s" % (year, month, day)
+                    assert civil(text, clock) == strptime(text, clock), (text, clock)
+                    checked += 1
+    assert checked == 6 * 6 * 7 * 7
