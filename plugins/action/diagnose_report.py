@@ -14,14 +14,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html, render_md, report as engine
 
-OPTIONS = ("hosts", "output_dir", "fail_on", "since", "group", "write_hosts")
+OPTIONS = ("hosts", "host_records", "output_dir", "fail_on", "since", "group", "write_hosts")
 DEFAULT_OUTPUT_DIR = "./tlsops-report"
+STEPS = ("nginx", "clock", "probe", "chains", "logs")
+RECORD_KEYS = ("hosts", "record", "missing_msg")
 
 
 class ReportWriteError(OSError):
@@ -92,6 +95,63 @@ def write_report(report, output_dir):
                                % (directory, exc.strerror or exc))
 
 
+class RecordError(ValueError):
+    """host_records cannot be followed; the message names the option, the host and the fix."""
+
+
+def _follow(variables, reference, where):
+    """The value at ``reference`` (``VAR`` or ``VAR.KEY.INDEX...``) among one host's variables."""
+    parts = reference.split(".")
+    if parts[0] not in variables:
+        raise RecordError("%s: the host has no variable %s; name a variable the play registered or set" % (where, parts[0]))
+    value = variables[parts[0]]
+    for part in parts[1:]:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise RecordError("%s: %s has no %r; give the path of the step's data (VAR, VAR.results, VAR.results.0)"
+                              % (where, reference, part))
+    return value
+
+
+def hosts_from_records(spec, hostvars):
+    """O(hosts) built from each play host's own variables (``hostvars.raw_get``: not templated again).
+
+    Templating the fleet's data as this task's argument makes ansible-core check and copy every value
+    of it (about 330 per upstream); the registered results are already plain data, so they are taken
+    as they are, the same values the template would give."""
+    if not isinstance(spec, Mapping):
+        raise RecordError("host_records: expected a dict with hosts, record and missing_msg, got %s" % type(spec).__name__)
+    unknown = sorted(str(k) for k in spec if k not in RECORD_KEYS)
+    names, record_var = spec.get("hosts"), spec.get("record")
+    if unknown or not isinstance(names, list) or not isinstance(record_var, str) or not record_var:
+        raise RecordError("host_records: give hosts (a list of inventory names), record (the name of the host variable "
+                          "holding each host's record) and optionally missing_msg%s"
+                          % ("; unknown key(s) %s" % ", ".join(unknown) if unknown else ""))
+    if hostvars is None or not hasattr(hostvars, "raw_get"):
+        raise RecordError("host_records: the play's hostvars are not available to this task; pass hosts instead")
+    hosts = {}
+    for name in names:
+        variables = hostvars.raw_get(name)
+        record = variables.get(record_var) if isinstance(variables, Mapping) else None
+        if not isinstance(record, Mapping):
+            hosts[name] = {"reachable": False, "nginx": None, "clock": None, "probe": None, "chains": None, "logs": None,
+                           "unreachable_msg": spec.get("missing_msg") or "no %s for this host" % record_var}
+            continue
+        row = {"reachable": record.get("reachable"), "unreachable_msg": record.get("unreachable_msg")}
+        for step in STEPS:
+            reference = record.get(step)
+            if reference is not None and not isinstance(reference, str):
+                raise RecordError("host_records: %s.%s.%s must be null or the name of a variable (VAR.results.0), not %r"
+                                  % (name, record_var, step, reference))
+            row[step] = None if reference is None else _follow(variables, reference,
+                                                               "host_records: %s.%s.%s" % (name, record_var, step))
+        hosts[name] = row
+    return hosts
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -107,8 +167,9 @@ class ActionModule(ActionBase):
         if unknown:
             result.update(failed=True, msg="unknown option(s) %s; allowed: %s" % (", ".join(unknown), ", ".join(OPTIONS)))
             return result
-        if "hosts" not in args:
-            result.update(failed=True, msg="hosts: required (a dict of inventory host name -> the data the play collected)")
+        if ("hosts" in args) == ("host_records" in args):
+            result.update(failed=True, msg="hosts: required (a dict of inventory host name -> the data the play collected)"
+                          if "hosts" not in args else "hosts and host_records are mutually exclusive: give one of them")
             return result
         output_dir = args.get("output_dir") or DEFAULT_OUTPUT_DIR
         if not isinstance(output_dir, str):
@@ -119,6 +180,12 @@ class ActionModule(ActionBase):
         except TypeError:
             result.update(failed=True, msg="write_hosts: expected a boolean, got %r" % (args.get("write_hosts"),))
             return result
+        if "host_records" in args:
+            try:
+                args["hosts"] = hosts_from_records(args["host_records"], (task_vars or {}).get("hostvars"))
+            except RecordError as exc:
+                result.update(failed=True, msg=str(exc))
+                return result
         hosts_path = {}
         try:
             # the data first: it is what a failed report is debugged from

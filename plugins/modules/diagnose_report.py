@@ -41,8 +41,33 @@ options:
         or the registered loop) and C(logs) (handshake_log_info). A step that was skipped is null; a failed step keeps
         C(failed) and C(msg) and is reported on the host's row.
       - A host whose value is null, or whose C(reachable) is V(false), is a row of the report, not an error.
+      - Required unless O(host_records) is given; the two are mutually exclusive.
     type: dict
-    required: true
+  host_records:
+    description:
+      - Build O(hosts) from the play hosts' own variables instead of this task's argument, which is faster for a
+        large fleet (ansible-core checks and copies every value of a task's argument; a host with a thousand
+        upstreams has about 330 000 of them). The step results are taken as the play registered them.
+      - Each host's record (the host variable named by O(host_records.record)) is a dict with C(reachable),
+        C(unreachable_msg) and, for each step C(nginx), C(clock), C(probe), C(chains) and C(logs), null (no data) or
+        where the step's data is among the host's variables - a variable name, then keys or list indexes separated by
+        dots (V(diagnose_probe), V(diagnose_chains.results), V(diagnose_nginx_run.results.0)).
+      - A host without the record variable is a row with C(reachable=false) and O(host_records.missing_msg).
+      - Used by the tlsops.handshake.diagnose playbook.
+    type: dict
+    suboptions:
+      hosts:
+        description: The inventory names of the hosts, in order (for example V(ansible_play_hosts_all)).
+        type: list
+        elements: str
+        required: true
+      record:
+        description: The name of the host variable that holds each host's record.
+        type: str
+        required: true
+      missing_msg:
+        description: C(unreachable_msg) of a host that has no record.
+        type: str
   output_dir:
     description:
       - Directory on the controller for C(report.json), C(report.md) and C(report.html); created when missing.

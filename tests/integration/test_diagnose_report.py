@@ -239,3 +239,89 @@ def test_the_chromium_check_sees_a_request_and_a_console_message(browser, tmp_pa
     seen = chromium.open_page(str(page), tmp_path)
     assert seen["requests"] == ["http://127.0.0.1:9/x.png"]
     assert any("boom" in line for line in seen["console"]), seen["console"]
+
+
+HOST_RECORDS_PLAY = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: the steps' data where the play would register it
+      ansible.builtin.set_fact:
+        step_nginx_run: "{{ {'results': [per_host[inventory_hostname].nginx]} }}"
+        step_clock: "{{ per_host[inventory_hostname].clock }}"
+        step_probe: "{{ per_host[inventory_hostname].probe }}"
+        step_chains: "{{ {'results': per_host[inventory_hostname].chains} }}"
+        step_logs: "{{ per_host[inventory_hostname].logs }}"
+      when: inventory_hostname != 'p5'
+    - name: each host's record, as diagnose.yml makes it (none for p5, a host that failed before it)
+      ansible.builtin.set_fact:
+        record:
+          reachable: "{{ per_host[inventory_hostname].reachable }}"
+          unreachable_msg: "{{ per_host[inventory_hostname].unreachable_msg }}"
+          nginx: "{{ none if per_host[inventory_hostname].nginx is none else 'step_nginx_run.results.0' }}"
+          clock: "{{ none if per_host[inventory_hostname].clock is none else 'step_clock' }}"
+          probe: "{{ none if per_host[inventory_hostname].probe is none else 'step_probe' }}"
+          chains: "{{ none if per_host[inventory_hostname].chains is none else 'step_chains.results' }}"
+          logs: "{{ none if per_host[inventory_hostname].logs is none else 'step_logs' }}"
+        bad_record: {reachable: true, nginx: no_such_var.results}
+      when: inventory_hostname != 'p5'
+    - name: from the hosts' variables
+      tlsops.handshake.diagnose_report:
+        host_records: {hosts: "{{ ansible_play_hosts_all }}", record: record, missing_msg: failed before its record}
+        write_hosts: true
+        output_dir: %(out)s/records
+        fail_on: never
+      run_once: true
+      delegate_to: localhost
+    - name: from the argument
+      tlsops.handshake.diagnose_report:
+        hosts: "{{ expected }}"
+        output_dir: %(out)s/argument
+        fail_on: never
+      run_once: true
+      delegate_to: localhost
+    - name: a record that names no variable of the host
+      tlsops.handshake.diagnose_report:
+        host_records: {hosts: [p1], record: bad_record}
+        output_dir: %(out)s/bad
+      run_once: true
+      delegate_to: localhost
+      register: bad
+      ignore_errors: true
+    - ansible.builtin.copy:
+        content: "{{ bad | to_json }}"
+        dest: %(out)s/bad.json
+        mode: "0644"
+      run_once: true
+      delegate_to: localhost
+"""
+
+
+def test_host_records_give_the_same_hosts_json_and_report_as_the_hosts_argument(fleet, tmp_path):
+    """diagnose.yml passes host_records (the report task reads each host's registered results itself,
+    nothing is templated as its argument): hosts.json and the report are those of the same data given as
+    ``hosts``, a host without a record is a row with missing_msg, and a wrong reference is a clear error."""
+    from ansible.plugins.filter.core import to_nice_json  # pylint: disable=import-outside-toplevel
+    keys = ("reachable", "unreachable_msg", "nginx", "clock", "probe", "chains", "logs")
+    per_host = {name: {key: data.get(key, True if key == "reachable" else None) for key in keys}
+                for name, data in fleet.items()}
+    expected = dict(per_host, p5={"reachable": False, "unreachable_msg": "failed before its record", "nginx": None,
+                                  "clock": None, "probe": None, "chains": None, "logs": None})
+    out = tmp_path / "out"
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {name: {"ansible_connection": "local"} for name in expected}}}))
+    (tmp_path / "vars.json").write_text(json.dumps({"per_host": per_host, "expected": expected}))
+    (tmp_path / "play.yml").write_text(HOST_RECORDS_PLAY % {"out": out})
+    returncode, output = run_playbook(tmp_path / "play.yml", extra_args=["-e", "@%s" % (tmp_path / "vars.json")],
+                                      inventories=[inventory], timeout=300)
+    assert returncode == 0, output[-4000:]
+    assert (out / "records" / "hosts.json").read_text(encoding="utf-8") == to_nice_json(expected) + "\n"
+    from_records = json.loads((out / "records" / "report.json").read_text())
+    from_argument = json.loads((out / "argument" / "report.json").read_text())
+    assert from_records.pop("generated_at") and from_argument.pop("generated_at")
+    assert from_records == from_argument
+    assert [h["reachable"] for h in from_records["hosts"]] == [True, True, True, False, False]
+    bad = json.loads((out / "bad.json").read_text())
+    assert bad["failed"] is True and bad["msg"].startswith("host_records: p1.bad_record.nginx: the host has no variable no_such_var")
+    assert not (out / "bad").exists()
+    assert "Traceback" not in output
