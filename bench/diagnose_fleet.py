@@ -42,8 +42,9 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+from bench.enumerate_scan import BenchError, add_session_options, session
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO_ROOT, "build")
@@ -187,22 +188,6 @@ finally:
     profile.dump_stats(os.path.join(OUT, "main.prof"))
 sys.exit(code)
 '''
-
-
-class BenchError(RuntimeError):
-    pass
-
-
-class BenchTimeout(Exception):
-    """--max-seconds ran out."""
-
-
-def _alarm(_signum, _frame):
-    raise BenchTimeout("the benchmark ran past --max-seconds")
-
-
-def _terminate(signum, _frame):
-    raise SystemExit(128 + signum)
 
 
 def kill_group(proc, sig):
@@ -527,13 +512,9 @@ def parse_args(argv):
     parser.add_argument("--runs", type=int, default=1, help="runs per cell (median reported); default 1")
     parser.add_argument("--forks", type=int, default=5, help="ansible-playbook forks; default 5 (Ansible's)")
     parser.add_argument("--run-timeout", type=int, default=900, help="bound for one playbook run; default 900 s")
-    parser.add_argument("--max-seconds", type=int, default=3000, help="bound for the whole benchmark; default 3000")
-    parser.add_argument("--netns", choices=("auto", "require", "off"), default="auto",
-                        help="run in a private loopback-only network namespace (auto: when allowed)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile ansible-playbook's main process and each worker (CELL/*.prof; use with --keep)")
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory under build/bench/")
+    add_session_options(parser, max_seconds=3000)
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     args.hosts = int_list(args.hosts, "--hosts", parser, 1, 6) if args.hosts else list(plan["hosts"])
@@ -555,44 +536,9 @@ def main(argv=None):
     if not os.access(os.path.join(VENV_BIN, "ansible-playbook"), os.X_OK):
         print("bench.diagnose_fleet: %s/ansible-playbook is missing (make venv)" % VENV_BIN, file=sys.stderr)
         return 2
-    isolation = "--netns off"
-    if args.netns != "off":
-        # pylint: disable-next=import-outside-toplevel
-        from bench.enumerate_scan import isolate_network
-        isolation = isolate_network()
-        if isolation and args.netns == "require":
-            print("cannot make a private network namespace: %s" % isolation, file=sys.stderr)
-            return 2
-    sys.path[:0] = [p for p in (REPO_ROOT,) if p not in sys.path]
-    # pylint: disable-next=import-outside-toplevel
-    from tests.collection_path import ensure_link
-    ensure_link()
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-    signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(args.max_seconds)
-    os.makedirs(os.path.join(BUILD, "bench"), exist_ok=True)
     os.makedirs(os.path.join(BUILD, "ansible-tmp"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="diagnose-fleet-", dir=os.path.join(BUILD, "bench"))
-    ok = False
-    try:
-        try:
-            report = run_benchmark(args, isolation, workdir)
-        except (BenchTimeout, BenchError) as exc:
-            print("benchmark FAILED: %s" % exc, file=sys.stderr)
-            return 1
-        with open(os.path.join(workdir, "results.json"), "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2, sort_keys=True)
-        if args.json:
-            shutil.copyfile(os.path.join(workdir, "results.json"), args.json)
-        ok = True
-    finally:
-        signal.alarm(0)
-        if ok and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print("work directory kept: %s" % workdir)
-    return 0
+    # every cell's report is checked inside run_benchmark (a wrong report raises BenchError)
+    return session(args, "diagnose-fleet-", run_benchmark, lambda _report: [])
 
 
 if __name__ == "__main__":
