@@ -132,6 +132,17 @@ for role in "${roles[@]}"; do
     units+=("$role/$scenario")
   done
 done
+# The longest scenarios start first, so the last slot does not begin a 15-minute scenario while the
+# others sit idle (minutes on 2 cores: enforce ~15-20, cert_renewal/renew ~15-20, cert_renewal/default ~14).
+slow_first=(tls_policy/enforce cert_renewal/renew cert_renewal/default)
+ordered=()
+for unit in "${slow_first[@]}"; do
+  for u in "${units[@]}"; do [ "$u" = "$unit" ] && ordered+=("$u"); done
+done
+for u in "${units[@]}"; do
+  [[ " ${slow_first[*]} " == *" $u "* ]] || ordered+=("$u")
+done
+units=("${ordered[@]}")
 jobs_max=${MOLECULE_JOBS:-3}
 # one directory per run: two runs at once (make molecule ROLES=a, ROLES=b) keep their own logs
 logs=$BUILD/molecule/logs/$MOLECULE_RUN_ID
