@@ -35,10 +35,10 @@ HEAD_RE = re.compile(_lines.HEAD_RE.pattern.encode("ascii"))
 # over "upstream" alone was half the reader's time).  The match ends at the line's end, so the next
 # search starts on the next line.
 _MARKER_LINE_RES = tuple(re.compile(re.escape(marker) + b"[^\n]*") for marker in MARKERS)
-_HANDSHAK_LINE_RE = _MARKER_LINE_RES[MARKERS.index(b"handshak")]
-# "SSL", "HTTPS port" and '"MESSAGE":[' are found by their first "S" (_s_marker_lines); it is at most
-# this far into them
-_S_OFFSET_MAX = 4
+# All markers but "upstream" are found through one byte each with bytes.find (memchr), a fourth of the cost
+# of a pattern pass: (the byte, (marker, where the byte first is in it), ...).  The lines of "upstream"
+# must be visited anyway, and none of its bytes is rare.
+_BY_BYTE = ((b"S", ((b"SSL", 0), (b"HTTPS port", 4), (b'"MESSAGE":[', 3))), (b"k", ((b"handshak", 7),)))
 # nginx's header with a level other than debug, as HEAD_RE reads it (a debug line never is quiet)
 _QUIET_HEAD = HEAD_RE.pattern.replace(b"debug|", b"", 1)
 MAX_QUIET_PATTERN = 64      # quiet messages compiled into one pattern; with more, each is looked up alone
@@ -117,29 +117,39 @@ def quiet_pattern(quiet):
     return re.compile(_QUIET_HEAD + b"(?:" + b"|".join(ends) + b")").match
 
 
-def _s_marker_lines(data, start, end, lines):
-    """Put the lines of ``data[start:end]`` with "SSL", "HTTPS port" or '"MESSAGE":[' into ``lines`` (as
-    candidates does), found through their first "S" with ``bytes.find`` of one byte (memchr): one pass for
-    three markers, a fourth of the cost of a pattern pass each.  Returns ``end``, or where it gave up
-    because too many "S" start none of them (a log full of capitals): from there (less the longest
-    marker) the patterns must search."""
+def _byte_marker_lines(data, start, end, lines, byte, markers):
+    """Put the lines of ``data[start:end]`` with one of ``markers`` (_BY_BYTE) into ``lines`` (as candidates
+    does), found through ``byte`` with ``bytes.find`` of one byte (memchr); the rest of a line found is
+    skipped.  Returns ``end``, or where it gave up because too many of ``byte`` start no marker (a log
+    full of capitals): from there, less the marker's reach, patterns must search."""
     find, rfind, starts = data.find, data.rfind, data.startswith
     misses = 64 + (end - start) // 256
-    at = find(b"S", start, end)
+    at = find(byte, start, end)
     while at >= 0:
-        if (starts(b"SSL", at, end) or (at - 4 >= start and starts(b"HTTPS port", at - 4, end))
-                or (at - 3 >= start and starts(b'"MESSAGE":[', at - 3, end))):
-            line_end = find(b"\n", at, end)
-            stop = line_end + 1 if line_end >= 0 else end
-            if stop not in lines:
-                lines[stop] = rfind(b"\n", 0, at) + 1
-            at = find(b"S", stop, end) if line_end >= 0 else -1
-            continue
-        misses -= 1
-        if not misses:
-            return max(start, at - _S_OFFSET_MAX)
-        at = find(b"S", at + 1, end)
+        for marker, offset in markers:
+            if at - offset >= start and starts(marker, at - offset, end):
+                line_end = find(b"\n", at, end)
+                stop = line_end + 1 if line_end >= 0 else end
+                if stop not in lines:
+                    lines[stop] = rfind(b"\n", 0, at) + 1
+                at = find(byte, stop, end) if line_end >= 0 else -1
+                break
+        else:
+            misses -= 1
+            if not misses:
+                return at
+            at = find(byte, at + 1, end)
     return end
+
+
+def _pattern_lines(pattern, data, start, end, lines):
+    """Put the lines of ``data[start:end]`` where ``pattern`` (one of _MARKER_LINE_RES) matches into ``lines``."""
+    rfind = data.rfind
+    for found in pattern.finditer(data, start, end):
+        stop = found.end()
+        stop = stop + 1 if stop < end else end
+        if stop not in lines:
+            lines[stop] = rfind(b"\n", 0, found.start()) + 1
 
 
 def candidates(data, start, end, quiet=None, quiet_match=None):
@@ -155,13 +165,12 @@ def candidates(data, start, end, quiet=None, quiet_match=None):
     # "SSL", "handshak" and "upstream") is known without looking back for its start.
     lines = {}
     find, rfind = data.find, data.rfind
-    searched = _s_marker_lines(data, start, end, lines)
-    for marker_line in (_HANDSHAK_LINE_RE,) if searched == end else _MARKER_LINE_RES[1:]:
-        for found in marker_line.finditer(data, start if marker_line is _HANDSHAK_LINE_RE else searched, end):
-            stop = found.end()
-            stop = stop + 1 if stop < end else end
-            if stop not in lines:
-                lines[stop] = rfind(b"\n", 0, found.start()) + 1
+    for byte, markers in _BY_BYTE:
+        searched = _byte_marker_lines(data, start, end, lines, byte, markers)
+        if searched < end:
+            reach = max(offset for _marker, offset in markers)
+            for marker, _offset in markers:
+                _pattern_lines(_MARKER_LINE_RES[MARKERS.index(marker)], data, max(start, searched - reach), end, lines)
     # "P " as a compiled pattern, its space checked apart: bytes.find(b" P") stops at every "P" of "HTTP"
     # (three times the cost), and a needle ending in a space or starting with a line end at every word or line
     for found in _CRI_PART_RE.finditer(data, start + 1, end):

@@ -284,16 +284,19 @@ def test_candidates_are_the_lines_a_line_by_line_reading_picks():
         [edge_lines[0], edge_lines[2], edge_lines[3], edge_lines[8], edge_lines[7]])
 
 
-def test_candidates_find_the_s_markers_in_a_log_full_of_capitals():
-    """"SSL", "HTTPS port" and '"MESSAGE":[' are found through their first "S"; when too many "S" start none
-    of them the patterns take over where the search stopped: a marker on either side of that place,
-    one whose "S" comes after it and one at the region's end are all found, each line once."""
-    capitals = b"2026/12/01 21:32:49 [error] 3070#3070: *1 " + b"S " * 30000 + b"\n"
+@pytest.mark.parametrize("flood", [b"S ", b"k", b"Sk"])
+def test_candidates_find_the_byte_markers_in_a_log_full_of_that_byte(flood):
+    """"SSL", "HTTPS port" and '"MESSAGE":[' are found through their first "S", "handshak" through its "k";
+    when too many of that byte start no marker the patterns take over where the search stopped: a marker
+    on either side of that place, one whose byte comes after it and one at the region's end are all
+    found, each line once."""
+    capitals = b"2026/12/01 21:32:49 [error] 3070#3070: *1 " + flood * 30000 + b"\n"
     s_lines = [b"HTTPS port at the start\n", b"a plain HTTP request to HTTPS port, client: 10.0.0.1\n",
                b'{"MESSAGE":[50,48], "x": "S"}\n', b"S" * 3000 + b"HTTPS port after many capitals\n",
-               b"xSSL\n", b"SS\n", b"HTTPS por\n", b"ends in SSL"]
+               b"k" * 3000 + b"handshake after many k\n", b"peer closed connection in handshake\n",
+               b"xSSL\n", b"SS\n", b"HTTPS por\n", b"handshakk\n", b"andshake\n", b"ends in handshak"]
     for data in (b"".join(s_lines), capitals + b"".join(s_lines), b"".join(s_lines[:4]) + capitals + TLS + QUIET
-                 + b"".join(s_lines[4:]), capitals * 3 + b"SSL" + capitals):
+                 + b"".join(s_lines[4:]), capitals * 3 + b"SSL" + capitals + b"handshak" + capitals):
         lines, _quiet = blocks.candidates(data, 0, len(data))
         assert lines == _candidates_line_by_line(data)
         start = data.index(b"\n") + 1            # a region starts at a line start, its end is the data's or not
