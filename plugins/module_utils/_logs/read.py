@@ -173,8 +173,8 @@ class _Reader(object):
         found, quiet_lines = blocks.candidates(data, start, end, self.quiet if fast else None, self.quiet_match)
         if quiet_lines:         # nginx lines whose message names nothing: looked at, nothing more
             self.formats["nginx"] = self.formats.get("nginx", 0) + quiet_lines
-        for at in sorted(found):
-            stop = found[at]
+        for stop in sorted(found):
+            at = found[stop]
             self._line(data[at:min(stop, at + MAX_LINE)], framer, fast, last)
             if framer.pending:
                 return stop

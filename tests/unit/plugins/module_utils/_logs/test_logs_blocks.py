@@ -238,3 +238,69 @@ def test_wrapper_times_are_read_as_strptime_reads_them():
                     assert civil(text, clock) == strptime(text, clock), (text, clock)
                     checked += 1
     assert checked == 6 * 6 * 7 * 7
+
+
+def _candidates_line_by_line(data):
+    """What blocks.candidates must find, one line at a time: ``{stop: start}`` of the lines with a marker
+    word, with `` P `` where a CRI part marker stands (19 to 45 bytes in), or starting with ``{`` unless
+    the line has a marker-less Docker entry end (``\\n"``)."""
+    found, start = {}, 0
+    while start < len(data):
+        stop = data.find(b"\n", start) + 1 or len(data)
+        line = data[start:stop]
+        cri = any(line.startswith(b" P ", at) for at in range(19, 46))
+        json_start = line.startswith(b"{") and b'\\n"' not in line[:blocks.MAX_LINE]
+        if any(marker in line for marker in blocks.MARKERS) or cri or json_start:
+            found[stop] = start
+        start = stop
+    return found
+
+
+def test_candidates_are_the_lines_a_line_by_line_reading_picks():
+    """blocks.candidates finds its lines with one pattern pass per marker and the CRI part marker through
+    "P " (its space checked apart): on the real captures and format fixtures, and on lines whose " P "
+    stands just inside or just outside where a CRI part marker can be, or lacks its space, it picks
+    exactly the lines a line-by-line reading picks, each once, keyed by its end."""
+    cri_time = b"2024-01-01T00:00:00Z stderr"       # " P " at 27; the edges are 19 and 45
+    edge_lines = [
+        cri_time + b" P 2026/12/01 21:32:50 [error] 3070#3070: *2 SSL_do_handshake() failed\n",
+        b"x" * 18 + b" P outside by one\n",
+        b"x" * 19 + b" P inside at the first place\n",
+        b"x" * 45 + b" P inside at the last place\n",
+        b"x" * 46 + b" P outside by one\n",
+        b"x" * 30 + b"P without its space\n",
+        b"x" * 30 + b" P\n",
+        b"P at the start, P again at 20: P \n",
+        b"  P " * 20 + b"\n",
+        b" P",
+    ]
+    for data in (_real_logs(), NOISE + QUIET + b"".join(edge_lines), b"".join(edge_lines[:-1]) + TLS + QUIET):
+        lines, quiet_lines = blocks.candidates(data, 0, len(data))
+        assert quiet_lines == 0
+        assert lines == _candidates_line_by_line(data)
+    data = NOISE + b"".join(edge_lines)
+    lines, _quiet = blocks.candidates(data, 0, len(data))
+    assert sorted(data[start:stop] for stop, start in lines.items()) == sorted(
+        [edge_lines[0], edge_lines[2], edge_lines[3], edge_lines[8], edge_lines[7]])
+
+
+@pytest.mark.parametrize("flood", [b"S ", b"k", b"Sk"])
+def test_candidates_find_the_byte_markers_in_a_log_full_of_that_byte(flood):
+    """"SSL", "HTTPS port" and '"MESSAGE":[' are found through their first "S", "handshak" through its "k";
+    when too many of that byte start no marker the patterns take over where the search stopped: a marker
+    on either side of that place, one whose byte comes after it and one at the region's end are all
+    found, each line once."""
+    capitals = b"2026/12/01 21:32:49 [error] 3070#3070: *1 " + flood * 30000 + b"\n"
+    s_lines = [b"HTTPS port at the start\n", b"a plain HTTP request to HTTPS port, client: 10.0.0.1\n",
+               b'{"MESSAGE":[50,48], "x": "S"}\n', b"S" * 3000 + b"HTTPS port after many capitals\n",
+               b"k" * 3000 + b"handshake after many k\n", b"peer closed connection in handshake\n",
+               b"xSSL\n", b"SS\n", b"HTTPS por\n", b"handshakk\n", b"andshake\n", b"ends in handshak"]
+    for data in (b"".join(s_lines), capitals + b"".join(s_lines), b"".join(s_lines[:4]) + capitals + TLS + QUIET
+                 + b"".join(s_lines[4:]), capitals * 3 + b"SSL" + capitals + b"handshak" + capitals):
+        lines, _quiet = blocks.candidates(data, 0, len(data))
+        assert lines == _candidates_line_by_line(data)
+        start = data.index(b"\n") + 1            # a region starts at a line start, its end is the data's or not
+        for end in (len(data), data.rindex(b"\n", 0, len(data) - 1) + 1):
+            lines, _quiet = blocks.candidates(data, start, end)
+            expected = _candidates_line_by_line(data[start:end])
+            assert lines == dict((stop + start, line + start) for stop, line in expected.items())
