@@ -44,7 +44,7 @@ import subprocess
 import sys
 import time
 
-from bench.enumerate_scan import BenchError, add_session_options, session
+from bench.enumerate_scan import BenchError, add_session_options, check_ranges, session
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO_ROOT, "build")
@@ -520,14 +520,7 @@ def parse_args(argv):
     args.hosts = int_list(args.hosts, "--hosts", parser, 1, 6) if args.hosts else list(plan["hosts"])
     args.upstreams = (int_list(args.upstreams, "--upstreams", parser, 1, 2000) if args.upstreams
                       else list(plan["upstreams"]))
-    if not 1 <= args.runs <= 10:
-        parser.error("--runs: 1 to 10")
-    if not 1 <= args.forks <= 50:
-        parser.error("--forks: 1 to 50")
-    if not 30 <= args.run_timeout <= 3600:
-        parser.error("--run-timeout: 30 to 3600")
-    if not 30 <= args.max_seconds <= 7200:
-        parser.error("--max-seconds: 30 to 7200")
+    check_ranges(parser, args, {"runs": (1, 10), "forks": (1, 50), "run_timeout": (30, 3600), "max_seconds": (30, 7200)})
     return args
 
 

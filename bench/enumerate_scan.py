@@ -569,13 +569,15 @@ def parse_args(argv):
         parser.error("--rtt-ms: numbers, comma-separated, e.g. 0,20")
     if not args.rtt_ms or not all(0 <= r <= 1000 for r in args.rtt_ms):
         parser.error("--rtt-ms: 0 to 1000 each")
-    if not 1 <= args.max_connections <= 64:
-        parser.error("--max-connections: 1 to 64")
-    if not 1 <= args.runs <= 20:
-        parser.error("--runs: 1 to 20")
-    if not 10 <= args.max_seconds <= 3600:
-        parser.error("--max-seconds: 10 to 3600")
+    check_ranges(parser, args, {"max_connections": (1, 64), "runs": (1, 20), "max_seconds": (10, 3600)})
     return args
+
+
+def check_ranges(parser, args, ranges):
+    """``parser.error`` naming the first option outside its range: ranges = {"max_seconds": (10, 3600), ...}."""
+    for dest, (low, high) in ranges.items():
+        if not low <= getattr(args, dest) <= high:
+            parser.error("--%s: %s to %s" % (dest.replace("_", "-"), low, high))
 
 
 def add_session_options(parser, max_seconds):

@@ -54,6 +54,7 @@ from bench.enumerate_scan import (
     BenchError,
     RelayProcess,
     add_session_options,
+    check_ranges,
     collection_version,
     command_output,
     exit_with,
@@ -366,12 +367,7 @@ def parse_args(argv):
     args.tools = ["tls_probe"] + [t for t in args.tools if t != "tls_probe"]
     if not args.trust or set(args.trust) - set(TRUST_MODES):
         parser.error("--trust: from %s" % ", ".join(TRUST_MODES))
-    if not 1 <= args.targets <= 5000:
-        parser.error("--targets: 1 to 5000")
-    if not 1 <= args.runs <= 20:
-        parser.error("--runs: 1 to 20")
-    if not 10 <= args.max_seconds <= 7200:
-        parser.error("--max-seconds: 10 to 7200")
+    check_ranges(parser, args, {"targets": (1, 5000), "runs": (1, 20), "max_seconds": (10, 7200)})
     return args
 
 
