@@ -93,7 +93,7 @@ def essentials(hosts):
             "reachable": rec["reachable"],
             "probe": sorted((r["target"], r["cause"]) for r in (rec.get("probe") or {}).get("results", [])),
             "skewed": (rec.get("clock") or {}).get("skewed"),
-            "chains": [(c["item"], c.get("complete"), [f["code"] for f in c.get("findings", [])])
+            "chains": [(c["item"], c.get("complete"), [f["code"] for f in c.get("findings", [])], c.get("msg"))
                        for c in rec.get("chains") or []],
             "logs": {cause: group["count"] for cause, group in (logs.get("by_cause") or {}).items()},
             "nginx_findings": sorted(f["code"] for f in (rec.get("nginx") or {}).get("findings", []))
@@ -228,7 +228,7 @@ def test_clock_offset_of_the_skewed_host_explains_its_failures(diagnosed):
     for name in ("p1", "p2"):
         assert hosts[name]["clock"]["skewed"] is False and abs(hosts[name]["clock"]["offset_ms"]) < 1000
     # p3's own certificate is judged at the NTP time, so the skew does not make it look not yet valid
-    assert p3["chains"][0]["complete"] is True and p3["chains"][0]["findings"] == []
+    assert p3["chains"][0].get("complete") is True and p3["chains"][0]["findings"] == [], p3["chains"][0]
     # and nginx on p3 really logged the not-yet-valid certificates it met
     assert p3["logs"]["events"]["by_cause"]["cert_not_yet_valid"]["count"] == 2
 
@@ -240,7 +240,7 @@ def test_p1_serves_an_incomplete_chain(diagnosed, fleet):
     assert chain["complete"] is False
     assert "chain_incomplete" in [f["code"] for f in chain["findings"]]
     for name in ("p2", "p3"):
-        assert hosts[name]["chains"][0]["complete"] is True
+        assert hosts[name]["chains"][0].get("complete") is True, hosts[name]["chains"][0]
 
 
 def test_client_noise_only_in_p2s_logs(diagnosed):
