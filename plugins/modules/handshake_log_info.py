@@ -266,9 +266,12 @@ events:
       sample: 0
 formats:
   description:
-    - nginx lines looked at (those with TLS or upstream wording), by the form they arrived in - V(nginx),
+    - nginx lines looked at, by the form they arrived in - V(nginx),
       V(docker_compose), V(kubectl), V(syslog) (syslog and journalctl text headers alike), V(docker_json), V(cri),
       V(journal_json).
+    - Looked at are the lines with TLS wording (C(SSL), C(handshak), C(HTTPS port)) and those with nginx's words
+      for a failed connection to an upstream (C(while connecting to upstream), C(host not found in upstream),
+      C(upstream prematurely sent response)); no other line names a cause. Debug lines are not counted.
   returned: success
   type: dict
   sample: {"cri": 120, "nginx": 3}

@@ -370,6 +370,10 @@ _NGINX_LOG_PATTERNS = (
     (r"handshake rejected while SSL handshaking", "sni_required"),
 )
 _NGINX_LOG_RES = tuple((re.compile(p), c) for p, c in _NGINX_LOG_PATTERNS)
+# nginx's words for a failed connection to an upstream: the only way a line without TLS wording ("SSL",
+# "handshak", "HTTPS port") names a cause, since every pattern above that needs none of those has one of
+# these (a unit test holds both lists to that).  The log reader looks at no other line without TLS wording.
+NETWORK_LOG_WORDS = ("while connecting to upstream", "host not found in upstream", "upstream prematurely sent response")
 
 
 def cause_for_connect_error(text):

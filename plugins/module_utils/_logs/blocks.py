@@ -5,8 +5,8 @@
 
 A Python loop over every line of a 400 MB log costs seconds; most lines are noise.  The reader
 (_logs/read) therefore reads blocks of BLOCK_SIZE bytes, counts their lines with ``bytes.count``,
-and looks only at the lines :func:`candidates` finds with ``bytes.find`` on fixed markers: the words
-every TLS or upstream line has, and the starts of split container lines.  Lines keep readline's
+and looks only at the lines :func:`candidates` finds by fixed markers: nginx's TLS wording, its words for
+a failed connection to an upstream, and the starts of split container lines.  Lines keep readline's
 shape: each ends with its ``\\n`` (the last line of a stream may not), a line longer than MAX_LINE
 is its first MAX_LINE bytes.
 Standard library only: this runs on managed hosts.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines as _lines
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 
 BLOCK_SIZE = 1 << 20        # bytes read at once: large enough that per-block costs vanish, small for memory
 # ... of an archive: a decompressor that meets damage loses the piece it was making, and what came
@@ -24,27 +24,48 @@ BLOCK_SIZE = 1 << 20        # bytes read at once: large enough that per-block co
 ARCHIVE_BLOCK_SIZE = 64 << 10
 MAX_LINE = 65536            # bytes of one line looked at; the rest of a longer line is skipped
 
-# A line is worth the per-line reader only with one of these: nginx's TLS and upstream wording, a
-# journal message kept as bytes.  Split container lines (a CRI " P " part, a Docker entry that does
-# not end its line) are found apart (see candidates).
-MARKERS = (b"upstream", b"SSL", b"handshak", b"HTTPS port", b'"MESSAGE":[')
-# nginx's header as lines.HEAD_RE reads it (ASCII digits only: a line it misses goes the long way)
-HEAD_RE = re.compile(_lines.HEAD_RE.pattern.encode("ascii"))
+# A line is worth the per-line reader only with one of these: nginx's TLS wording, a journal message
+# kept as bytes, or nginx's words for a failed connection to an upstream (causes.NETWORK_LOG_WORDS: no
+# other line without TLS wording names a cause).  Split container lines (a CRI " P " part, a Docker
+# entry that does not end its line) are found apart (see candidates).
+TLS_MARKERS = (b"SSL", b"handshak", b"HTTPS port", b'"MESSAGE":[')
+NETWORK_MARKERS = tuple(word.encode("ascii") for word in causes.NETWORK_LOG_WORDS)
+MARKERS = TLS_MARKERS + NETWORK_MARKERS
 # Each marker to the end of its line, as compiled patterns: their literal-prefix search costs a fraction of
-# bytes.find's, which for a needle of 6 bytes or more sets up a two-way search at every call (the loop
-# over "upstream" alone was half the reader's time).  The match ends at the line's end, so the next
-# search starts on the next line.
-_MARKER_LINE_RES = tuple(re.compile(re.escape(marker) + b"[^\n]*") for marker in MARKERS)
-# All markers but "upstream" are found through one byte each with bytes.find (memchr), a fourth of the cost
-# of a pattern pass: (the byte, (marker, where the byte first is in it), ...).  The lines of "upstream"
-# must be visited anyway, and none of its bytes is rare.
+# bytes.find's, which for a needle of 6 bytes or more sets up a two-way search at every call.  The match
+# ends at the line's end, so the next search starts on the next line.
+_MARKER_LINE_RES = dict((marker, re.compile(re.escape(marker) + b"[^\n]*")) for marker in MARKERS)
+# The TLS markers are found through one byte each with bytes.find (memchr), a fourth of the cost of a
+# pattern pass: (the byte, (marker, where the byte first is in it), ...).
 _BY_BYTE = ((b"S", ((b"SSL", 0), (b"HTTPS port", 4), (b'"MESSAGE":[', 3))), (b"k", ((b"handshak", 7),)))
-# nginx's header with a level other than debug, as HEAD_RE reads it (a debug line never is quiet)
-_QUIET_HEAD = HEAD_RE.pattern.replace(b"debug|", b"", 1)
-MAX_QUIET_PATTERN = 64      # quiet messages compiled into one pattern; with more, each is looked up alone
 _CRI_PART_RE = re.compile(b"P ")     # the end of a CRI " P " part marker (candidates)
 _DOCKER_LINE_END = b'\\n"'     # the end of a Docker json-file "log" string that ends its line
 _CRI_PART_SPAN = (19, 45)   # where " P " starts in a CRI line: after an RFC 3339 time and the stream name
+
+
+def _network_pattern(words):
+    """One pattern for the network markers that hold "upstream": its literal-prefix search stops at each
+    "upstream" and lookbehinds check the rest of the word there, inside the regex engine, so the many
+    other upstream lines of a log (timeouts of plain-HTTP upstreams, buffering warnings) cost no Python.
+    ``(pattern or None, the words without "upstream")``."""
+    alternatives, apart = [], []
+    for word in words:
+        before, found, after = word.partition(b"upstream")
+        if not found:
+            apart.append(word)
+            continue
+        alternatives.append(b"(?<=" + re.escape(before + found) + b")" + re.escape(after))
+    if not alternatives:
+        return None, tuple(apart)
+    return re.compile(b"upstream(?:" + b"|".join(alternatives) + b")[^\n]*"), tuple(apart)
+
+
+_NETWORK_LINE_RE, _NETWORK_APART = _network_pattern(NETWORK_MARKERS)
+
+
+def has_network_words(raw):
+    """Whether the line ``raw`` (bytes) holds one of NETWORK_MARKERS."""
+    return any(word in raw for word in NETWORK_MARKERS)
 
 
 def regions(read1, counted, handle, block_size=BLOCK_SIZE, max_line=MAX_LINE):
@@ -91,32 +112,6 @@ def line_at(data, start, end, max_line=MAX_LINE):
     return data[start:min(stop, start + max_line)], stop
 
 
-def message_key(data, start, stop):
-    """What decides whether the nginx line ``data[start:stop]`` (header whole, as lines.parse finds it)
-    names a handshake failure: its message, as bytes (to the line's end, line end included, when no
-    client follows); None for another line or a debug line.  Lines with the same key have the same
-    message, level aside."""
-    head = HEAD_RE.match(data, start, stop)
-    if head is None or head.group(2) == b"debug":
-        return None
-    cut = data.find(b", client: ", head.end(), stop)
-    return data[head.end():stop if cut < 0 else cut]
-
-
-def quiet_pattern(quiet):
-    """The ``match`` of a compiled pattern that matches, at a line's start (``match(data, line, stop)``), an
-    nginx line whose message_key() is in ``quiet``, or None when ``quiet`` is empty or too large.  One call
-    instead of a header match, a find, a slice and a set lookup per line: most lines that candidates()
-    looks at are such lines.  Messages starting with ``*`` are left out (the header's ``*N `` could then
-    be read two ways); a line it does not match is looked up the long way."""
-    keys = sorted(key for key in quiet if not key.startswith(b"*"))
-    if not keys or len(quiet) > MAX_QUIET_PATTERN:
-        return None
-    # a message without a client ends the line (its line end is part of the key), or the stream
-    ends = [re.escape(key) + (b"" if key.endswith(b"\n") else b"(?=, client: |\\Z)") for key in keys]
-    return re.compile(_QUIET_HEAD + b"(?:" + b"|".join(ends) + b")").match
-
-
 def _byte_marker_lines(data, start, end, lines, byte, markers):
     """Put the lines of ``data[start:end]`` with one of ``markers`` (_BY_BYTE) into ``lines`` (as candidates
     does), found through ``byte`` with ``bytes.find`` of one byte (memchr); the rest of a line found is
@@ -143,7 +138,7 @@ def _byte_marker_lines(data, start, end, lines, byte, markers):
 
 
 def _pattern_lines(pattern, data, start, end, lines):
-    """Put the lines of ``data[start:end]`` where ``pattern`` (one of _MARKER_LINE_RES) matches into ``lines``."""
+    """Put the lines of ``data[start:end]`` where ``pattern`` (a marker to its line's end) matches into ``lines``."""
     rfind = data.rfind
     for found in pattern.finditer(data, start, end):
         stop = found.end()
@@ -152,17 +147,12 @@ def _pattern_lines(pattern, data, start, end, lines):
             lines[stop] = rfind(b"\n", 0, found.start()) + 1
 
 
-def candidates(data, start, end, quiet=None, quiet_match=None):
-    """``(lines, quiet_lines)`` for the region ``data[start:end]`` (regions()): the lines that may matter
-    as ``{stop: start}`` in no order (``stop``: just after the line's ``\n``, or ``end``), and how many lines
-    were left out because ``quiet`` (a set of message_key()s known to name nothing) holds their key.
-
-    Lines that may matter: those with a MARKER, with a CRI ``P`` part, or starting with ``{`` (a JSON
-    entry: the reader decides).  ``quiet`` is used only for lines that only ``upstream`` brought, and only
-    when the region has no line of the last two kinds, which could start a split line; ``quiet_match`` is
-    quiet_pattern(quiet), or None."""
-    # Keyed by the line's end: a marker match runs to it, so a line found before (most TLS lines have
-    # "SSL", "handshak" and "upstream") is known without looking back for its start.
+def candidates(data, start, end):
+    """The lines of the region ``data[start:end]`` (regions()) that may matter, as ``{stop: start}`` in no
+    order (``stop``: just after the line's ``\n``, or ``end``): those with a MARKER, with a CRI ``P`` part,
+    or starting with ``{`` (a JSON entry: the reader decides)."""
+    # Keyed by the line's end: a marker match runs to it, so a line found before (a TLS line may have
+    # "SSL", "handshak" and "while connecting to upstream") is known without looking back for its start.
     lines = {}
     find, rfind = data.find, data.rfind
     for byte, markers in _BY_BYTE:
@@ -170,7 +160,11 @@ def candidates(data, start, end, quiet=None, quiet_match=None):
         if searched < end:
             reach = max(offset for _marker, offset in markers)
             for marker, _offset in markers:
-                _pattern_lines(_MARKER_LINE_RES[MARKERS.index(marker)], data, max(start, searched - reach), end, lines)
+                _pattern_lines(_MARKER_LINE_RES[marker], data, max(start, searched - reach), end, lines)
+    if _NETWORK_LINE_RE is not None:
+        _pattern_lines(_NETWORK_LINE_RE, data, start, end, lines)
+    for word in _NETWORK_APART:
+        _pattern_lines(_MARKER_LINE_RES[word], data, start, end, lines)
     # "P " as a compiled pattern, its space checked apart: bytes.find(b" P") stops at every "P" of "HTTP"
     # (three times the cost), and a needle ending in a space or starting with a line end at every word or line
     for found in _CRI_PART_RE.finditer(data, start + 1, end):
@@ -179,7 +173,6 @@ def candidates(data, start, end, quiet=None, quiet_match=None):
             line = rfind(b"\n", 0, at) + 1
             if _CRI_PART_SPAN[0] <= at - line <= _CRI_PART_SPAN[1]:
                 lines[find(b"\n", at, end) + 1 or end] = line
-                quiet = None
     # "{" rather than "\n{": a needle starting with a line end makes find stop at every line
     at = find(b"{", start, end)
     while at >= 0:
@@ -189,25 +182,5 @@ def candidates(data, start, end, quiet=None, quiet_match=None):
             # does not (part of a split line, or no Docker entry) is read whole (read._worth_reading)
             if find(_DOCKER_LINE_END, at, min(stop, at + MAX_LINE)) < 0:
                 lines[stop] = at
-            quiet = None
         at = find(b"{", at + 1, end)
-    quiet_lines = 0
-    head_at = HEAD_RE.match
-    for found in _MARKER_LINE_RES[0].finditer(data, start, end):
-        stop = found.end()
-        stop = stop + 1 if stop < end else end
-        if stop in lines:
-            continue
-        line = rfind(b"\n", 0, found.start()) + 1
-        if quiet and stop - line <= MAX_LINE:
-            if quiet_match is not None and quiet_match(data, line, stop) is not None:
-                quiet_lines += 1
-                continue
-            head = head_at(data, line, stop)        # message_key(), inline: this runs for most lines
-            if head is not None and head.group(2) != b"debug":
-                cut = find(b", client: ", head.end(), stop)
-                if data[head.end():stop if cut < 0 else cut] in quiet:
-                    quiet_lines += 1
-                    continue
-        lines[stop] = line
-    return lines, quiet_lines
+    return lines

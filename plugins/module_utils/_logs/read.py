@@ -101,16 +101,11 @@ def _reason_of(message):
 _SEARCHED = frozenset((formats.AUTO, "journalctl", "syslog", "journal_json"))
 
 
-def _quiet_key(raw):
-    """blocks.message_key of one line."""
-    return blocks.message_key(raw, 0, len(raw))
-
-
 def _worth_reading(raw):
     """Whether a line that is not nginx's own may hold a handshake line: its wording, or the start of a
     split line (a CRI ``P`` part, a Docker entry that does not end the line), or a journal message kept
     as bytes."""
-    return (b"SSL" in raw or b"upstream" in raw or b"handshak" in raw or b"HTTPS port" in raw
+    return (b"SSL" in raw or b"handshak" in raw or b"HTTPS port" in raw or blocks.has_network_words(raw)
             or raw.find(b" P ", 19, 48) >= 0 or (raw[:1] == b"{" and b'\\n"' not in raw) or b'"MESSAGE":[' in raw)
 
 
@@ -122,8 +117,6 @@ class _Reader(object):
         self.since_bytes = None if since_key is None else since_key.encode("ascii")
         self.pending = {}
         self.cache = {}
-        self.quiet = set()      # messages (bytes) of nginx's own lines that name no handshake failure
-        self.quiet_match = None     # blocks.quiet_pattern(quiet); False when quiet changed since it was made
         self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
         self.total = 0
         self.clients = {}
@@ -168,11 +161,7 @@ class _Reader(object):
     def _candidates(self, data, start, end, framer, fast, last):
         """The lines of ``data[start:end]`` that may matter, in order; returns where it stopped: ``end``, or
         after a line that began a split line (the framer wants every line after it)."""
-        if self.quiet_match is False:
-            self.quiet_match = blocks.quiet_pattern(self.quiet)
-        found, quiet_lines = blocks.candidates(data, start, end, self.quiet if fast else None, self.quiet_match)
-        if quiet_lines:         # nginx lines whose message names nothing: looked at, nothing more
-            self.formats["nginx"] = self.formats.get("nginx", 0) + quiet_lines
+        found = blocks.candidates(data, start, end)
         for stop in sorted(found):
             at = found[stop]
             self._line(data[at:min(stop, at + MAX_LINE)], framer, fast, last)
@@ -190,26 +179,16 @@ class _Reader(object):
                 if last[0] < since:
                     self.before_since += 1
                     return
-            message = None
-            if b"SSL" not in raw and b"handshak" not in raw and b"HTTPS port" not in raw:
-                if b"upstream" not in raw:
-                    return
-                # only upstream wording: the message may be one known to name nothing
-                message = _quiet_key(raw)
-                if message is not None and message in self.quiet:
-                    self.formats["nginx"] = self.formats.get("nginx", 0) + 1
-                    return
+            if (b"SSL" not in raw and b"handshak" not in raw and b"HTTPS port" not in raw
+                    and not blocks.has_network_words(raw)):
+                return
             text = raw.decode("utf-8", "replace")
             parsed = lines.parse(text)
             if parsed is None:
                 if lines.is_ssl_line(text):
                     self._unparsed(text, text[:200])
                 return
-            if not self._event(text, parsed[0], parsed, "nginx") and message is not None:
-                if len(self.quiet) >= MAX_CACHE:
-                    self.quiet.clear()
-                self.quiet.add(message)
-                self.quiet_match = False
+            self._event(text, parsed[0], parsed, "nginx")
             return
         if since is None and not framer.pending and not _worth_reading(raw):
             return
@@ -236,14 +215,16 @@ class _Reader(object):
                 self._unparsed(text, text[:200])
             return
         message = record[3]
-        if "SSL" not in message and "upstream" not in message and "handshak" not in message and "HTTPS port" not in message:
+        if ("SSL" not in message and "handshak" not in message and "HTTPS port" not in message
+                and not any(word in message for word in causes.NETWORK_LOG_WORDS)):
             return
         self._event(text, stamp, record[2:6], frame or record[6])
 
     def _event(self, text, stamp, parsed, name):
-        """An nginx line with TLS or upstream wording: ``parsed`` ends with (level, message, client,
-        upstream); ``stamp`` is its time or None.  False when the message names no handshake failure
-        (whatever else the line says: it is the same for every line with this message and level)."""
+        """An nginx line with TLS wording or nginx's words for a failed upstream connection: ``parsed`` ends
+        with (level, message, client, upstream); ``stamp`` is its time or None.  False when the message names
+        no handshake failure (whatever else the line says: it is the same for every line with this message
+        and level)."""
         level, message, client, upstream = parsed[-4:]
         if level == "debug":
             return None

@@ -74,7 +74,7 @@ def test_crlf_lines_read_as_lf_lines(tmp_path, monkeypatch, block_size):
     crlf = (NOISE + TLS + QUIET + TLS).replace(b"\n", b"\r\n")
     res = _read(tmp_path, monkeypatch, crlf, block_size)
     lf = _one_block(tmp_path, monkeypatch, crlf.replace(b"\r\n", b"\n"))
-    assert res["lines_read"] == 4 and _causes(res) == {"not_tls": 2} and res["formats"] == {"nginx": 3}
+    assert res["lines_read"] == 4 and _causes(res) == {"not_tls": 2} and res["formats"] == {"nginx": 2}
     assert res["events"] == lf["events"] and res["formats"] == lf["formats"]
     assert res == _one_block(tmp_path, monkeypatch, crlf)
 
@@ -97,7 +97,7 @@ def test_a_last_line_without_line_end_counts(tmp_path, monkeypatch, block_size):
     data = NOISE + QUIET + TLS.rstrip(b"\n")
     res = _read(tmp_path, monkeypatch, data, block_size)
     assert res["lines_read"] == 3 and res["bytes_read"] == len(data)
-    assert _causes(res) == {"not_tls": 1} and res["formats"] == {"nginx": 2}
+    assert _causes(res) == {"not_tls": 1} and res["formats"] == {"nginx": 1}
     assert res["events"]["by_cause"]["not_tls"]["samples"] == [TLS.decode().rstrip("\n")]
     assert res == _one_block(tmp_path, monkeypatch, data)
 
@@ -131,62 +131,59 @@ def test_real_logs_read_alike_in_any_block_size(tmp_path, monkeypatch, block_siz
     assert res == whole
 
 
-def test_a_quiet_message_is_looked_at_once_and_counted_every_time(tmp_path, monkeypatch):
-    """An upstream line whose message names no failure is skipped by its message after the first time
-    (blocks.candidates): still counted in formats, never as an event, and a TLS line with the same
-    upstream wording around it is still read."""
-    data = QUIET * 500 + TLS + QUIET * 500 + QUIET.replace(b"[error]", b"[debug]") * 3
-    res = _read(tmp_path, monkeypatch, data, 4096)
-    assert res["lines_read"] == 1004 and res["formats"] == {"nginx": 1001}
-    assert _causes(res) == {"not_tls": 1} and res["events"]["total"] == 1
-    assert res == _one_block(tmp_path, monkeypatch, data)
-
-
-# Lines that share words with QUIET's message, each with the message_key() it has.
-_QUIET_MESSAGE = QUIET[43:QUIET.index(b", client: ")]
-_LOOK_ALIKES = [
-    QUIET,                                                          # the message, then a client
-    QUIET.replace(b"*8 ", b""),                                     # no connection number
-    QUIET.replace(b"*8 ", b"*8 *9 "),                               # the message is "*9 upstream ..."
-    QUIET.replace(b"[error]", b"[debug]"),                          # debug: never quiet
-    QUIET.replace(b"upstream, client", b"upstream again, client"),  # a longer message
-    QUIET.replace(b"*8 upstream", b"*8 an upstream"),               # a message that ends the same way
-    QUIET[:QUIET.index(b", client: ")] + b"\n",                     # the message alone ends the line
-    QUIET[:QUIET.index(b", client: ")] + b"\r\n",
-    QUIET[:QUIET.index(b", client: ")] + b" , client: x\n",
-    b"x" + QUIET,                                                   # no header at the start
-    QUIET.replace(b"2026/12/01", b"2026/12/\xd9\xa1"),              # not an ASCII digit
+# nginx's words for a failed connection to an upstream (causes.NETWORK_LOG_WORDS), in real lines of nginx 1.22
+REFUSED = (b"2026/12/01 21:32:51 [error] 3070#3070: *11 connect() failed (111: Connection refused) while connecting "
+           b'to upstream, client: 10.9.1.4, server: shop.example, request: "GET / HTTP/1.1", upstream: '
+           b'"https://10.0.0.6:443/", host: "shop.example"\n')
+NOT_FOUND = b'2026/12/01 21:32:52 [emerg] 3071#3071: host not found in upstream "api.internal:443" in /etc/nginx/x.conf:7\n'
+BANNER = (b"2026/12/01 21:32:53 [error] 3070#3070: *12 upstream prematurely sent response while reading response "
+          b'header from upstream, client: 10.9.1.5, server: shop.example, request: "GET / HTTP/1.1", upstream: '
+          b'"https://10.0.0.7:22/", host: "shop.example"\n')
+PLAIN_REFUSED = REFUSED.replace(b'"https://10.0.0.6:443/"', b'"http://10.0.0.6:80/"')
+# Lines with "upstream" that name nothing, and near-misses of the words: never looked at
+NEAR_MISSES = [
+    QUIET,
+    QUIET.replace(b"reading response header from", b"connecting to an"),
+    REFUSED.replace(b"while connecting to upstream", b"while connecting to  upstream"),
+    REFUSED.replace(b"while connecting to upstream", b"while connecting to Upstream"),
+    NOT_FOUND.replace(b"host not found in", b"host not found on"),
+    b"2026/12/01 21:32:54 [warn] 3070#3070: *13 an upstream response is buffered to a temporary file, client: x\n",
+    b"2026/12/01 21:32:54 [error] 3070#3070: *14 connect() failed (111: Connection refused) while connecting to ups\n",
 ]
 
 
-@pytest.mark.parametrize("extra", [[], [b"other message\n", b"*9 upstream timed out\n"]])
-def test_the_quiet_pattern_matches_exactly_the_lines_whose_message_is_quiet(extra):
-    """blocks.quiet_pattern is one match in place of message_key() and a set lookup: it must agree with
-    them on every line (a match where the key differs would count a line that is not quiet)."""
-    quiet = {_QUIET_MESSAGE, _QUIET_MESSAGE + b"\n", b"*9 upstream timed out (110"} | set(extra)
-    match = blocks.quiet_pattern(quiet)
-    assert match is not None
-    for line in _LOOK_ALIKES + [line.rstrip(b"\n") for line in _LOOK_ALIKES]:
-        data = NOISE + line + NOISE
-        start, stop = len(NOISE), len(NOISE) + len(line)
-        assert (match(data, start, stop) is not None) is (blocks.message_key(data, start, stop) in quiet), line
-    assert blocks.quiet_pattern(set()) is None
-    assert blocks.quiet_pattern(set(b"m%d" % n for n in range(blocks.MAX_QUIET_PATTERN + 1))) is None
-
-
-@pytest.mark.parametrize("block_size", [97, len(QUIET) - 1, len(QUIET), len(QUIET) + 1, 4096, 1 << 20])
-def test_lines_like_a_quiet_one_are_read_the_long_way(tmp_path, monkeypatch, block_size):
-    """Real file: the quiet message is learnt from the first line; the look-alikes after it (and the
-    same lines again) count in formats exactly as their own messages say, across any block boundary,
-    the same as in one block and as with a quiet set too large for one pattern."""
-    body = b"".join(_LOOK_ALIKES[:-2]) + TLS.replace(b"wrong version number", b"x")
-    data = QUIET + body * 3 + QUIET[:-1]
+@pytest.mark.parametrize("block_size", [97, len(QUIET) - 1, len(QUIET) + 1, 4096, 1 << 20])
+def test_lines_without_tls_wording_are_looked_at_only_with_nginxs_network_words(tmp_path, monkeypatch, block_size):
+    """Upstream lines that name nothing (timeouts of plain-HTTP upstreams, buffering) are not looked at:
+    formats counts the TLS lines and those with nginx's words for a failed upstream connection, across any
+    block boundary, and the events are what those lines say (a refused plain-HTTP upstream is no event)."""
+    body = QUIET * 50 + TLS + b"".join(NEAR_MISSES) + REFUSED + NOT_FOUND + BANNER + PLAIN_REFUSED + QUIET * 50
+    data = body * 3
     res = _read(tmp_path, monkeypatch, data, block_size)
-    # per copy of body: 8 nginx lines with upstream wording that are not debug, and the TLS line
-    assert res["lines_read"] == data.count(b"\n") + 1 and res["formats"] == {"nginx": 1 + 3 * 9 + 1}
+    assert res["lines_read"] == data.count(b"\n") and res["formats"] == {"nginx": 3 * 5}
+    assert _causes(res) == {"not_tls": 6, "connection_refused": 3, "dns_failure": 3}
+    assert res["events"]["total"] == 12
     assert res == _one_block(tmp_path, monkeypatch, data)
-    monkeypatch.setattr(blocks, "MAX_QUIET_PATTERN", 0)
-    assert _read(tmp_path, monkeypatch, data, block_size) == res
+
+
+def test_every_cause_a_line_without_tls_wording_names_has_a_network_word():
+    """The reader skips a line without TLS wording unless it has one of causes.NETWORK_LOG_WORDS: each of
+    nginx's own patterns either needs TLS wording or holds such a word, so no cause is lost."""
+    from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
+    from ansible_collections.tlsops.handshake.plugins.module_utils._logs import lines
+
+    patterns = causes._NGINX_LOG_PATTERNS       # pylint: disable=protected-access
+    assert patterns
+    for pattern, _code in patterns:
+        unescaped = pattern.replace("\\", "")
+        assert lines.is_ssl_line(unescaped) or any(word in unescaped for word in causes.NETWORK_LOG_WORDS), pattern
+    for word in causes.NETWORK_LOG_WORDS:
+        assert word.encode("ascii") in blocks.MARKERS
+    # and the other way round: each network cause's own log line is found by its word
+    for code, cause in causes.CAUSES.items():
+        line = cause["nginx_error"] or ""
+        if line and not lines.is_ssl_line(line) and lines.classify(line).code != "unknown":
+            assert any(word in line for word in causes.NETWORK_LOG_WORDS), (code, line)
 
 
 def _docker(line, end=b"\n"):
@@ -275,11 +272,10 @@ def test_candidates_are_the_lines_a_line_by_line_reading_picks():
         b" P",
     ]
     for data in (_real_logs(), NOISE + QUIET + b"".join(edge_lines), b"".join(edge_lines[:-1]) + TLS + QUIET):
-        lines, quiet_lines = blocks.candidates(data, 0, len(data))
-        assert quiet_lines == 0
+        lines = blocks.candidates(data, 0, len(data))
         assert lines == _candidates_line_by_line(data)
     data = NOISE + b"".join(edge_lines)
-    lines, _quiet = blocks.candidates(data, 0, len(data))
+    lines = blocks.candidates(data, 0, len(data))
     assert sorted(data[start:stop] for stop, start in lines.items()) == sorted(
         [edge_lines[0], edge_lines[2], edge_lines[3], edge_lines[8], edge_lines[7]])
 
@@ -297,10 +293,24 @@ def test_candidates_find_the_byte_markers_in_a_log_full_of_that_byte(flood):
                b"xSSL\n", b"SS\n", b"HTTPS por\n", b"handshakk\n", b"andshake\n", b"ends in handshak"]
     for data in (b"".join(s_lines), capitals + b"".join(s_lines), b"".join(s_lines[:4]) + capitals + TLS + QUIET
                  + b"".join(s_lines[4:]), capitals * 3 + b"SSL" + capitals + b"handshak" + capitals):
-        lines, _quiet = blocks.candidates(data, 0, len(data))
+        lines = blocks.candidates(data, 0, len(data))
         assert lines == _candidates_line_by_line(data)
         start = data.index(b"\n") + 1            # a region starts at a line start, its end is the data's or not
         for end in (len(data), data.rindex(b"\n", 0, len(data) - 1) + 1):
-            lines, _quiet = blocks.candidates(data, start, end)
+            lines = blocks.candidates(data, start, end)
             expected = _candidates_line_by_line(data[start:end])
             assert lines == dict((stop + start, line + start) for stop, line in expected.items())
+
+
+def test_the_network_pattern_finds_each_phrase_and_leaves_others_apart():
+    """One pattern finds every phrase that holds "upstream" at any of its "upstream"s (a line may have the
+    word several times before the phrase); a phrase without the word would get its own pass."""
+    pattern, apart = blocks._network_pattern(           # pylint: disable=protected-access
+        (b"while connecting to upstream", b"upstream prematurely sent response", b"a phrase without the word"))
+    assert apart == (b"a phrase without the word",)
+    lines = [b"upstream: upstream x while connecting to upstream, client: 1\n",
+             b"an upstream upstream prematurely sent response\n",
+             b"while connecting to Upstream\n", b"upstream prematurely sent\n", b"connecting to upstream\n"]
+    found = [m.group(0) for m in pattern.finditer(b"".join(lines))]
+    assert found == [b"upstream, client: 1", b"upstream prematurely sent response"]
+    assert blocks._network_pattern((b"a phrase without the word",))[0] is None   # pylint: disable=protected-access
