@@ -28,7 +28,7 @@ from tests.lab.fleet import FAULTS, SKEW_SECONDS, UPSTREAMS, Fleet, expected_pai
 from tests.lab.noise import NOISE
 
 pytestmark = pytest.mark.skipif(not shutil.which("openssl") or not os.path.exists("/usr/sbin/nginx")
-                                or not shutil.which("faketime"), reason="needs openssl, nginx and faketime (make deps)")
+                                or fleet_module.libfaketime() is None, reason="needs openssl, nginx and libfaketime (make deps)")
 
 PLAYBOOK = "tlsops.handshake.diagnose"
 
@@ -166,9 +166,9 @@ def test_cli_start_status_stop(tmp_path):
 
 
 def test_failed_start_stops_what_it_started(tmp_path, monkeypatch):
-    """p3's nginx cannot start (its faketime is `false`): start() raises LabError naming p3, after the
+    """p3's nginx cannot start (its launcher is `false`): start() raises LabError naming p3, after the
     lab of upstreams, the NTP server and the other proxies were started - and none of them is left."""
-    monkeypatch.setattr(fleet_module, "FAKETIME_BIN", "false")
+    monkeypatch.setattr(fleet_module, "SKEW_LAUNCHER", "false")
     workdir = str(tmp_path / "broken")
     with pytest.raises(LabError, match="fleet component p3 failed to come up"):
         Fleet(workdir).start()

@@ -12,8 +12,8 @@ TLS listener on 127.0.0.1) with three locations toward three lab upstreams.  The
 
 * ``legacy_backend`` (the lab's plain_http upstream) fails from every proxy: the upstream's fault;
 * p2 lacks ``proxy_ssl_server_name on`` toward ``search_backend`` (sni_required), which works from p1;
-* p3's clock is 3 days behind: its nginx and every module Ansible runs there run under libfaketime
-  (``faketime -f -3d``; D/p3/bin/python is its interpreter), so the upstreams' valid certificates
+* p3's clock is 3 days behind: its nginx and every module Ansible runs there run with libfaketime
+  preloaded (``FAKETIME=-3d``; D/p3/bin/python is its interpreter), so the upstreams' valid certificates
   look not yet valid from p3 only.  An SNTP server on loopback (tests/integration/ntp_lab.py, real
   time) lets time_sync_info measure the offset.  The machine's clock is never touched;
 * p1 serves its own certificate without the intermediate;
@@ -25,9 +25,9 @@ nginx itself meets, and the bad clients visit p2.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
-import shutil
 import signal
 import sys
 import time
@@ -38,7 +38,13 @@ from .noise import client_noise, requests_through
 from .pki import LabPKI
 
 START_TIMEOUT = 10.0
-FAKETIME_BIN = os.environ.get("LAB_FAKETIME", "faketime")
+# p3's processes get libfaketime by LD_PRELOAD, not through the `faketime` wrapper: the wrapper makes a
+# POSIX semaphore and a shared-memory object named after its own pid and cannot remove them when it is
+# killed (the fleet's stop), so a later wrapper that gets the same pid fails with "sem_open: File exists"
+# (seen: a module run on p3 failing once in ten diagnoses after a few hundred lab runs).
+LIBFAKETIME_PATHS = ("/usr/lib/*/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1",
+                     "/usr/local/lib/faketime/libfaketime.so.1")
+SKEW_LAUNCHER = "env"               # starts p3's nginx with the preload (a test of a failed start uses `false`)
 SKEW = "-3d"                        # libfaketime's offset: p3's clock is 3 days behind
 SKEW_SECONDS = -3 * 86400
 
@@ -161,6 +167,18 @@ _INVENTORY_HEAD = """\
 """
 
 
+def libfaketime():
+    """The path of libfaketime.so.1 (LAB_LIBFAKETIME, else the first of LIBFAKETIME_PATHS), or None."""
+    named = os.environ.get("LAB_LIBFAKETIME")
+    if named:
+        return named if os.path.isfile(named) else None
+    for pattern in LIBFAKETIME_PATHS:
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
 class Fleet(ProcessDir):
     """``Fleet(workdir).start()`` ... ``.stop()``; ``Fleet.load(workdir)`` for one started elsewhere."""
 
@@ -189,10 +207,11 @@ class Fleet(ProcessDir):
             old = Fleet.load(self.dir)
             if lab_processes(self.dir, set(old._pids.values())):
                 raise LabError("a fleet is already running in %s (stop it first)" % self.dir)
-        faketime = shutil.which(FAKETIME_BIN)
+        faketime = libfaketime()
         if faketime is None:
-            raise LabError("the fleet needs faketime (libfaketime) for p3's clock: apt-get install faketime "
-                           "(make deps and make demo install it)")
+            raise LabError("the fleet needs libfaketime for p3's clock (none of %s): apt-get install faketime "
+                           "(make deps and make demo install it), or name it in LAB_LIBFAKETIME"
+                           % ", ".join(LIBFAKETIME_PATHS))
         os.makedirs(self.dir, exist_ok=True)
         try:
             self._start(faketime)
@@ -259,8 +278,8 @@ class Fleet(ProcessDir):
         env = None
         interpreter = sys.executable
         if spec["skew"]:
-            skew_note = " under `faketime -f %s` (its clock is off)" % spec["skew"]
-            command = [faketime, "-f", spec["skew"]] + command
+            skew_note = " with libfaketime, FAKETIME=%s (its clock is off)" % spec["skew"]
+            command = [SKEW_LAUNCHER, "LD_PRELOAD=" + faketime, "FAKETIME=" + spec["skew"]] + command
             env = {"FAKETIME_DONT_FAKE_MONOTONIC": "1"}
             interpreter = self._faketime_python(pdir, faketime, spec["skew"])
         text = _NGINX_CONF.format(
@@ -287,7 +306,9 @@ class Fleet(ProcessDir):
                          "# (libfaketime, this process tree only; the machine's clock is not touched).\n"
                          "# The monotonic clock is faked too: with FAKETIME_DONT_FAKE_MONOTONIC=1, libfaketime\n"
                          "# 0.9.10 makes Python's time.sleep() fail with EINVAL.\n"
-                         "exec %s -f '%s' %s \"$@\"\n" % (skew, faketime, skew, sys.executable))
+                         "LD_PRELOAD='%s' FAKETIME='%s'\n"
+                         "export LD_PRELOAD FAKETIME\n"
+                         "exec %s \"$@\"\n" % (skew, faketime, skew, sys.executable))
         os.chmod(path, 0o755)
         return path
 
@@ -305,7 +326,7 @@ class Fleet(ProcessDir):
         for name, proxy in self.info["proxies"].items():
             lines += ["    # %s" % proxy["about"], "    %s:" % name]
             if proxy["skew"]:
-                lines.append("      # modules run under faketime -f %s (see the script)" % proxy["skew"])
+                lines.append("      # modules run with libfaketime, FAKETIME=%s (see the script)" % proxy["skew"])
                 lines.append("      ansible_python_interpreter: %s" % proxy["interpreter"])
             lines += ["      tlsops_nginx_path: %s" % proxy["nginx"],
                       "      tlsops_nginx_config: %s" % proxy["config"],
@@ -314,7 +335,7 @@ class Fleet(ProcessDir):
             handle.write("\n".join(lines) + "\n")
 
     def _group(self, component):
-        """Pids of the process group of ``component`` (faketime forks: nginx is its child)."""
+        """Pids of the process group of ``component`` (nginx's master and workers)."""
         pgid = self._pids[component]
         return [pid for pid in lab_processes(self.dir, {pgid}) if _pgid(pid) == pgid]
 
