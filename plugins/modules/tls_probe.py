@@ -299,10 +299,24 @@ results:
       description: The target's label (the C(name) key of its O(targets) entry, or V(host:port)).
       type: str
       sample: backend.example:443
+    host:
+      description: The host probed, as the target gave it (a name or an address).
+      type: str
+      sample: backend.example
+    port:
+      description: The TCP port probed.
+      type: int
+      sample: 443
     server_name:
       description: SNI and verification name used.
       type: str
       sample: backend.example
+    sni:
+      description:
+        - Whether the ClientHello carried the server name (the target's C(sni) and a C(server_name) to send), as
+          nginx does only with C(proxy_ssl_server_name on).
+      type: bool
+      sample: true
     origin:
       description:
         - The C(origin) of the target, unchanged - from M(tlsops.handshake.nginx_tls_info), where nginx uses it
