@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import shutil
 import subprocess
+import time
+from typing import Dict, List
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.safe_files import open_binary
 
 DAEMONS = ("chrony", "systemd-timesyncd", "ntpd")
 COMMAND_TIMEOUT = 10
+MAX_OUTPUT = 1 << 20        # bytes of a command's output kept (chronyc, timedatectl, ntpq print a few kB)
 SEARCH_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 # process name (comm, at most 15 characters) or argv[0] basename -> daemon
@@ -75,17 +79,51 @@ def find_binary(configured, name):
     return shutil.which(candidate, path=(path + os.pathsep + SEARCH_PATH) if path else SEARCH_PATH)
 
 
-def run_command(argv, timeout=COMMAND_TIMEOUT):
-    """``(rc, stdout, stderr)`` of a command in the C locale; rc None when it could not run."""
+def run_command(argv, timeout=COMMAND_TIMEOUT, limit=MAX_OUTPUT):
+    """``(rc, stdout, stderr)`` of a command in the C locale; rc None when it could not run, did not end
+    within ``timeout`` seconds or printed more than ``limit`` bytes on either stream (the binary is an
+    option: a wrong one, ``yes`` say, must not fill the memory), with the reason in stderr."""
     env = dict(os.environ, LC_ALL="C", LANG="C", SYSTEMD_COLORS="0", SYSTEMD_PAGER="", PAGER="cat")
+    name = os.path.basename(argv[0])
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL, env=env, errors="replace")
-    except subprocess.TimeoutExpired:
-        return None, "", "%s did not answer within %d s" % (os.path.basename(argv[0]), timeout)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env)
     except OSError as exc:
         return None, "", "%s: %s" % (argv[0], exc.strerror or exc)
-    return proc.returncode, proc.stdout, proc.stderr
+    deadline = time.monotonic() + timeout
+    streams = [stream.fileno() for stream in (proc.stdout, proc.stderr) if stream is not None]
+    kept: Dict[int, List[bytes]] = dict((fd, []) for fd in streams)
+    sizes = dict((fd, 0) for fd in streams)
+    problem = None
+    with proc, selectors.DefaultSelector() as selector:
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map() and problem is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                problem = "%s did not answer within %g s" % (name, timeout)
+                break
+            for key, _events in selector.select(left):
+                data = os.read(key.fd, 65536)
+                if not data:
+                    selector.unregister(key.fd)
+                    continue
+                sizes[key.fd] += len(data)
+                if sizes[key.fd] > limit:
+                    problem = "%s printed more than %d bytes; is it the right program?" % (name, limit)
+                    break
+                kept[key.fd].append(data)
+        if problem is None:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                problem = "%s did not answer within %g s" % (name, timeout)
+        if problem is not None:
+            proc.kill()
+            proc.wait()
+            return None, "", problem
+    out, err = (b"".join(kept[fd]).decode("utf-8", "replace") for fd in streams)
+    return proc.returncode, out, err
 
 
 def _first_line(text):

@@ -207,3 +207,26 @@ def test_primary_prefers_synchronised():
     timesyncd = d.daemon_status("systemd-timesyncd", running=True, answered=True)
     timesyncd["synchronized"] = True
     assert d.primary([chrony, timesyncd, d.daemon_status("ntpd")]) is timesyncd
+
+
+# ------------------------------------------------------------------ run_command, with real programs
+
+def test_run_command_returns_what_the_program_printed():
+    rc, out, err = d.run_command(["/bin/sh", "-c", "printf 'tracking\\n'; printf 'warn\\n' >&2; exit 3"])
+    assert (rc, out, err) == (3, "tracking\n", "warn\n")
+
+
+def test_run_command_stops_a_program_that_prints_without_end():
+    """A wrong binary in chronyc_path (``yes``): the output is capped, the program killed, the reason said."""
+    rc, out, err = d.run_command(["yes"], limit=1 << 16)
+    assert rc is None and out == "" and "yes printed more than 65536 bytes" in err
+
+
+def test_run_command_stops_a_program_that_does_not_end():
+    rc, _out, err = d.run_command(["sleep", "30"], timeout=0.5)
+    assert rc is None and err == "sleep did not answer within 0.5 s"
+
+
+def test_run_command_names_a_program_that_cannot_run(tmp_path):
+    rc, _out, err = d.run_command([str(tmp_path / "chronyc")])
+    assert rc is None and err.startswith(str(tmp_path / "chronyc") + ": ")
