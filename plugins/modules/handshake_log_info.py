@@ -50,11 +50,20 @@ options:
   config:
     description:
       - The main nginx configuration file whose C(error_log) directives give the default O(paths).
-      - Relative C(error_log) and C(include) paths are taken relative to this file's directory.
+      - Relative C(include) paths are taken relative to this file's directory, relative C(error_log) paths
+        relative to O(prefix), as nginx does.
       - Used only when O(paths) is not given. When not set, C(/etc/nginx/nginx.conf), which may be missing;
         when set, a file that cannot be read (missing, unreadable, larger than 8 MiB, or not a regular file such as
         a FIFO or a device) is an error. An included file that cannot be read is skipped with a warning naming
         the C(file:line) that includes it.
+    type: path
+  prefix:
+    description:
+      - nginx's prefix directory (its C(-p), else the C(--prefix) that C(nginx -V) shows), the base of relative
+        C(error_log) paths in O(config), as nginx resolves them. M(tlsops.handshake.nginx_tls_info) reports the
+        compiled-in one as C(nginx.prefix).
+      - Default is the directory of O(config), with a warning for each relative C(error_log) read that way.
+      - Used only with O(config).
     type: path
   rotated:
     description:
@@ -388,6 +397,7 @@ def main():
         argument_spec=dict(
             paths=dict(type="list", elements="path"),
             config=dict(type="path"),
+            prefix=dict(type="path"),
             rotated=dict(type="bool", default=True),
             since=dict(type="str"),
             samples=dict(type="int", default=3),
@@ -400,7 +410,7 @@ def main():
     exit_with_controller()
     params = module.params
     try:
-        logs = read_logs(paths=params["paths"], config=params["config"], rotated=params["rotated"],
+        logs = read_logs(paths=params["paths"], config=params["config"], prefix=params["prefix"], rotated=params["rotated"],
                          since=params["since"], samples=params["samples"], top_clients=params["top_clients"],
                          format=params["format"], journal_units=params["journal_units"])
     except LogReadError as exc:

@@ -207,3 +207,26 @@ def test_since_check_mode_and_bad_input_through_ansible(lab, proxied):
         assert res["failed"] and res["msg"].startswith(start), res
     res = run_module("handshake_log_info", {"paths": [log, "/nonexistent/error.log"]})
     assert not res["failed"] and res["missing"] == ["/nonexistent/error.log"]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="needs nginx (make deps)")
+def test_a_relative_error_log_is_where_nginx_puts_it_under_its_prefix(tmp_path):
+    """Real nginx: with the configuration in one directory and -p another, `error_log logs/error.log` is
+    created under the prefix (nginx -t opens it); read_logs finds it there with `prefix`, and without it
+    looks beside the configuration and says so."""
+    conf_dir, prefix = tmp_path / "conf", tmp_path / "prefix"
+    for directory in (conf_dir, prefix / "logs"):
+        directory.mkdir(parents=True)
+    conf = conf_dir / "nginx.conf"
+    conf.write_text("error_log logs/error.log notice;\npid %s;\nevents {}\n" % (tmp_path / "nginx.pid"))
+    checked = subprocess.run(["/usr/sbin/nginx", "-t", "-p", str(prefix), "-c", str(conf)],
+                             capture_output=True, text=True, timeout=30, check=False)
+    assert checked.returncode == 0, checked.stderr
+    assert (prefix / "logs" / "error.log").exists() and not (conf_dir / "logs").exists()
+
+    res = _run(None, config=str(conf), prefix=str(prefix))
+    assert [entry["path"] for entry in res["files"]] == [str(prefix / "logs" / "error.log")]
+    assert not any("is relative" in w for w in res.get("warnings", []))
+
+    res = run_module("handshake_log_info", {"config": str(conf)})
+    assert res["failed"] and "paths: no readable nginx error log among %s" % (conf_dir / "logs" / "error.log") in res["msg"]

@@ -30,16 +30,21 @@ LOG_WHAT = "an nginx error log (a regular file, or a glob such as /var/log/nginx
 
 
 # ------------------------------------------------------------------------------ configuration
-def config_error_logs(config, where="config"):
+def config_error_logs(config, where="config", prefix=None):
     """``(files, origins, warnings)``: the files the ``error_log`` directives of ``config`` (and what
     it includes) name, in order; ``origins`` maps each to the ``file:line error_log`` naming it.
+
+    nginx takes a relative ``include`` from the directory of ``config`` and a relative ``error_log``
+    from its prefix (``-p``, else the ``--prefix`` it was built with): ``prefix`` is that; without it
+    the directory of ``config`` stands in, with a warning for each relative ``error_log``.
 
     Raises FileRefused (an OSError naming ``where``) when ``config`` itself cannot be read; an
     include that exists but cannot be read (a FIFO, a device, a directory, too large) is skipped
     with a warning naming the file:line that includes it.  syslog:, memory:, stderr and /dev/null
     targets are not files and are left out.
     """
-    prefix = os.path.dirname(os.path.abspath(config))
+    conf_prefix = os.path.dirname(os.path.abspath(config))
+    log_prefix = os.path.abspath(prefix) if prefix else conf_prefix
     found, origins, warnings = [], {}, []
 
     def read(path, origin):
@@ -52,12 +57,18 @@ def config_error_logs(config, where="config"):
         if os.path.lexists(path):       # a missing include: nginx would refuse to start; not this module's concern
             warnings.append("%s (skipped)" % exc)
 
-    for statement in includes.walk(config, prefix, read, on_error=skipped, once=True):
+    for statement in includes.walk(config, conf_prefix, read, on_error=skipped, once=True):
         if statement.name == "error_log" and statement.args:
             target = statement.args[0]
             if target in _NOT_FILES or target.startswith(("syslog:", "memory:")):
                 continue
-            target = target if os.path.isabs(target) else os.path.join(prefix, target)
+            if not os.path.isabs(target):
+                if not prefix:
+                    warnings.append("%s: %s:%d error_log %s is relative: read as %s (the directory of the configuration); "
+                                    "nginx takes it from its prefix (-p, else --prefix of nginx -V): give prefix when "
+                                    "that differs" % (where, statement.file, statement.line, target,
+                                                      os.path.join(log_prefix, target)))
+                target = os.path.join(log_prefix, target)
             if target not in found:
                 found.append(target)
                 origins[target] = "%s: %s:%d error_log" % (where, statement.file, statement.line)

@@ -368,12 +368,12 @@ class _Reader(object):
         )
 
 
-def _log_paths(paths, config, config_given):
+def _log_paths(paths, config, config_given, prefix=None):
     """``(patterns, paths_from, warnings, origins)``; ``origins`` maps a pattern to where it came from."""
     if paths:
         return list(paths), "paths", [], {}
     try:
-        named, origins, warnings = files.config_error_logs(config)
+        named, origins, warnings = files.config_error_logs(config, prefix=prefix)
     except (OSError, UnicodeError) as exc:
         if config_given:
             text = str(exc)
@@ -399,14 +399,15 @@ def _shown(value, limit=60):
 
 
 def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_clients=10, now=None,
-              format=formats.AUTO, journal_units=None) -> LogsResult:       # pylint: disable=redefined-builtin
+              format=formats.AUTO, journal_units=None, prefix=None) -> LogsResult:  # pylint: disable=redefined-builtin
     """Aggregate the handshake failures of nginx error logs; see the module's RETURN for the shape.
 
     ``paths``: files or globs (default: the ``error_log`` files of ``config``, else
     /var/log/nginx/error.log, unless ``journal_units`` is given); with ``rotated`` each plain path
     brings its rotated copies.  ``format``: how the lines arrive (_logs_formats.FORMATS).
     ``journal_units``: systemd units whose journal is read too, through ``journalctl -o json``.
-    ``since``: a duration (``2h``) or ISO time; only lines at or after it count.
+    ``since``: a duration (``2h``) or ISO time; only lines at or after it count.  ``prefix``: nginx's
+    prefix, the base of relative ``error_log`` paths in ``config`` (default: the directory of ``config``).
     Raises LogReadError (message starts with the parameter's name) for bad input.
     """
     _check_numbers(samples, top_clients)
@@ -434,7 +435,7 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
             return _result(reader, [], "journal", [], warnings, since_key, journal_report)
     config_given = config not in (None, "")
     patterns, paths_from, more_warnings, origins = _log_paths(paths, config if config_given else DEFAULT_CONFIG,
-                                                              config_given)
+                                                              config_given, prefix)
     warnings.extend(more_warnings)
     found, missing, refused, pattern_of = files.expand(patterns, rotated)
     if paths_from == "paths":

@@ -251,7 +251,7 @@ def test_default_paths_come_from_the_nginx_configuration(tmp_path):
     conf = tmp_path / "nginx.conf"
     (tmp_path / "conf.d").mkdir()
     (tmp_path / "logs").mkdir()
-    _write(conf, "# main\nuser www-data;\nerror_log logs/main-error.log warn;  # relative: to the conf dir\n"
+    _write(conf, "# main\nuser www-data;\nerror_log logs/main-error.log warn;  # relative: to the prefix\n"
                  "error_log syslog:server=127.0.0.1 info;\nerror_log stderr;\n"
                  "events { worker_connections 8; }\nhttp {\n  include conf.d/*.conf;\n"
                  "  include /nonexistent/*.conf;\n  include missing.conf;\n}\n")
@@ -262,7 +262,7 @@ def test_default_paths_come_from_the_nginx_configuration(tmp_path):
     _write(tmp_path / "logs" / "main-error.log", _line("2026/12/01 10:00:00"))
     _write(tmp_path / "logs" / "site error.log", _line("2026/12/01 10:00:00") * 2)
     _write(tmp_path / "logs" / "site error.log.1", _line("2026/11/30 10:00:00"))
-    res = read_logs(config=str(conf))
+    res = read_logs(config=str(conf), prefix=str(tmp_path))
     assert res["paths_from"] == "config"
     assert sorted(os.path.basename(f["path"]) for f in res["files"]) == [
         "main-error.log", "site error.log", "site error.log.1"]

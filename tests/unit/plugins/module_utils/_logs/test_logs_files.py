@@ -204,3 +204,25 @@ def test_since_at_the_edges_of_its_range_is_accepted():
 def test_numbers_out_of_range_name_the_option_and_the_range(name, value):
     with pytest.raises(LogReadError, match=r"^%s: must be a whole number from 0 to \d+, got " % name):
         read_logs(paths=["/nonexistent/error.log"], **{name: value})
+
+
+def test_a_relative_error_log_is_taken_from_the_prefix(tmp_path):
+    """nginx takes a relative error_log from its prefix (-p), a relative include from the configuration's
+    directory; without prefix the configuration's directory stands in, and the warning says so."""
+    line = "2026/12/01 21:32:50 [crit] 1#1: *1 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong " \
+           "version number) while SSL handshaking, client: 10.0.0.9, server: 0.0.0.0:443\n"
+    conf_dir, prefix = tmp_path / "conf", tmp_path / "prefix"
+    for directory in (conf_dir / "logs", prefix / "logs", conf_dir / "conf.d"):
+        directory.mkdir(parents=True)
+    _write(prefix / "logs" / "error.log", line * 2)
+    _write(conf_dir / "logs" / "error.log", line)
+    _write(conf_dir / "conf.d" / "logs.conf", "error_log logs/error.log;\n")
+    conf = _write(conf_dir / "nginx.conf", "events {}\ninclude conf.d/*.conf;\n")
+    res = read_logs(config=conf, prefix=str(prefix), rotated=False)
+    assert [f["path"] for f in res["files"]] == [str(prefix / "logs" / "error.log")] and res["lines_read"] == 2
+    assert res["warnings"] == []
+    res = read_logs(config=conf, rotated=False)
+    assert [f["path"] for f in res["files"]] == [str(conf_dir / "logs" / "error.log")] and res["lines_read"] == 1
+    assert res["warnings"] == ["config: %s:1 error_log logs/error.log is relative: read as %s (the directory of the "
+                               "configuration); nginx takes it from its prefix (-p, else --prefix of nginx -V): give "
+                               "prefix when that differs" % (conf_dir / "conf.d" / "logs.conf", conf_dir / "logs" / "error.log")]
