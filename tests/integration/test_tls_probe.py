@@ -5,7 +5,9 @@ named by its cause."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 
 import pytest
@@ -189,3 +191,30 @@ def test_clock_offset_separates_clock_skew_from_bad_certificates(lab, scenario, 
     if cause == "clock_skew":
         assert "verify error: (%d:" % (10 if scenario == "expired" else 9) in r["nginx_error"]
         assert any("time_sync" in f for f in r["fix"])
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("ip") is None or os.geteuid() != 0,
+                    reason="needs root, unshare(1) and ip(8) for a resolver of its own")
+def test_a_resolver_that_does_not_answer_costs_the_timeout_not_its_retries(tmp_path):
+    """A real stalled resolver: in a mount and network namespace of its own, /etc/resolv.conf names a UDP
+    socket on 127.0.0.1:53 that reads queries and never answers (glibc waits 30 s, its cap of the 60 s asked).
+    The target's name fails as dns_failure after its timeout, and the module ends long before the resolver
+    would."""
+    resolv, ready = tmp_path / "resolv.conf", tmp_path / "ready"
+    resolv.write_text("nameserver 127.0.0.1\noptions timeout:60 attempts:1\n")
+    silent = ("import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+              "s.bind(('127.0.0.1', 53)); open(%r, 'w').close(); time.sleep(120)" % str(ready))
+    # a PID namespace too: when ansible (its first process) ends, the kernel ends the silent resolver
+    setup = ('ip link set lo up && mount --bind "$0" /etc/resolv.conf && '
+             '{ "$1" -c "$2" </dev/null >/dev/null 2>&1 & } && '
+             'while [ ! -e "$3" ]; do sleep 0.05; done; shift 3; exec "$@"')
+    prefix = ["unshare", "-m", "-n", "-p", "--fork", "--kill-child", "sh", "-c", setup, str(resolv), sys.executable,
+              silent, str(ready)]
+    started = time.monotonic()
+    res = run_module("tls_probe", {"targets": [{"host": "stalled.resolver.test", "port": 443, "timeout": 1}]},
+                     prefix=prefix)
+    elapsed = time.monotonic() - started
+    r = res["results"][0]
+    assert r["cause"] == "dns_failure", r
+    assert "the system resolver did not answer within 1 s" in r["detail"] + r["raw_error"], r
+    assert elapsed < 20, elapsed        # the resolver alone held the module 30 s

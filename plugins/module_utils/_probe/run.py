@@ -122,7 +122,7 @@ def _handshake_purpose(number, kwargs):
 def resolve(run):
     """Set ``run.address``; returns an error text when the name does not resolve."""
     spec = run.spec
-    address, problem = run.shared.address(spec["host"], spec["port"])
+    address, problem = run.shared.address(spec["host"], spec["port"], spec["timeout"])
     if problem is None:
         run.address = address
     return problem
@@ -145,7 +145,8 @@ class CallShared(object):
     def __init__(self):
         self.contexts = hs.ContextCache()
         self._parsed: Dict[bytes, Any] = {}
-        self._addresses: Dict[Tuple[str, int], Tuple[Any, Any]] = {}
+        self._addresses: Dict[Tuple[str, int], _Resolution] = {}
+        self._lock = threading.Lock()       # the targets of a call are probed from several threads
 
     def parse(self, der):
         """parse_certificate(der), or None when it does not parse; the same DER is parsed once."""
@@ -160,16 +161,49 @@ class CallShared(object):
             self._parsed[der] = cert
         return cert
 
-    def address(self, host, port):
-        """``(sockaddr, None)`` or ``(None, error text)``; the system resolver asked once per (host, port)."""
+    def address(self, host, port, timeout=None):
+        """``(sockaddr, None)`` or ``(None, error text)``; the system resolver asked once per (host, port) and
+        waited for at most ``timeout`` seconds: a resolver that does not answer costs resolv.conf's timeouts,
+        5 s per try and server by default, which no target's timeout would otherwise bound."""
         key = (host, port)
-        if key not in self._addresses:
-            try:
-                infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-                self._addresses[key] = (infos[0][4], None)
-            except (socket.gaierror, UnicodeError) as exc:
-                self._addresses[key] = (None, "could not resolve %s: %s" % (host, exc))
-        return self._addresses[key]
+        with self._lock:
+            resolution = self._addresses.get(key)
+            if resolution is None:
+                resolution = self._addresses[key] = _Resolution(host, port)
+        return resolution.wait(timeout)
+
+
+class _Resolution(object):
+    """One getaddrinfo() of a name: an address literal at once, a name in a daemon thread that may outlive the
+    wait (getaddrinfo cannot be interrupted; the module's end ends it)."""
+
+    def __init__(self, host, port):
+        self.host = host
+        self.answer: Any = None
+        self.done = threading.Event()
+        try:
+            self.answer = _first_address(host, port, socket.AI_NUMERICHOST)
+            self.done.set()
+        except (socket.gaierror, UnicodeError, ValueError):
+            threading.Thread(target=self._resolve, args=(host, port), name="tlsops-resolve", daemon=True).start()
+
+    def _resolve(self, host, port):
+        try:
+            self.answer = _first_address(host, port, 0)
+        except (socket.gaierror, UnicodeError, ValueError) as exc:
+            self.answer = (None, "could not resolve %s: %s" % (host, exc))
+        finally:
+            self.done.set()
+
+    def wait(self, timeout):
+        if self.done.wait(timeout):
+            return self.answer
+        return None, "could not resolve %s: the system resolver did not answer within %g s (the target's timeout)" % (
+            self.host, timeout)
+
+
+def _first_address(host, port, flags):
+    return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, flags)[0][4], None
 
 
 def _base_result(spec) -> ProbeResult:
@@ -369,7 +403,7 @@ def probe_one(spec, shared=None) -> ProbeResult:
     problem = resolve(run)
     if problem:
         return _finish(result, run, "dns_failure", problem, raw=problem)
-    run.restart_clock()  # name resolution is the system resolver's business (resolv.conf timeouts)
+    run.restart_clock()  # the deadline counts from here: name resolution had its own bound, the timeout
     out = run.handshake()
     result["timing"] = {"connect_ms": out.connect_ms, "handshake_ms": out.handshake_ms}
     if out.error_kind == "verify":
