@@ -142,7 +142,7 @@ options:
         A follow-up that does not fit is skipped and said in RV(results[].evidence); the cause found so far
         stands.
       - The capability scan of O(enumerate) has its own budget of O(timeout) x 10 seconds.
-      - Resolving the target's name comes before and is bounded by O(timeout) too: a resolver that does not answer
+      - Resolving the target's name comes before and is bounded by O(timeout) too; a resolver that does not answer
         (resolv.conf's retries add up to 30 s and more) makes the target's cause V(dns_failure) after O(timeout)
         seconds, with the wait in RV(results[].detail).
       - Between 0 (exclusive) and 300.
