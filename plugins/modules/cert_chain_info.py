@@ -43,20 +43,27 @@ options:
   path:
     description:
       - PEM file on the managed host holding the certificate and its chain, leaf first (a single DER certificate
-        is read too). Mutually exclusive with O(content) and O(host).
+        is read too). Mutually exclusive with O(content), O(host) and O(paths).
       - Only C(CERTIFICATE) blocks are read; a private key in the same file is ignored and never returned.
       - Like every file this module reads (O(ca_file), O(intermediates), O(key_path)), it must be a regular file of
         at most 16 MiB; a FIFO, a device or a directory is an error naming the option.
     type: path
+  paths:
+    description:
+      - Several files like O(path), judged in one run of the module with the same options (one module run per file
+        costs a second or so on each host); the results are in RV(results), one per file.
+      - Mutually exclusive with O(path), O(content), O(host) and O(key_path) (a key belongs to one certificate).
+    type: list
+    elements: path
   content:
     description:
-      - PEM text of the certificate and its chain. Mutually exclusive with O(path) and O(host).
+      - PEM text of the certificate and its chain. Mutually exclusive with O(path), O(host) and O(paths).
       - Not logged and not returned in C(invocation) (C(no_log)), since such text often holds the private key as
         well; a private key in it is ignored.
     type: str
   host:
     description:
-      - Read the chain a live TLS endpoint serves, from the managed host. Mutually exclusive with O(path) and
+      - Read the chain a live TLS endpoint serves, from the managed host. Mutually exclusive with O(path), O(paths) and
         O(content).
       - The served chain is read from a TLS 1.2 handshake (its Certificate message is plaintext). A server that
         speaks only TLS 1.3 shows only its leaf to Python older than 3.13; the chain is then not judged.
@@ -175,25 +182,35 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(paths), one entry per file in the order given, each with C(path) and the keys a call with O(path) returns
+      (RV(source), RV(complete), RV(findings), ...); a file that cannot be judged has C(path), C(failed=true) and C(msg)
+      instead, and the others are still judged.
+  returned: with O(paths)
+  type: list
+  elements: dict
+  sample: [{"path": "/etc/nginx/certs/shop.pem", "complete": true, "findings": []},
+           {"path": "/etc/nginx/certs/gone.pem", "failed": true, "msg": "path: /etc/nginx/certs/gone.pem is missing"}]
 source:
   description: What was read. C(type) is V(path), V(content) or V(endpoint); an endpoint adds C(host), C(port),
     C(server_name), C(tls_version), C(chain_read) (V(full), or V(leaf_only) for a TLS 1.3-only server on a Python
     whose ssl has no message callback, before 3.8) and C(handshakes).
-  returned: always
+  returned: without O(paths)
   type: dict
   sample: {"type": "path", "path": "/etc/nginx/tls/site.pem"}
 valid_at:
   description: The time everything was evaluated at (ISO 8601, UTC).
-  returned: always
+  returned: without O(paths)
   type: str
   sample: "2026-05-01T12:00:00Z"
 trust_store:
   description: C(file), the trust anchors used (O(ca_file) or the system store), and the number of C(certificates).
-  returned: always
+  returned: without O(paths)
   type: dict
 chain:
   description: Every certificate read, in the order read (duplicates included).
-  returned: always
+  returned: without O(paths)
   type: list
   elements: dict
   contains:
@@ -260,12 +277,12 @@ chain:
       type: bool
 leaf_position:
   description: Position of the leaf in RV(chain); not V(0) when the file is reversed.
-  returned: always
+  returned: without O(paths)
   type: int
 order_ok:
   description: The leaf comes first and each next certificate issues the one before it. Null when only the leaf
     could be read.
-  returned: always
+  returned: without O(paths)
   type: bool
 chosen_path:
   description:
@@ -274,7 +291,7 @@ chosen_path:
       order), then O(intermediates). Once it reaches a store certificate it continues in the store only.
     - Time, key and signature findings are about the certificates of this path. A served certificate the path does
       not use (RV(served_extra)) cannot fail verification.
-  returned: always
+  returned: without O(paths)
   type: list
   elements: dict
   contains:
@@ -305,7 +322,7 @@ path_ends_at_trusted:
   description: RV(chosen_path) ends at a certificate of the trust store. False means the path ends at an untrusted root or
     at a certificate whose issuer is nowhere. Whether the path also verifies is RV(verified). Null when only the
     leaf could be read.
-  returned: always
+  returned: without O(paths)
   type: bool
 served_extra:
   description:
@@ -313,7 +330,7 @@ served_extra:
     - The typical one is a root's cross-signed copy, sent for old clients. Its twin, the self-signed root, is in the
       trust store, so the path ends there. This is harmless and is not a finding. A served self-signed root is also
       reported as V(root_included).
-  returned: always
+  returned: without O(paths)
   type: list
   elements: dict
   contains:
@@ -345,11 +362,11 @@ served_extra:
 complete:
   description: The read chain reaches a trust anchor (or a served self-signed root) without any certificate from
     outside it. Null when only the leaf could be read.
-  returned: always
+  returned: without O(paths)
   type: bool
 missing_issuer:
   description: What the chain lacks, when RV(complete=false); null otherwise.
-  returned: always
+  returned: without O(paths)
   type: dict
   contains:
     subject:
@@ -372,7 +389,7 @@ missing_issuer:
       type: str
 verified:
   description: Verification of the chain as read, as nginx's upstream verification judges it.
-  returned: always
+  returned: without O(paths)
   type: dict
   contains:
     ok:
@@ -416,32 +433,32 @@ verified:
 complete_chain:
   description: PEM of the completed chain (leaf, then every intermediate, no root) when O(intermediates) held what
     the chain misses; null otherwise.
-  returned: always
+  returned: without O(paths)
   type: str
 complete_chain_verified:
   description: RV(verified) for RV(complete_chain); null when there is none.
-  returned: always
+  returned: without O(paths)
   type: dict
 expires_in_days:
   description: The smallest RV(chain[].days_left) over the certificates of RV(chosen_path). These are the served
     certificates it uses, the intermediates it takes from O(intermediates) and the trust anchor. A served certificate
     outside the path (RV(served_extra)) does not count.
-  returned: always
+  returned: without O(paths)
   type: int
 expiring:
   description: RV(expires_in_days) is below O(warn_days) (also true when something has expired).
-  returned: always
+  returned: without O(paths)
   type: bool
 names:
   description: One entry per name of O(names) - C(name), C(covered) and C(matched) (the subjectAltName entry, or
     C(CN=...) for a certificate without DNS names, that covers it).
-  returned: always
+  returned: without O(paths)
   type: list
   elements: dict
   sample: [{"name": "www.example.com", "covered": true, "matched": "*.example.com"}]
 key_matches:
   description: The key at O(key_path) belongs to the leaf; null without O(key_path).
-  returned: always
+  returned: without O(paths)
   type: bool
 findings:
   description:
@@ -452,7 +469,7 @@ findings:
       V(not_yet_valid), V(expiring_soon), V(hostname_mismatch), V(key_mismatch), V(weak_signature), V(weak_key),
       V(self_signed_leaf), V(untrusted_root), V(intermediate_expired), V(chain_too_deep) and V(verify_error)
       (any other OpenSSL verify error).
-  returned: always
+  returned: without O(paths)
   type: list
   elements: dict
   sample: [{"code": "chain_incomplete", "severity": "error", "cause": "cert_chain_incomplete",
@@ -472,6 +489,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path"),
+            paths=dict(type="list", elements="path"),
             content=dict(type="str", no_log=True),
             host=dict(type="str"),
             port=dict(type="int", default=443),
@@ -487,8 +505,8 @@ def main():
             verify_depth=dict(type="int"),
             security_level=dict(type="int", default=2, choices=[0, 1, 2, 3, 4, 5]),
         ),
-        mutually_exclusive=[("path", "content", "host")],
-        required_one_of=[("path", "content", "host")],
+        mutually_exclusive=[("path", "content", "host", "paths"), ("paths", "key_path")],
+        required_one_of=[("path", "content", "host", "paths")],
         supports_check_mode=True,
     )
     exit_with_controller()
@@ -496,6 +514,10 @@ def main():
         module.fail_json(msg=missing_required_lib("cryptography"), exception=_chain.CRYPTOGRAPHY_IMPORT_ERROR)
     for warning in _chain.warnings(module.params):
         module.warn(warning)
+    if module.params["paths"] is not None:
+        if not module.params["paths"]:
+            module.fail_json(msg="paths: give at least one file (or leave paths out and use path, content or host)")
+        module.exit_json(changed=False, results=_chain.inspect_chains(module.params))
     try:
         result = _chain.inspect_chain(module.params)
     except _chain.ChainInputError as exc:

@@ -9,6 +9,7 @@ The verify codes must be the ones nginx logs for the same upstream (the lab's
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -111,6 +112,31 @@ def test_incomplete_file_is_completed(tmp_path):
         "intermediates": pki.write(tmp_path, "int.pem", ca.int1)})
     assert result["verified"]["code"] == 21 and _codes(result) == ["chain_incomplete"]
     assert result["complete_chain"] == ca.leaf.pem + ca.int1.pem
+
+
+def test_several_files_in_one_call_each_judged_as_alone(tmp_path):
+    """paths: one run of the module for several files, each result what a call with path gives (plus path);
+    a missing file is one failed entry and the others are still judged; key_path is refused beside paths."""
+    ca = pki.Hierarchy("integration", slot=100)
+    root = pki.write(tmp_path, "root.pem", ca.root)
+    full, bare = pki.write(tmp_path, "full.pem", ca.leaf, ca.int1), pki.write(tmp_path, "bare.pem", ca.leaf)
+    gone = str(tmp_path / "gone.pem")
+    at = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    several = run_module("cert_chain_info", {"paths": [full, gone, bare], "ca_file": root, "valid_at": at})
+    assert not several["failed"], several.get("msg")
+    assert [r["path"] for r in several["results"]] == [full, gone, bare]
+    assert several["results"][1]["failed"] is True and gone in several["results"][1]["msg"]
+    for index, path in ((0, full), (2, bare)):
+        alone = run_module("cert_chain_info", {"path": path, "ca_file": root, "valid_at": at})
+        together = dict(several["results"][index])
+        assert together.pop("path") == path
+        assert together["complete"] is (path == full)
+        for key in ("source", "complete", "findings", "verified", "chain", "chosen_path", "expires_in_days"):
+            assert together[key] == alone[key], key
+    refused = run_module("cert_chain_info", {"paths": [full], "key_path": full})
+    assert refused["failed"] and "paths|key_path" in refused["msg"]
+    empty = run_module("cert_chain_info", {"paths": []})
+    assert empty["failed"] and empty["msg"].startswith("paths: give at least one file")
 
 
 _REAL_CHAINS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "unit", "plugins",

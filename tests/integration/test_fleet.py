@@ -93,7 +93,7 @@ def essentials(hosts):
             "reachable": rec["reachable"],
             "probe": sorted((r["target"], r["cause"]) for r in (rec.get("probe") or {}).get("results", [])),
             "skewed": (rec.get("clock") or {}).get("skewed"),
-            "chains": [(c["item"], c.get("complete"), [f["code"] for f in c.get("findings", [])], c.get("msg"))
+            "chains": [(c["path"], c.get("complete"), [f["code"] for f in c.get("findings", [])], c.get("msg"))
                        for c in rec.get("chains") or []],
             "logs": {cause: group["count"] for cause, group in (logs.get("by_cause") or {}).items()},
             "nginx_findings": sorted(f["code"] for f in (rec.get("nginx") or {}).get("findings", []))
@@ -236,7 +236,7 @@ def test_clock_offset_of_the_skewed_host_explains_its_failures(diagnosed):
 def test_p1_serves_an_incomplete_chain(diagnosed, fleet):
     hosts = diagnosed["hosts"]
     chain = hosts["p1"]["chains"][0]
-    assert chain["item"] == fleet.info["proxies"]["p1"]["certificate"]
+    assert chain["path"] == fleet.info["proxies"]["p1"]["certificate"]
     assert chain["complete"] is False
     assert "chain_incomplete" in [f["code"] for f in chain["findings"]]
     for name in ("p2", "p3"):

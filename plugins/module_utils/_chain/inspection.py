@@ -17,7 +17,7 @@ comes from _common/findings.finding().  The result's shape is result_types.Chain
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple, cast
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain import cert as links, path as chain_path, source, verify
 from ansible_collections.tlsops.handshake.plugins.module_utils._chain.result_types import (
@@ -347,6 +347,23 @@ def inspect_chain(params, now=None, use_openssl=True) -> ChainResult:
         "key_matches": key_matches,
         "findings": findings,
     }
+
+
+def inspect_chains(params, now=None, use_openssl=True):
+    """inspect_chain() for each file of ``params["paths"]`` with the other options shared: a list of results,
+    each with ``path``; a file that cannot be judged is ``{"path", "failed": True, "msg"}`` and the rest go on."""
+    results = []
+    for path in params["paths"]:
+        one = dict(params, path=path, paths=None)
+        try:
+            result: Dict[str, Any] = dict(inspect_chain(one, now=now, use_openssl=use_openssl))
+        except ChainInputError as exc:
+            result = {"failed": True, "msg": str(exc)}
+        except Exception as exc:  # pylint: disable=broad-except
+            result = {"failed": True, "msg": "cert_chain_info could not inspect the chain: %s" % exc}
+        result["path"] = path
+        results.append(result)
+    return results
 
 
 def _verify_served(leaf, served, extra, complete_chain, store, at, p, use_openssl,
