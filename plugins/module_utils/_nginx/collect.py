@@ -35,6 +35,7 @@ import shutil
 import ssl
 import stat
 import subprocess
+from typing import Any, Dict
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files as safe
 from ansible_collections.tlsops.handshake.plugins.module_utils._nginx import includes
@@ -114,7 +115,7 @@ def split_dump(text):
     that line numbers and content are the file's own.
     """
     files = []
-    current = None
+    current: Any = None
     for line in (text or "").splitlines(True):
         match = HEADER_RE.match(line.rstrip("\r\n"))
         if match and os.path.isabs(match.group(1)):
@@ -363,7 +364,7 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
     if config:
         _check_config(config)
 
-    raw = {"nginx": {"path": binary, "version_output": None}, "source": None, "config_file": None,
+    raw: Dict[str, Any] = {"nginx": {"path": binary, "version_output": None}, "source": None, "config_file": None,
            "conf_prefix": None, "config_test": None, "files": [], "read_errors": [], "certificates": {}}
     compiled = {}
     if binary:

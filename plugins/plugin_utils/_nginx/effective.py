@@ -142,7 +142,7 @@ def parse_pass(kind, value):
     hides the scheme, ``host`` None when a variable hides the host.
     """
     spec = KINDS[kind]
-    out = {"scheme": None, "tls": False, "host": None, "port": None, "uri": "", "variable": "$" in value,
+    out: Dict[str, Any] = {"scheme": None, "tls": False, "host": None, "port": None, "uri": "", "variable": "$" in value,
            "unix": None}
     rest = value
     if "://" in value:
@@ -175,7 +175,7 @@ def parse_listen(args):
     """One ``listen`` directive -> ``{address, port, ssl, http2, default_server, unix, raw}``."""
     addr = args[0] if args else "80"
     flags = [a.lower() for a in args[1:]]
-    entry = {"raw": " ".join(args), "address": None, "port": None, "ssl": "ssl" in flags,
+    entry: Dict[str, Any] = {"raw": " ".join(args), "address": None, "port": None, "ssl": "ssl" in flags,
              "http2": "http2" in flags, "quic": "quic" in flags,
              "default_server": "default_server" in flags or "default" in flags,
              "proxy_protocol": "proxy_protocol" in flags, "unix": None}
@@ -249,7 +249,8 @@ def _value(nodes, kind):
 
 def resolve_settings(chain, table, prefix, defaults):
     """``(values, sources)`` for ``table`` entries; sources map key -> {file, line} or None (default)."""
-    values, sources = {}, {}
+    values: Dict[str, Any] = {}
+    sources: Dict[str, Any] = {}
     for key, suffix, kind in table:
         directive = "%s_%s" % (prefix, suffix) if prefix else suffix
         nodes = lookup(chain, directive, array=kind.startswith("array"))
@@ -441,7 +442,7 @@ def extract(config, version):
     Returns ``{"servers": [...], "upstream_blocks": {context: {name: block}}, "passes": [...]}``;
     each pass is ``{kind, node, chain, server}`` where ``server`` is the server_info of its server.
     """
-    out = {"servers": [], "upstream_blocks": {"http": {}, "stream": {}}, "passes": []}
+    out: Dict[str, Any] = {"servers": [], "upstream_blocks": {"http": {}, "stream": {}}, "passes": []}
     for top in config.root.children("http", "stream"):
         if top.block is None:
             continue
