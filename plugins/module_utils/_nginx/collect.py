@@ -365,7 +365,7 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
         _check_config(config)
 
     raw: Dict[str, Any] = {"nginx": {"path": binary, "version_output": None}, "source": None, "config_file": None,
-           "conf_prefix": None, "config_test": None, "files": [], "read_errors": [], "certificates": {}}
+                           "conf_prefix": None, "config_test": None, "files": [], "read_errors": [], "certificates": {}}
     compiled = {}
     if binary:
         rc, out, err = run([binary, "-V"], timeout)

@@ -143,7 +143,7 @@ def parse_pass(kind, value):
     """
     spec = KINDS[kind]
     out: Dict[str, Any] = {"scheme": None, "tls": False, "host": None, "port": None, "uri": "", "variable": "$" in value,
-           "unix": None}
+                           "unix": None}
     rest = value
     if "://" in value:
         scheme, rest = value.split("://", 1)
@@ -176,9 +176,9 @@ def parse_listen(args):
     addr = args[0] if args else "80"
     flags = [a.lower() for a in args[1:]]
     entry: Dict[str, Any] = {"raw": " ".join(args), "address": None, "port": None, "ssl": "ssl" in flags,
-             "http2": "http2" in flags, "quic": "quic" in flags,
-             "default_server": "default_server" in flags or "default" in flags,
-             "proxy_protocol": "proxy_protocol" in flags, "unix": None}
+                             "http2": "http2" in flags, "quic": "quic" in flags,
+                             "default_server": "default_server" in flags or "default" in flags,
+                             "proxy_protocol": "proxy_protocol" in flags, "unix": None}
     if addr.lower().startswith("unix:"):
         entry["unix"] = addr[5:]
         return entry
