@@ -63,9 +63,11 @@ def _network_pattern(words):
 _NETWORK_LINE_RE, _NETWORK_APART = _network_pattern(NETWORK_MARKERS)
 
 
-def has_network_words(raw):
-    """Whether the line ``raw`` (bytes) holds one of NETWORK_MARKERS."""
-    return any(word in raw for word in NETWORK_MARKERS)
+def has_words(raw):
+    """Whether the line ``raw`` (bytes) holds nginx's TLS wording or one of NETWORK_MARKERS: the words
+    candidates() finds, checked on one line."""
+    return (b"SSL" in raw or b"handshak" in raw or b"HTTPS port" in raw
+            or any(word in raw for word in NETWORK_MARKERS))
 
 
 def regions(read1, counted, handle, block_size=BLOCK_SIZE, max_line=MAX_LINE):

@@ -105,8 +105,8 @@ def _worth_reading(raw):
     """Whether a line that is not nginx's own may hold a handshake line: its wording, or the start of a
     split line (a CRI ``P`` part, a Docker entry that does not end the line), or a journal message kept
     as bytes."""
-    return (b"SSL" in raw or b"handshak" in raw or b"HTTPS port" in raw or blocks.has_network_words(raw)
-            or raw.find(b" P ", 19, 48) >= 0 or (raw[:1] == b"{" and b'\\n"' not in raw) or b'"MESSAGE":[' in raw)
+    return (blocks.has_words(raw) or raw.find(b" P ", 19, 48) >= 0 or (raw[:1] == b"{" and b'\\n"' not in raw)
+            or b'"MESSAGE":[' in raw)
 
 
 class _Reader(object):
@@ -179,8 +179,7 @@ class _Reader(object):
                 if last[0] < since:
                     self.before_since += 1
                     return
-            if (b"SSL" not in raw and b"handshak" not in raw and b"HTTPS port" not in raw
-                    and not blocks.has_network_words(raw)):
+            if not blocks.has_words(raw):
                 return
             text = raw.decode("utf-8", "replace")
             parsed = lines.parse(text)
