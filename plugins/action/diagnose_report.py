@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import PackedError, unpacked
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html, render_md, report as engine
 
 OPTIONS = ("hosts", "host_records", "output_dir", "fail_on", "since", "group", "write_hosts")
@@ -152,6 +153,27 @@ def hosts_from_records(spec, hostvars):
     return hosts
 
 
+def unpack_steps(hosts):
+    """Each host's step results with their packed keys back in place (diagnose.yml asks tls_probe and
+    nginx_tls_info for ``pack_results``), so hosts.json and the report see the results the modules return
+    without the option. Raises PackedError naming the host and the step."""
+    if not isinstance(hosts, Mapping):
+        return hosts  # build_report names what is wrong with it
+    out = {}
+    for name, row in hosts.items():
+        if isinstance(row, Mapping):
+            row = dict(row)
+            for step in (step for step in STEPS if step in row):
+                value = row[step]
+                try:
+                    row[step] = [unpacked(item) for item in value] if isinstance(value, list) else unpacked(value)
+                except PackedError as exc:
+                    raise PackedError("hosts: %s.%s: %s; run the step again (the string comes from the module)"
+                                      % (name, step, exc))
+        out[name] = row
+    return out
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -186,6 +208,11 @@ class ActionModule(ActionBase):
             except RecordError as exc:
                 result.update(failed=True, msg=str(exc))
                 return result
+        try:
+            args["hosts"] = unpack_steps(args["hosts"])
+        except PackedError as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
         hosts_path = {}
         try:
             # the data first: it is what a failed report is debugged from

@@ -9,14 +9,18 @@ configuration parser) runs here.  See plugins/plugin_utils/_nginx/report.py.
 
 from __future__ import annotations
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import pack_keys
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx.parse import ParseError
 
 MODULE = "tlsops.handshake.nginx_tls_info"
 # keys of the module's raw collection that are passed on as they are
 PASSED_ON = ("invocation", "warnings", "deprecations")
+# the bulk of a result, per upstream; probe_targets and servers stay: playbooks read them
+PACKED = ("upstreams", "findings")
 
 
 class ActionModule(ActionBase):
@@ -56,4 +60,7 @@ class ActionModule(ActionBase):
                 result[key] = raw[key]
         result.update(analysed)
         result["changed"] = False
+        # the module checked the option's type already
+        if boolean(args.get("pack_results", False), strict=False):
+            result = pack_keys(result, PACKED)
         return result

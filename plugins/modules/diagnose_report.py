@@ -41,6 +41,9 @@ options:
         or the registered loop) and C(logs) (handshake_log_info). A step that was skipped is null; a failed step keeps
         C(failed) and C(msg) and is reported on the host's row.
       - A host whose value is null, or whose C(reachable) is V(false), is a row of the report, not an error.
+      - A step result with C(packed) (tls_probe or nginx_tls_info with C(pack_results=true)) is unpacked first, as
+        the filter P(tlsops.handshake.unpack_result#filter) does; the report and C(hosts.json) see the result the
+        module returns without the option.
       - Required unless O(host_records) is given; the two are mutually exclusive.
     type: dict
   host_records:
@@ -85,7 +88,7 @@ options:
     default: failure
   write_hosts:
     description:
-      - Also write O(hosts) as given to C(hosts.json) in O(output_dir) (indented, keys sorted, as
+      - Also write O(hosts) as given (packed step results unpacked) to C(hosts.json) in O(output_dir) (indented, keys sorted, as
         C(to_nice_json) writes it), before the report, so the data is there even when the report cannot be built.
       - The play's data then reaches the controller's disk once, as this task's argument, instead of once more
         through a C(copy) task (seconds per host with a thousand upstreams).

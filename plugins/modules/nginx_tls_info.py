@@ -102,6 +102,17 @@ options:
       - Seconds allowed for each nginx command.
     type: float
     default: 30.0
+  pack_results:
+    description:
+      - Return RV(upstreams) and RV(findings) packed into one string, RV(packed), instead of lists. The other keys,
+        RV(probe_targets) and RV(servers) among them, stay as they are.
+      - For playbooks that only hand the result on, such as C(tlsops.handshake.diagnose) to
+        M(tlsops.handshake.diagnose_report), which unpacks it. ansible-core converts, copies and filters every
+        value of a result several times on the controller, seconds per host for a thousand upstreams; one string
+        crosses it in one piece.
+      - The filter P(tlsops.handshake.unpack_result#filter) gives the result back as without this option.
+    type: bool
+    default: false
 notes:
   - C(nginx -T) needs the rights nginx needs to start (it opens log and certificate files and resolves the names
     in C(proxy_pass)); run with C(become=true). Without them the files are read instead and a
@@ -209,7 +220,7 @@ nginx:
     defaults: {"proxy_ssl_protocols": ["TLSv1", "TLSv1.1", "TLSv1.2"]}
 upstreams:
   description: One entry per TLS upstream and way of reaching it (locations with the same effective settings share one).
-  returned: always
+  returned: unless O(pack_results=true)
   type: list
   elements: dict
   contains:
@@ -385,7 +396,7 @@ probe_targets:
 findings:
   description: Every finding - C(code), C(severity) (V(info), V(warning), V(error)), C(file), C(line), C(message),
     C(fix), C(cause) (the handshake cause it leads to, or null), and C(upstream) or C(server) naming what it is about.
-  returned: always
+  returned: unless O(pack_results=true)
   type: list
   elements: dict
   sample:
@@ -396,6 +407,14 @@ findings:
       message: "proxy_pass https://10.0.0.7:80 opens TLS to 10.0.0.7:80, the plain-HTTP port"
       fix: "Point proxy_pass at the upstream's TLS port (usually 443), or use http:// if plaintext to 10.0.0.7:80 is intended."
       cause: plain_http
+packed:
+  description:
+    - With O(pack_results=true), RV(upstreams) and RV(findings) as one string (JSON of a dict with those two keys,
+      zlib-compressed, base64, behind the prefix C(tlsops-packed-1:)); P(tlsops.handshake.unpack_result#filter)
+      puts them back.
+  returned: when O(pack_results=true)
+  type: str
+  sample: "tlsops-packed-1:eNrtvWt..."
 config_errors:
   description:
     - Why a configuration nginx would reject could not be read (the task fails) - C(file), C(line) and C(error)
@@ -437,6 +456,7 @@ def main():
             )),
             chains=dict(type="dict"),
             timeout=dict(type="float", default=30.0),
+            pack_results=dict(type="bool", default=False),  # applied by the action plugin
         ),
         supports_check_mode=True,
     )

@@ -220,6 +220,18 @@ options:
         time is reported as cause V(clock_skew), and RV(results[].clock_could_be_cause) says whether the clock
         explains the failure.
     type: float
+  pack_results:
+    description:
+      - Return RV(results) packed into one string, RV(packed), instead of a list; RV(summary) stays as it is.
+      - For playbooks that only hand the result on, such as C(tlsops.handshake.diagnose) to
+        M(tlsops.handshake.diagnose_report), which unpacks it. ansible-core converts, copies and filters every
+        value of a result several times on the controller, seconds per host for a thousand targets; one string
+        crosses it in one piece, and in about a tenth of the bytes.
+      - The filter P(tlsops.handshake.unpack_result#filter) gives the result back as without this option.
+      - Ignored, with a warning, when a client key passphrase is given (O(client_key_passphrase) or in a target).
+        Ansible masks that value wherever it occurs in the result's text, which could alter a packed string.
+    type: bool
+    default: false
 notes:
   - Certificate problems are not handshake errors in nginx's log. nginx logs
     C(upstream SSL certificate verify error) or C(upstream SSL certificate does not match) after the handshake;
@@ -294,7 +306,7 @@ EXAMPLES = r"""
 RETURN = r"""
 results:
   description: One entry per target, in input order.
-  returned: always
+  returned: unless O(pack_results=true)
   type: list
   elements: dict
   contains:
@@ -474,6 +486,13 @@ results:
         - ">>> TLS 1.3, Handshake [length 0200], ClientHello"
         - "    cipher_suites=TLS_AES_256_GCM_SHA384,... server_name=backend.example key_share_groups=x25519"
         - "<<< TLS 1.3, Alert [length 0002], fatal handshake_failure"
+packed:
+  description:
+    - With O(pack_results=true), RV(results) as one string (JSON, zlib-compressed, base64, behind the prefix
+      C(tlsops-packed-1:)); P(tlsops.handshake.unpack_result#filter) gives the list back.
+  returned: when O(pack_results=true) and no client key passphrase is given
+  type: str
+  sample: "tlsops-packed-1:eNrtvWt..."
 summary:
   description: Counts over all targets.
   returned: always
@@ -497,6 +516,7 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import pack_keys
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, secrets_in
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
@@ -538,6 +558,7 @@ def main():
             enumerate=dict(type="list", elements="str", choices=["protocols", "ciphers", "groups", "sni"]),
             http_request=dict(type="bool", default=True),
             clock_offset_ms=dict(type="float"),
+            pack_results=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -549,11 +570,18 @@ def main():
     if not 1 <= concurrency <= 256:
         module.fail_json(msg="concurrency: %d is out of range; use 1-256" % concurrency)
     max_connections = params.pop("max_connections_per_server")
+    pack_results = params.pop("pack_results")
+    if pack_results and module.no_log_values:
+        module.warn("pack_results is ignored: a client key passphrase is given, and Ansible masks it wherever it occurs"
+                    " in the result's text, which could alter a packed string")
+        pack_results = False
     try:
         results, summary = probe_targets(targets, params, concurrency=concurrency, warn=module.warn,
                                          max_connections_per_server=max_connections)
     except ProbeConfigError as exc:
         module.fail_json(msg=str(exc))
+    if pack_results:
+        module.exit_json(changed=False, summary=summary, **pack_keys({"results": results}, ["results"]))
     module.exit_json(changed=False, results=results, summary=summary)
 
 

@@ -20,6 +20,7 @@ import re
 import jsonschema
 import pytest
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import pack_keys
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html, report as engine
 from tests.integration import chromium
 from tests.integration.diagnose_capture import capture_host, client_noise, proxy_requests
@@ -252,6 +253,10 @@ HOST_RECORDS_PLAY = """\
         step_probe: "{{ per_host[inventory_hostname].probe }}"
         step_chains: "{{ {'results': per_host[inventory_hostname].chains} }}"
         step_logs: "{{ per_host[inventory_hostname].logs }}"
+        # as diagnose.yml registers them: nginx_tls_info and tls_probe with pack_results
+        packed_nginx_run: "{{ {'results': [packed[inventory_hostname].nginx]} }}"
+        packed_probe: "{{ packed[inventory_hostname].probe }}"
+        corrupt_probe: {packed: "tlsops-packed-1:not base64!", summary: {}}
       when: inventory_hostname != 'p5'
     - name: each host's record, as diagnose.yml makes it (none for p5, a host that failed before it)
       ansible.builtin.set_fact:
@@ -264,6 +269,13 @@ HOST_RECORDS_PLAY = """\
           chains: "{{ none if per_host[inventory_hostname].chains is none else 'step_chains.results' }}"
           logs: "{{ none if per_host[inventory_hostname].logs is none else 'step_logs' }}"
         bad_record: {reachable: true, nginx: no_such_var.results}
+        corrupt_record: {reachable: true, probe: corrupt_probe}
+      when: inventory_hostname != 'p5'
+    - name: the record of the packed results
+      ansible.builtin.set_fact:
+        packed_record: >-
+          {{ record | combine({'nginx': none if record.nginx is none else 'packed_nginx_run.results.0',
+                               'probe': none if record.probe is none else 'packed_probe'}) }}
       when: inventory_hostname != 'p5'
     - name: from the hosts' variables
       tlsops.handshake.diagnose_report:
@@ -273,6 +285,22 @@ HOST_RECORDS_PLAY = """\
         fail_on: never
       run_once: true
       delegate_to: localhost
+    - name: from the hosts' variables, nginx and probe packed
+      tlsops.handshake.diagnose_report:
+        host_records: {hosts: "{{ ansible_play_hosts_all }}", record: packed_record, missing_msg: failed before its record}
+        write_hosts: true
+        output_dir: %(out)s/packed
+        fail_on: never
+      run_once: true
+      delegate_to: localhost
+    - name: a packed result cut or altered on its way
+      tlsops.handshake.diagnose_report:
+        host_records: {hosts: [p1], record: corrupt_record}
+        output_dir: %(out)s/corrupt
+      run_once: true
+      delegate_to: localhost
+      register: corrupt
+      ignore_errors: true
     - name: from the argument
       tlsops.handshake.diagnose_report:
         hosts: "{{ expected }}"
@@ -289,9 +317,10 @@ HOST_RECORDS_PLAY = """\
       register: bad
       ignore_errors: true
     - ansible.builtin.copy:
-        content: "{{ bad | to_json }}"
-        dest: %(out)s/bad.json
+        content: "{{ item.value | to_json }}"
+        dest: %(out)s/{{ item.key }}.json
         mode: "0644"
+      loop: "{{ {'bad': bad, 'corrupt': corrupt} | dict2items }}"
       run_once: true
       delegate_to: localhost
 """
@@ -310,16 +339,30 @@ def test_host_records_give_the_same_hosts_json_and_report_as_the_hosts_argument(
     out = tmp_path / "out"
     inventory = tmp_path / "inventory.json"
     inventory.write_text(json.dumps({"all": {"hosts": {name: {"ansible_connection": "local"} for name in expected}}}))
-    (tmp_path / "vars.json").write_text(json.dumps({"per_host": per_host, "expected": expected}))
+    # nginx_tls_info's and tls_probe's results as pack_results returns them (the engine both modules use)
+    packed = {name: {"nginx": data["nginx"] and pack_keys(data["nginx"], ("upstreams", "findings")),
+                     "probe": data["probe"] and pack_keys(data["probe"], ("results",))}
+              for name, data in per_host.items()}
+    assert all("packed" in packed[name]["probe"] and "results" not in packed[name]["probe"]
+               for name in per_host if per_host[name]["probe"])
+    (tmp_path / "vars.json").write_text(json.dumps({"per_host": per_host, "expected": expected, "packed": packed}))
     (tmp_path / "play.yml").write_text(HOST_RECORDS_PLAY % {"out": out})
     returncode, output = run_playbook(tmp_path / "play.yml", extra_args=["-e", "@%s" % (tmp_path / "vars.json")],
                                       inventories=[inventory], timeout=300)
     assert returncode == 0, output[-4000:]
     assert (out / "records" / "hosts.json").read_text(encoding="utf-8") == to_nice_json(expected) + "\n"
+    # packed step results are unpacked before anything reads them: the same bytes, the same report
+    assert (out / "packed" / "hosts.json").read_text(encoding="utf-8") == to_nice_json(expected) + "\n"
     from_records = json.loads((out / "records" / "report.json").read_text())
     from_argument = json.loads((out / "argument" / "report.json").read_text())
-    assert from_records.pop("generated_at") and from_argument.pop("generated_at")
-    assert from_records == from_argument
+    from_packed = json.loads((out / "packed" / "report.json").read_text())
+    assert from_records.pop("generated_at") and from_argument.pop("generated_at") and from_packed.pop("generated_at")
+    assert from_records == from_argument == from_packed
+    corrupt = json.loads((out / "corrupt.json").read_text())
+    assert corrupt["failed"] is True
+    assert corrupt["msg"] == ("hosts: p1.probe: the packed result is not valid base64 (cut short or altered on its way);"
+                              " run the step again (the string comes from the module)")
+    assert not (out / "corrupt").exists()
     assert [h["reachable"] for h in from_records["hosts"]] == [True, True, True, False, False]
     bad = json.loads((out / "bad.json").read_text())
     assert bad["failed"] is True and bad["msg"].startswith("host_records: p1.bad_record.nginx: the host has no variable no_such_var")

@@ -144,7 +144,17 @@ def real(tmp_path_factory):
                 {"name": "read", "tlsops.handshake.nginx_tls_info": {"config": config, "prefix": d}, "register": "info"},
                 {"name": "check", "tlsops.handshake.tls_probe": {
                     "targets": "{{ info.probe_targets | selectattr('origin.expect', 'defined') }}"},
-                 "register": "checks"}]))
+                 "register": "checks"},
+                # the same two calls with pack_results, and the filter that gives their results back
+                {"name": "read packed",
+                 "tlsops.handshake.nginx_tls_info": {"config": config, "prefix": d, "pack_results": True},
+                 "register": "info_packed"},
+                {"name": "check packed", "tlsops.handshake.tls_probe": {
+                    "targets": "{{ info.probe_targets | selectattr('origin.expect', 'defined') }}", "pack_results": True},
+                 "register": "checks_packed"},
+                {"name": "unpack", "ansible.builtin.debug": {
+                    "msg": "{{ [info_packed, checks_packed] | tlsops.handshake.unpack_result }}"},
+                 "register": "unpacked"}]))
             yield result
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -192,3 +202,30 @@ def test_conf_commands_reach_tls_probe(real):
                        "'/conf-commands') }}"}, "register": "probe"}])
     (result,) = probed["probe"]["results"]
     assert result["cause"] == "ok" and result["tls"]["group"] == "secp384r1", result
+
+
+def _without(result, *keys):
+    return {key: value for key, value in result.items() if key not in keys}
+
+
+def _untimed(results):
+    return [_without(r, "timing") for r in results]
+
+
+def test_pack_results_returns_the_same_result_in_one_string(real):
+    """nginx_tls_info and tls_probe with pack_results: the bulky keys in one string, everything else as it is;
+    the unpack_result filter gives back the result of the same call without the option (tls_probe's timings
+    aside: they are measured anew)."""
+    info, info_packed = real["info"], real["info_packed"]
+    assert info["upstreams"] and info["findings"]
+    assert "upstreams" not in info_packed and "findings" not in info_packed
+    assert info_packed["packed"].startswith("tlsops-packed-1:")
+    for key in ("probe_targets", "servers", "summary", "config_file", "nginx", "files"):
+        assert info_packed[key] == info[key], key
+    checks, checks_packed = real["checks"], real["checks_packed"]
+    assert len(checks["results"]) >= 1 and "results" not in checks_packed
+    assert checks_packed["summary"] == checks["summary"]
+    info_unpacked, checks_unpacked = real["unpacked"]["msg"]
+    assert _without(info_unpacked, "invocation") == _without(info, "invocation")
+    assert _untimed(checks_unpacked["results"]) == _untimed(checks["results"])
+    assert "packed" not in info_unpacked and "packed" not in checks_unpacked

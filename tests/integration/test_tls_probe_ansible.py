@@ -123,3 +123,27 @@ def test_verify_false_warns_what_it_hides(tmp_path):
     assert "1 of 2 target(s) (unchecked)" in about_verify("one target")[0]
     for w in about_verify("module level") + about_verify("one target"):
         assert "expired" in w and "self-signed" in w and "reported ok" in w
+
+
+def test_pack_results_is_ignored_with_a_warning_when_a_passphrase_is_given(tmp_path):
+    """Ansible masks a no_log value wherever it occurs in a result's text, also inside a packed string, so
+    tls_probe returns its results unpacked then, and says why."""
+    cert, key = _encrypted_client_pair(str(tmp_path))
+    secrets = str(tmp_path / "secrets.json")
+    with open(secrets, "w") as f:
+        json.dump({"passphrase": SECRET}, f)
+    closed = {"targets": ["127.0.0.1:1"], "diagnose": False, "pack_results": True}
+    ran = run_cases("tls_probe", [
+        ("packed", closed),
+        ("with passphrase", dict(closed, client_cert=cert, client_key=key, client_key_passphrase="{{ passphrase }}")),
+        ("passphrase in a target", dict(closed, targets=[{"host": "127.0.0.1", "port": 1, "client_cert": cert,
+                                                          "client_key": key,
+                                                          "client_key_passphrase": "{{ passphrase }}"}])),
+    ], tmp_path, extra_args=["-e", "@" + secrets])
+    assert ran.returncode == 0, ran.output[-3000:]
+    assert ran["packed"]["packed"].startswith("tlsops-packed-1:") and "results" not in ran["packed"]
+    for case in ("with passphrase", "passphrase in a target"):
+        assert "packed" not in ran[case] and ran[case]["results"][0]["cause"] == "connection_refused", case
+        assert any("pack_results is ignored: a client key passphrase is given" in w
+                   for w in ran[case].get("warnings", [])), case
+    assert SECRET not in ran.output and SECRET not in json.dumps(ran.results)
