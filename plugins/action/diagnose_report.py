@@ -163,10 +163,13 @@ def unpack_steps(hosts):
     for name, row in hosts.items():
         if isinstance(row, Mapping):
             row = dict(row)
-            for step in (step for step in STEPS if step in row):
-                value = row[step]
+            for step in STEPS:
+                value = row.get(step)
                 try:
-                    row[step] = [unpacked(item) for item in value] if isinstance(value, list) else unpacked(value)
+                    if isinstance(value, list):
+                        row[step] = [unpacked(item) for item in value]
+                    elif isinstance(value, Mapping):
+                        row[step] = unpacked(value)
                 except PackedError as exc:
                     raise PackedError("hosts: %s.%s: %s; run the step again (the string comes from the module)"
                                       % (name, step, exc))
