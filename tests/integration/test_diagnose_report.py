@@ -293,14 +293,6 @@ HOST_RECORDS_PLAY = """\
         fail_on: never
       run_once: true
       delegate_to: localhost
-    - name: a packed result cut or altered on its way
-      tlsops.handshake.diagnose_report:
-        host_records: {hosts: [p1], record: corrupt_record}
-        output_dir: %(out)s/corrupt
-      run_once: true
-      delegate_to: localhost
-      register: corrupt
-      ignore_errors: true
     - name: from the argument
       tlsops.handshake.diagnose_report:
         hosts: "{{ expected }}"
@@ -308,19 +300,22 @@ HOST_RECORDS_PLAY = """\
         fail_on: never
       run_once: true
       delegate_to: localhost
-    - name: a record that names no variable of the host
+    - name: records the report cannot follow (a variable the host lacks; a packed result cut or altered on its way)
       tlsops.handshake.diagnose_report:
-        host_records: {hosts: [p1], record: bad_record}
-        output_dir: %(out)s/bad
+        host_records: {hosts: [p1], record: "{{ item }}"}
+        output_dir: "%(out)s/{{ item }}"
+      loop: [bad_record, corrupt_record]
       run_once: true
       delegate_to: localhost
-      register: bad
+      register: refused
       ignore_errors: true
     - ansible.builtin.copy:
-        content: "{{ item.value | to_json }}"
-        dest: %(out)s/{{ item.key }}.json
+        content: "{{ item | to_json }}"
+        dest: "%(out)s/{{ item.item }}.json"
         mode: "0644"
-      loop: "{{ {'bad': bad, 'corrupt': corrupt} | dict2items }}"
+      loop: "{{ refused.results }}"
+      loop_control:
+        label: "{{ item.item }}"
       run_once: true
       delegate_to: localhost
 """
@@ -358,13 +353,13 @@ def test_host_records_give_the_same_hosts_json_and_report_as_the_hosts_argument(
     from_packed = json.loads((out / "packed" / "report.json").read_text())
     assert from_records.pop("generated_at") and from_argument.pop("generated_at") and from_packed.pop("generated_at")
     assert from_records == from_argument == from_packed
-    corrupt = json.loads((out / "corrupt.json").read_text())
+    corrupt = json.loads((out / "corrupt_record.json").read_text())
     assert corrupt["failed"] is True
     assert corrupt["msg"] == ("hosts: p1.probe: the packed result is not valid base64 (cut short or altered on its way);"
                               " run the step again (the string comes from the module)")
-    assert not (out / "corrupt").exists()
+    assert not (out / "corrupt_record").exists()
     assert [h["reachable"] for h in from_records["hosts"]] == [True, True, True, False, False]
-    bad = json.loads((out / "bad.json").read_text())
+    bad = json.loads((out / "bad_record.json").read_text())
     assert bad["failed"] is True and bad["msg"].startswith("host_records: p1.bad_record.nginx: the host has no variable no_such_var")
-    assert not (out / "bad").exists()
+    assert not (out / "bad_record").exists()
     assert "Traceback" not in output

@@ -24,11 +24,14 @@ Exit status: 0 when every certificate is fine, 1 when one failed (the JSON and s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -106,7 +109,47 @@ def plan_one(entry, config, force, now):
     return item
 
 
-def certbot_argv(entry, config, server, eab, hook_argv, renew):
+# What an EAB key id and a base64url HMAC key are made of: nothing that could end a line of certbot's
+# configuration file and start another option there.
+_EAB_VALUE = re.compile(r"[A-Za-z0-9_.:=+/-]+\Z")
+
+
+class EabError(ValueError):
+    """An external account binding that cannot be handed to certbot; the message names the field."""
+
+
+@contextlib.contextmanager
+def eab_config(eab, what="eab"):
+    """A certbot configuration file (0600, removed afterwards) holding the EAB key id and HMAC key, or None.
+
+    certbot reads every long option from the file given with --config; on its command line the HMAC key
+    would be readable by every local user in /proc/PID/cmdline while certbot registers."""
+    if not eab:
+        yield None
+        return
+    for field in ("kid", "hmac_key"):
+        value = eab.get(field)
+        if not isinstance(value, str) or not _EAB_VALUE.match(value):
+            raise EabError("%s.%s must be the CA's value, letters, digits and _ . : = + / - only (base64url for "
+                           "hmac_key); run the role with a corrected cert_renewal_%s" % (what, field, what))
+    path = None
+    try:
+        handle, path = tempfile.mkstemp(prefix="tlsops-certbot-eab-", suffix=".ini")
+        with os.fdopen(handle, "w", encoding="ascii") as stream:
+            stream.write("eab-kid = %s\neab-hmac-key = %s\n" % (eab["kid"], eab["hmac_key"]))
+    except OSError as exc:
+        if path:
+            os.unlink(path)
+        raise EabError("cannot write certbot's EAB file in %s (%s); free the directory or set TMPDIR"
+                       % (tempfile.gettempdir(), exc.strerror or exc))
+    try:
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def certbot_argv(entry, config, server, eab_file, hook_argv, renew):
+    """certbot's command line; ``eab_file`` is eab_config()'s file (no secret is ever on the command line)."""
     key_kind, key_detail = _KEY_TYPES[entry.get("key_type", "ecdsa-p256")]
     argv = [config.get("certbot", "certbot"), "certonly", "--non-interactive", "--agree-tos",
             "--config-dir", config.get("config_dir", "/etc/letsencrypt"),
@@ -117,8 +160,8 @@ def certbot_argv(entry, config, server, eab, hook_argv, renew):
     else:
         argv += ["--key-type", "ecdsa", "--elliptic-curve", key_detail]
     argv += ["--email", config["email"]] if config.get("email") else ["--register-unsafely-without-email"]
-    if eab:
-        argv += ["--eab-kid", eab["kid"], "--eab-hmac-key", eab["hmac_key"]]
+    if eab_file:
+        argv += ["--config", eab_file]
     if config.get("preferred_chain"):
         argv += ["--preferred-chain", config["preferred_chain"]]
     if config.get("profile") and config.get("certbot_has_profiles"):
@@ -150,10 +193,11 @@ def _secrets(config):
 
 
 def attempt_servers(config):
+    """``[(directory URL, its EAB or None, the EAB's name in the role)]``, the primary first."""
     secrets = _secrets(config)
-    servers = [(config["directory_url"], secrets.get("eab"))]
+    servers = [(config["directory_url"], secrets.get("eab"), "eab")]
     if config.get("fallback_directory_url"):
-        servers.append((config["fallback_directory_url"], secrets.get("fallback_eab")))
+        servers.append((config["fallback_directory_url"], secrets.get("fallback_eab"), "fallback_eab"))
     return servers
 
 
@@ -179,17 +223,20 @@ def apply_one(item, entry, config, config_path):
         return _from_deploy_state(item, state_dir, before, proc.stderr or proc.stdout)
     failures = []
     timeout = int(config.get("certbot_timeout", 600))
-    for server, eab in attempt_servers(config):
-        argv = certbot_argv(entry, config, server, eab, hook_argv(config, config_path),
-                            renew=item["action"] == "renew" or os.path.isdir(item["lineage"]))
+    for server, eab, what in attempt_servers(config):
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=_env(config),
-                                  check=False, stdin=subprocess.DEVNULL)
+            with eab_config(eab, what) as eab_file:
+                argv = certbot_argv(entry, config, server, eab_file, hook_argv(config, config_path),
+                                    renew=item["action"] == "renew" or os.path.isdir(item["lineage"]))
+                proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=_env(config),
+                                      check=False, stdin=subprocess.DEVNULL)
             rc, output = proc.returncode, proc.stderr + proc.stdout
+        except EabError as exc:
+            rc, output = None, str(exc)
         except subprocess.TimeoutExpired:
             rc, output = None, "certbot did not finish within %d s" % timeout
         except OSError as exc:
-            rc, output = None, "%s could not run: %s" % (argv[0], exc.strerror)
+            rc, output = None, "%s could not run: %s" % (config.get("certbot", "certbot"), exc.strerror)
         if rc == 0:
             item["server"] = server
             return _from_deploy_state(item, state_dir, before, output)

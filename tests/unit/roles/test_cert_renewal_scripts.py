@@ -7,8 +7,11 @@ the renewal window (short-lived certificates), the plan, and certbot's command l
 from __future__ import annotations
 
 import datetime
+import json
 import os
+import re
 import stat
+import sys
 
 import pytest
 
@@ -149,12 +152,12 @@ def test_certbot_key_types(tmp_path, key_type, expected):
 def test_certbot_command_line(tmp_path):
     _path, config = write_config(str(tmp_path), [], email="ops@lab.test", preferred_chain="ISRG Root X1",
                                  profile="shortlived", certbot_has_profiles=False)
-    eab = {"kid": "kid-1", "hmac_key": "c2VjcmV0"}
-    argv = renew_driver.certbot_argv(_entry(tmp_path), config, "https://a.test/dir", eab,
+    argv = renew_driver.certbot_argv(_entry(tmp_path), config, "https://a.test/dir", "/tmp/eab.ini",
                                      ["/usr/bin/python3", "/x y/hook.py"], renew=True)
     assert argv[:2] == ["certbot", "certonly"] and "--non-interactive" in argv
     assert argv[argv.index("--server") + 1] == "https://a.test/dir"
-    assert argv[argv.index("--eab-hmac-key") + 1] == "c2VjcmV0" and argv[argv.index("--eab-kid") + 1] == "kid-1"
+    assert argv[argv.index("--config") + 1] == "/tmp/eab.ini"
+    assert not [a for a in argv if a.startswith("--eab")]
     assert argv[argv.index("--email") + 1] == "ops@lab.test"
     assert argv[argv.index("--preferred-chain") + 1] == "ISRG Root X1"
     assert argv[argv.index("--webroot-path") + 1] == config["webroot"]
@@ -173,9 +176,64 @@ def test_fallback_comes_second_with_its_own_binding(tmp_path):
     path, config = write_config(str(tmp_path), [], fallback_directory_url="https://b.test/dir")
     with open(config["secrets_file"], "w") as fh:
         fh.write('{"eab": {"kid": "a", "hmac_key": "x"}, "fallback_eab": null}')
-    assert renew_driver.attempt_servers(config) == [("https://acme.test/dir", {"kid": "a", "hmac_key": "x"}),
-                                                    ("https://b.test/dir", None)]
+    assert renew_driver.attempt_servers(config) == [("https://acme.test/dir", {"kid": "a", "hmac_key": "x"}, "eab"),
+                                                    ("https://b.test/dir", None, "fallback_eab")]
     assert path
+
+
+SECRET_HMAC = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG"
+
+
+def test_eab_reaches_certbot_in_a_private_file_never_on_its_command_line(tmp_path, monkeypatch):
+    """The HMAC key on certbot's command line is readable by every local user (/proc/PID/cmdline); in a 0600
+    file given with --config it is not. The file exists while certbot runs and is gone afterwards."""
+    monkeypatch.setattr(renew_driver.tempfile, "tempdir", str(tmp_path))
+    with renew_driver.eab_config({"kid": "kid-1", "hmac_key": SECRET_HMAC}, "fallback_eab") as path:
+        assert os.path.dirname(path) == str(tmp_path)
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        with open(path) as fh:
+            assert fh.read() == "eab-kid = kid-1\neab-hmac-key = %s\n" % SECRET_HMAC
+    assert not os.path.exists(path) and os.listdir(str(tmp_path)) == []
+    with renew_driver.eab_config(None) as nothing:
+        assert nothing is None
+
+
+@pytest.mark.parametrize("eab, field", [
+    ({"kid": "kid-1\nmanual-auth-hook = /tmp/x", "hmac_key": SECRET_HMAC}, "fallback_eab.kid"),
+    ({"kid": "kid-1", "hmac_key": SECRET_HMAC + "\npre-hook = touch /tmp/pwned"}, "fallback_eab.hmac_key"),
+    ({"kid": "kid 1", "hmac_key": SECRET_HMAC}, "fallback_eab.kid"),
+    ({"kid": "kid-1"}, "fallback_eab.hmac_key"),
+    ({"kid": 7, "hmac_key": SECRET_HMAC}, "fallback_eab.kid"),
+])
+def test_an_eab_value_that_would_add_a_certbot_option_is_refused(tmp_path, monkeypatch, eab, field):
+    monkeypatch.setattr(renew_driver.tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(renew_driver.EabError, match=re.escape(field) + " must be the CA's value"):
+        with renew_driver.eab_config(eab, "fallback_eab"):
+            pass
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_certbot_runs_with_the_eab_file_and_the_secret_stays_off_its_command_line(tmp_path, monkeypatch):
+    """apply_one with a stand-in certbot that records its argv and the --config file it was given (a real
+    certbot against a Pebble that requires EAB: molecule cert_renewal/default, step 4b)."""
+    record = tmp_path / "certbot-argv.json"
+    fake = tmp_path / "certbot"
+    fake.write_text("#!%s\nimport json, sys\nargv = sys.argv[1:]\nconfig = open(argv[argv.index('--config') + 1]).read()\n"
+                    "json.dump({'argv': argv, 'config': config}, open(%r, 'w'))\nsys.exit(1)\n"
+                    % (sys.executable, str(record)))
+    fake.chmod(0o755)
+    path, config = write_config(str(tmp_path), [], certbot=str(fake))
+    with open(config["secrets_file"], "w") as fh:
+        json.dump({"eab": {"kid": "kid-1", "hmac_key": SECRET_HMAC}}, fh)
+    item = {"name": "site", "action": "issue", "lineage": str(tmp_path / "live" / "site")}
+    monkeypatch.setattr(renew_driver.tempfile, "tempdir", str(tmp_path / "tmp"))
+    os.mkdir(str(tmp_path / "tmp"))
+    result = renew_driver.apply_one(item, _entry(tmp_path), config, path)
+    seen = json.loads(record.read_text())
+    assert SECRET_HMAC not in " ".join(seen["argv"])
+    assert seen["config"] == "eab-kid = kid-1\neab-hmac-key = %s\n" % SECRET_HMAC
+    assert result["ok"] is False and SECRET_HMAC not in result["message"]
+    assert os.listdir(str(tmp_path / "tmp")) == []
 
 
 def test_bad_configuration_is_a_clear_error(tmp_path):
