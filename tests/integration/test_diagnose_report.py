@@ -277,20 +277,13 @@ HOST_RECORDS_PLAY = """\
           {{ record | combine({'nginx': none if record.nginx is none else 'packed_nginx_run.results.0',
                                'probe': none if record.probe is none else 'packed_probe'}) }}
       when: inventory_hostname != 'p5'
-    - name: from the hosts' variables
+    - name: from the hosts' variables (records), and with nginx and probe packed (packed)
       tlsops.handshake.diagnose_report:
-        host_records: {hosts: "{{ ansible_play_hosts_all }}", record: record, missing_msg: failed before its record}
+        host_records: {hosts: "{{ ansible_play_hosts_all }}", record: "{{ item.value }}", missing_msg: failed before its record}
         write_hosts: true
-        output_dir: %(out)s/records
+        output_dir: "%(out)s/{{ item.key }}"
         fail_on: never
-      run_once: true
-      delegate_to: localhost
-    - name: from the hosts' variables, nginx and probe packed
-      tlsops.handshake.diagnose_report:
-        host_records: {hosts: "{{ ansible_play_hosts_all }}", record: packed_record, missing_msg: failed before its record}
-        write_hosts: true
-        output_dir: %(out)s/packed
-        fail_on: never
+      loop: "{{ {'records': 'record', 'packed': 'packed_record'} | dict2items }}"
       run_once: true
       delegate_to: localhost
     - name: from the argument
