@@ -20,7 +20,10 @@ description:
   - "Correlation rules: a certificate that reads expired or not yet valid but is valid by NTP time is V(clock_skew) on
     that proxy; an upstream that works from another proxy (or another location with other settings) is that proxy's
     fault, with the settings that differ and the file:line they are set at; an upstream that fails with the same
-    cause from every proxy that uses it is the upstream's fault; otherwise the cause's layer decides. Error-log
+    cause from every proxy that uses it is the upstream's fault; otherwise the cause's layer decides. A loopback
+    upstream (127.0.0.1, ::1, localhost; a local service of each proxy) is compared only between proxies whose
+    tls_probe ran in the same network namespace (its RV(tlsops.handshake.tls_probe#module:network_namespace)), since
+    each machine has its own. Error-log
     failures toward an upstream that probes fine now are reported as intermittent; client-side failures (nginx's
     listening side) are reported apart."
   - Findings are ranked by severity, then impact (failing pairs x hosts), then pairs, side, cause and owner

@@ -493,6 +493,15 @@ packed:
   returned: when O(pack_results=true) and no client key passphrase is given
   type: str
   sample: "tlsops-packed-1:eNrtvWt..."
+network_namespace:
+  description:
+    - Where the probes ran, as C(<boot id>/<inode of the network namespace>) (Linux); null where C(/proc) does not
+      say. Two results with the same value reached the same loopback services.
+    - M(tlsops.handshake.diagnose_report) compares pairs to a loopback upstream (C(127.0.0.1:8443), a local service
+      on each proxy) only between proxies with the same value, since such an upstream is one service per machine.
+  returned: always
+  type: str
+  sample: "1f0e6a2c-3b1d-4d6e-9a53-2c1f5b0d7e11/4026531840"
 summary:
   description: Counts over all targets.
   returned: always
@@ -516,6 +525,7 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.net import network_namespace
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import pack_keys
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, secrets_in
@@ -580,9 +590,11 @@ def main():
                                          max_connections_per_server=max_connections)
     except ProbeConfigError as exc:
         module.fail_json(msg=str(exc))
+    where = network_namespace()
     if pack_results:
-        module.exit_json(changed=False, summary=summary, **pack_keys({"results": results}, ["results"]))
-    module.exit_json(changed=False, results=results, summary=summary)
+        module.exit_json(changed=False, summary=summary, network_namespace=where,
+                         **pack_keys({"results": results}, ["results"]))
+    module.exit_json(changed=False, results=results, summary=summary, network_namespace=where)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 
+import pytest
+
+from tests.integration.helpers import run_module
 from tests.integration.playbook_cases import assert_clean_failure, run_cases
 
 SECRET = "pass-phrase-s3cret-61f2"
@@ -147,3 +152,16 @@ def test_pack_results_is_ignored_with_a_warning_when_a_passphrase_is_given(tmp_p
         assert any("pack_results is ignored: a client key passphrase is given" in w
                    for w in ran[case].get("warnings", [])), case
     assert SECRET not in ran.output and SECRET not in json.dumps(ran.results)
+
+
+def test_network_namespace_tells_where_loopback_services_are(tmp_path):
+    """tls_probe says where it ran: the same value for two runs here, another one in a network namespace of its
+    own (`unshare -n`: its 127.0.0.1 is not this one's), which diagnose_report uses to keep loopback upstreams
+    of different machines apart."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a network namespace of its own")
+    args = {"targets": ["127.0.0.1:1"], "diagnose": False}
+    here = [run_module("tls_probe", args)["network_namespace"], run_module("tls_probe", args)["network_namespace"]]
+    elsewhere = run_module("tls_probe", args, prefix=["unshare", "-n"])["network_namespace"]
+    assert here[0] == here[1] and re.match(r"^[0-9a-f-]{36}/[0-9]+$", here[0]), here
+    assert elsewhere != here[0] and elsewhere.split("/")[0] == here[0].split("/")[0]  # one kernel, two namespaces

@@ -11,6 +11,7 @@ wording), since those differ by where the text came from.
 from __future__ import annotations
 
 import ipaddress
+import os
 
 # Standard library only: this file runs on managed hosts.
 
@@ -57,3 +58,29 @@ def split_host_port(text):
         return text, None
     host, colon, port = text.partition(":")
     return host, (port if colon else None)
+
+
+def is_loopback(host):
+    """True for ``localhost`` (and names under ``.localhost``, RFC 6761) and loopback addresses (127.0.0.0/8,
+    ``::1``, also in brackets): a service there is one per network namespace, not one per address."""
+    name = str(host).strip("[]").split("%", 1)[0].rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def network_namespace():
+    """``<boot id>/<inode>`` of this process's network namespace, or None where /proc does not say.
+
+    Two processes with the same value reach the same loopback services: one running kernel (the boot id
+    is random per boot) and one namespace in it. Machines and containers each have their own."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as stream:
+            boot = stream.read().strip()
+        inode = os.stat("/proc/self/ns/net").st_ino
+    except OSError:
+        return None
+    return "%s/%d" % (boot, inode) if boot else None

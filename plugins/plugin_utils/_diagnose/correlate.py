@@ -11,6 +11,9 @@ The rules, in the order they apply to a failing pair (proxy P -> upstream U, cau
 2. U works from another pair (another proxy, or another location of P with other settings) ->
    side proxy, owner P; the evidence is how the working pair differs (SNI, name, protocols, ...,
    each with the file:line nginx set it at).
+   A loopback U (127.0.0.1:8443, localhost: a local service of each proxy) is one service per network
+   namespace: its pairs are compared (rules 2 and 3) only with the pairs of proxies whose tls_probe ran in
+   the same namespace (network_namespace; each proxy on its own when that is unknown).
 3. more than one proxy uses U and every pair to U fails with C -> side upstream, owner U.
 4. otherwise (one proxy uses U, or the proxies fail with different causes) the cause's layer in
    _common/causes.py decides: SIDE_BY_LAYER; a finding of nginx_tls_info on P's upstream entry that names
@@ -22,6 +25,7 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes as _causes
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.net import is_loopback
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose.inputs import as_dict, number, text
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose.pairs import SETTINGS
 
@@ -175,11 +179,21 @@ def _by_layer(pair, users, failing):
         side = SIDE_BY_LAYER.get(layer, "upstream")
         reason = "a %s-layer cause is fixed on the %s" % (layer, side)
     if len(users) == 1:
-        why = "only %s uses %s: %s" % (pair["proxy"], pair["upstream"], reason)
+        local = " (a loopback address: each machine has its own)" if is_loopback(pair["upstream"].rpartition(":")[0]) else ""
+        why = "only %s uses %s%s: %s" % (pair["proxy"], pair["upstream"], local, reason)
     else:
         causes = sorted(set(p["cause"] for p in failing))
         why = "every proxy that uses %s fails, with different causes (%s): %s" % (pair["upstream"], ", ".join(causes), reason)
     return side, why
+
+
+def service_key(pair):
+    """The pairs with the same key reach the same service: the upstream's host:port, and for a loopback
+    upstream also where the probe ran (the proxy's own namespace when tls_probe did not say)."""
+    host = pair["upstream"].rpartition(":")[0]
+    if is_loopback(host):
+        return pair["upstream"], pair.get("_network") or "the host " + pair["proxy"]
+    return pair["upstream"], None
 
 
 def correlate(hosts, pairs, now):
@@ -189,10 +203,10 @@ def correlate(hosts, pairs, now):
         pair["why"] = None
         if not pair["ok"] and _clock_explains(pair, clocks[pair["proxy"]], now):
             _apply_clock(pair, clocks[pair["proxy"]])
-    by_upstream = {}
+    by_service = {}
     for pair in pairs:
-        by_upstream.setdefault(pair["upstream"], []).append(pair)
-    for upstream, group in by_upstream.items():
+        by_service.setdefault(service_key(pair), []).append(pair)
+    for (upstream, _where), group in by_service.items():
         users = sorted(set(p["proxy"] for p in group))
         group = [p for p in group if p["side"] is None]     # the clock's pairs are decided: compare the rest
         working = [p for p in group if p["ok"]]

@@ -151,6 +151,7 @@ def host_pairs(host):
     if not probe:
         return []
     candidates = _nginx_targets(host["nginx"])
+    network = text(probe.get("network_namespace"), 200) or None
     used = set()
     pairs, seen = [], {}
     for result in as_list(probe.get("results")):
@@ -198,6 +199,8 @@ def host_pairs(host):
             "settings": _settings(upstream),
             # internal (not in report.json): the upstream entry's findings, evidence for the correlation
             "_nginx_findings": [as_dict(f) for f in as_list(upstream.get("findings"))] if upstream else [],
+            # internal: where the probe ran (tls_probe's network_namespace), which tells loopback upstreams apart
+            "_network": network,
             "certificate": _certificate(result),
             "clock_could_be_cause": result.get("clock_could_be_cause")
             if isinstance(result.get("clock_could_be_cause"), bool) else None,

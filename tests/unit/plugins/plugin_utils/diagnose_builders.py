@@ -62,13 +62,16 @@ def clock(offset_ms=3.0, max_offset_ms=1000.0):
             "skewed": abs(offset_ms) > max_offset_ms, "max_offset_ms": max_offset_ms, "daemon": {"name": "chrony"}}
 
 
-def host(results, entries=None, offset_ms=3.0, logs=None, chains=None):
+def host(results, entries=None, offset_ms=3.0, logs=None, chains=None, network_namespace=None):
     """One reachable host: ``results`` tls_probe results; ``entries`` nginx upstream entries (default: one
-    per result, nginx's defaults)."""
+    per result, nginx's defaults); ``network_namespace`` tls_probe's (left out when None)."""
     if entries is None:
         entries = [upstream_entry("%s:%s" % (r["host"], r["port"])) for r in results]
+    probed = {"results": results, "summary": {}}
+    if network_namespace is not None:
+        probed["network_namespace"] = network_namespace
     return {"reachable": True, "unreachable_msg": None, "nginx": nginx(*entries), "clock": clock(offset_ms),
-            "probe": {"results": results, "summary": {}}, "chains": chains, "logs": logs}
+            "probe": probed, "chains": chains, "logs": logs}
 
 
 def logs(by_upstream=None, client=None, clients=()):

@@ -72,3 +72,20 @@ def test_one_copy_of_the_ip_literal_rule():
     defining = sorted(str(p.relative_to(PLUGINS)) for p in PLUGINS.rglob("*.py")
                       if re.search(r"^def _?is_ip_literal\(", p.read_text(encoding="utf-8"), re.M))
     assert defining == ["module_utils/_common/net.py"]
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True), ("localhost", True),
+    ("LOCALHOST.", True), ("app.localhost", True), ("10.0.0.7", False), ("::ffff:10.0.0.7", False),
+    ("localhost.example.com", False), ("backend", False), ("[fe80::1%eth0]", False), ("", False),
+])
+def test_loopback_hosts(host, loopback):
+    assert net.is_loopback(host) is loopback
+
+
+def test_the_network_namespace_names_this_kernel_and_namespace():
+    """Linux: boot id (random per boot) / inode of /proc/self/ns/net; the same in one process, every call."""
+    where = net.network_namespace()
+    assert re.match(r"^[0-9a-f-]{36}/[0-9]+$", where), where
+    assert where == net.network_namespace()
+    assert where.endswith("/%d" % pathlib.Path("/proc/self/ns/net").stat().st_ino)

@@ -58,6 +58,40 @@ def test_failing_from_one_proxy_while_it_works_from_others_is_that_proxys_fault_
     assert pair(report, "p2")["side"] is None and pair(report, "p2")["ok"]
 
 
+LOCAL = "127.0.0.1:8443"
+MACHINE_A, MACHINE_B = "0b5e9c1e-8d7e-4c1a-9f55-3a1d2e4b6c70/4026531840", "7c2d4f9a-1e3b-4a6c-8d5f-9b0e1c2a3d4e/4026531840"
+
+
+@pytest.mark.parametrize("where", [(MACHINE_A, MACHINE_B), (None, None), (MACHINE_A, None)],
+                         ids=["two machines", "unknown", "one unknown"])
+def test_a_loopback_upstream_down_on_one_machine_is_that_upstreams_not_the_proxys(where):
+    """127.0.0.1:8443 of p1 and of p2 are two services (a local app on each proxy): p1's refusing while
+    p2's answers says nothing about p1's nginx; the cause's layer decides, as for an upstream only p1 uses."""
+    report = build({"p1": host([probe(LOCAL, "connection_refused")], network_namespace=where[0]),
+                    "p2": host([probe(LOCAL)], network_namespace=where[1])})
+    f = finding(report, cause="connection_refused")
+    assert (f["side"], f["owner"], f["impact"]) == ("upstream", LOCAL, {"pairs": 1, "hosts": 1})
+    assert "only p1 uses 127.0.0.1:8443 (a loopback address: each machine has its own)" in f["why"]
+    assert "works from" not in " ".join(pair(report, "p1", LOCAL)["evidence"])
+
+
+def test_a_loopback_upstream_shared_by_proxies_on_one_machine_is_compared_as_one():
+    """Two nginx instances in one network namespace reach the same 127.0.0.1:8443: rule 2 applies."""
+    hosts = {"p1": host([probe(LOCAL, "sni_required", sni=False)], [upstream_entry(LOCAL, server_name_on=False)],
+                        network_namespace=MACHINE_A),
+             "p2": host([probe(LOCAL)], network_namespace=MACHINE_A)}
+    f = finding(build(hosts), cause="sni_required")
+    assert (f["side"], f["owner"]) == ("proxy", "p1")
+    assert "fails from p1 while it works from p2" in f["why"]
+
+
+def test_a_routed_upstream_is_one_service_wherever_it_is_probed_from():
+    hosts = {"p1": host([probe(U, "sni_required", sni=False)], [upstream_entry(U, server_name_on=False)],
+                        network_namespace=MACHINE_A),
+             "p2": host([probe(U)], network_namespace=MACHINE_B)}
+    assert (finding(build(hosts), cause="sni_required")["owner"]) == "p1"
+
+
 def test_a_proxy_whose_other_location_works_is_at_fault_for_the_failing_one():
     entries = [upstream_entry(U, location="/old", protocols=["TLSv1"]), upstream_entry(U, location="/new")]
     results = [probe(U, "protocol_mismatch"), probe(U)]
