@@ -21,7 +21,7 @@ pid {dir}/nginx.pid;
 error_log {error_log} info;
 
 events {{
-    worker_connections 512;
+    worker_connections {worker_connections};
 }}
 
 http {{
@@ -107,11 +107,14 @@ def proxy_server(port, scenarios, ca_file, error_log):
     return _server("127.0.0.1:%d" % port, ["proxy.lab.test"], body)
 
 
-def write_config(directory, blocks, error_log):
+def write_config(directory, blocks, error_log, worker_connections=512):
+    """nginx.conf with ``blocks`` in its http block. Every listening socket takes one of the worker's
+    ``worker_connections`` (nginx resets connections when they run out): raise it for many listeners."""
     for sub in ("logs", "nginx-tmp"):
         os.makedirs(os.path.join(directory, sub), exist_ok=True)
     user = "user root;\n" if os.geteuid() == 0 else ""
-    text = _MAIN.format(user=user, dir=directory, error_log=error_log, servers="\n\n".join(blocks))
+    text = _MAIN.format(user=user, dir=directory, error_log=error_log, servers="\n\n".join(blocks),
+                        worker_connections=worker_connections)
     path = os.path.join(directory, "nginx.conf")
     with open(path, "w") as f:
         f.write(text)
