@@ -179,7 +179,7 @@ def _by_layer(pair, users, failing):
         side = SIDE_BY_LAYER.get(layer, "upstream")
         reason = "a %s-layer cause is fixed on the %s" % (layer, side)
     if len(users) == 1:
-        local = " (a loopback address: each machine has its own)" if is_loopback(pair["upstream"].rpartition(":")[0]) else ""
+        local = " (a loopback address: each machine has its own)" if _on_loopback(pair) else ""
         why = "only %s uses %s%s: %s" % (pair["proxy"], pair["upstream"], local, reason)
     else:
         causes = sorted(set(p["cause"] for p in failing))
@@ -187,11 +187,14 @@ def _by_layer(pair, users, failing):
     return side, why
 
 
+def _on_loopback(pair):
+    return is_loopback(pair["upstream"].rpartition(":")[0])
+
+
 def service_key(pair):
     """The pairs with the same key reach the same service: the upstream's host:port, and for a loopback
     upstream also where the probe ran (the proxy's own namespace when tls_probe did not say)."""
-    host = pair["upstream"].rpartition(":")[0]
-    if is_loopback(host):
+    if _on_loopback(pair):
         return pair["upstream"], pair.get("_network") or "the host " + pair["proxy"]
     return pair["upstream"], None
 
