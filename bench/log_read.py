@@ -222,22 +222,28 @@ def hwm_kb():
     with open("/proc/self/status") as fh:
         return int([l for l in fh if l.startswith("VmHWM:")][0].split()[1])
 
+def cpu_seconds():
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+
 before = hwm_kb()
-usage0 = resource.getrusage(resource.RUSAGE_SELF)
+cpu0 = cpu_seconds()
 t0 = time.monotonic()
-res = read_logs(paths=[sys.argv[1]], rotated=False, format=sys.argv[2])
+workers = int(sys.argv[3]) if sys.argv[3] != "default" else None
+res = read_logs(paths=[sys.argv[1]], rotated=False, format=sys.argv[2], workers=workers)
 seconds = time.monotonic() - t0
-usage = resource.getrusage(resource.RUSAGE_SELF)
-cpu = usage.ru_utime + usage.ru_stime - usage0.ru_utime - usage0.ru_stime
+cpu = cpu_seconds() - cpu0       # the workers' too: they are forked children, waited for
 json.dump({"seconds": seconds, "cpu_seconds": cpu, "hwm_before_kb": before, "hwm_kb": hwm_kb(),
+           "workers_hwm_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
            "lines_read": res["lines_read"], "bytes_read": res["bytes_read"],
            "counts": {k: v["count"] for k, v in res["events"]["by_cause"].items()}}, sys.stdout)
 """
 
 
-def run_engine(path, shape, timeout):
+def run_engine(path, shape, timeout, workers=None):
     fmt = "auto" if shape == "nginx" else shape
-    proc = subprocess.run([sys.executable, "-c", ENGINE_CHILD, path, fmt], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", ENGINE_CHILD, path, fmt, str(workers or "default")],
+                          capture_output=True, text=True,
                           timeout=timeout, cwd=REPO_ROOT, check=False,
                           env=dict(os.environ, PYTHONPATH=REPO_ROOT))
     if proc.returncode != 0:
@@ -262,11 +268,13 @@ def bench_size(args, workdir, count):
     runs = []
     try:
         for run in range(args.runs):
-            engine = run_engine(path, args.shape, args.max_seconds)
+            engine = run_engine(path, args.shape, args.max_seconds, args.workers)
             awk = run_awk(path, program, args.max_seconds)
             same = engine["counts"] == awk["counts"] == expected
-            print("run %d: engine %.2f s (%.2f s CPU, VmHWM %.1f MB)  grep|%s %.2f s (%.2f s CPU)  ratio %.2f  counts %s"
-                  % (run + 1, engine["seconds"], engine["cpu_seconds"], engine["hwm_kb"] / 1024.0, awk["tool"],
+            print("run %d: engine %.2f s (%.2f s CPU, VmHWM %.1f MB, workers' max %.1f MB)  grep|%s %.2f s (%.2f s CPU)"
+                  "  ratio %.2f  counts %s"
+                  % (run + 1, engine["seconds"], engine["cpu_seconds"], engine["hwm_kb"] / 1024.0,
+                     engine["workers_hwm_kb"] / 1024.0, awk["tool"],
                      awk["seconds"], awk["cpu_seconds"], engine["seconds"] / max(awk["seconds"], 1e-6),
                      "identical" if same else "DIFFER"), flush=True)
             if not same:
@@ -290,11 +298,15 @@ def bench_size(args, workdir, count):
                "awk_seconds": awk_s, "ratio": engine_s / max(awk_s, 1e-6),
                "awk_cpu_seconds": statistics.median(r["awk"]["cpu_seconds"] for r in runs),
                "engine_peak_rss_mb": max(r["engine"]["hwm_kb"] for r in runs) / 1024.0,
+               "workers_peak_rss_mb": max(r["engine"]["workers_hwm_kb"] for r in runs) / 1024.0,
+               "workers": args.workers or "default",
                "counts": expected, "runs": runs}
     summary["cpu_ratio"] = summary["engine_cpu_seconds"] / max(summary["awk_cpu_seconds"], 1e-6)
-    print("   median: engine %.2f s, grep|awk %.2f s: ratio %.2f (CPU: %.2f s / %.2f s = %.2f); engine peak RSS %.1f MB"
+    print("   median: engine %.2f s, grep|awk %.2f s: ratio %.2f (CPU: %.2f s / %.2f s = %.2f); engine peak RSS %.1f MB,"
+          " each worker's at most %.1f MB (workers: %s)"
           % (engine_s, awk_s, summary["ratio"], summary["engine_cpu_seconds"], summary["awk_cpu_seconds"],
-             summary["cpu_ratio"], summary["engine_peak_rss_mb"]), flush=True)
+             summary["cpu_ratio"], summary["engine_peak_rss_mb"], summary["workers_peak_rss_mb"], summary["workers"]),
+          flush=True)
     return summary
 
 
@@ -333,6 +345,9 @@ def parse_args(argv):
     parser.add_argument("--runs", type=_whole(1, 20), default=3, help="runs of each side per size (median); default 3")
     parser.add_argument("--max-seconds", type=_whole(10, 7200), default=1800,
                         help="bound for the whole benchmark; default 1800")
+    parser.add_argument("--workers", type=_whole(1, 8), default=None,
+                        help="handshake_log_info's workers (processes reading one file); default: the module's "
+                             "(the processors allowed, at most 8)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the generated logs under build/bench/")
     return parser.parse_args(argv)

@@ -138,6 +138,17 @@ options:
       - How many client addresses to list in RV(clients), from V(0) to V(1000).
     type: int
     default: 10
+  workers:
+    description:
+      - How many processes read one large plain log at once, each its own part of the file, from V(1) to V(8).
+        V(1) reads every file in the module's own process.
+      - Only uncompressed files of 16 MiB or more are cut into parts. The result is the one a single process gives;
+        when a part cannot be read apart from the lines before it (a container line split across two parts, or with
+        O(since) a line without a time at the start of a part), or holds more distinct messages than its share of
+        the module's bounded table, that file is read again by one process.
+      - Default is the number of processors the module may run on, at most 8. On a busy proxy, V(1) or V(2) leaves
+        more of them to nginx.
+    type: int
 notes:
   - Times in the results are the host's local time as nginx wrote it, in ISO form without an offset
     (V(2026-12-01T21:24:13)).
@@ -402,6 +413,7 @@ def main():
             since=dict(type="str"),
             samples=dict(type="int", default=3),
             top_clients=dict(type="int", default=10),
+            workers=dict(type="int"),
             format=dict(type="str", default="auto", choices=list(FORMATS)),
             journal_units=dict(type="list", elements="str"),
         ),
@@ -412,7 +424,7 @@ def main():
     try:
         logs = read_logs(paths=params["paths"], config=params["config"], prefix=params["prefix"], rotated=params["rotated"],
                          since=params["since"], samples=params["samples"], top_clients=params["top_clients"],
-                         format=params["format"], journal_units=params["journal_units"])
+                         format=params["format"], journal_units=params["journal_units"], workers=params["workers"])
     except LogReadError as exc:
         module.fail_json(msg=str(exc))
     # the engine's typed result becomes the module's return values here; its warnings go to module.warn

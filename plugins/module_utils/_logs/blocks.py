@@ -186,3 +186,77 @@ def candidates(data, start, end):
                 lines[stop] = at
         at = find(b"{", at + 1, end)
     return lines
+
+
+# ------------------------------------------------------------------------------ since
+_NGINX_SHAPE = b"[0-9][^\n]{3}/"       # what the reader takes for nginx's own line: a digit, "/" fifth
+_NGINX_TIME_RE = re.compile(b"[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\Z")
+
+
+def _byte_class_below(value, newline):
+    """A class of the bytes below ``value`` (with or without the line end)."""
+    if newline:
+        return b"[\\x00-\\x%02x]" % (value - 1)
+    return b"[\\x00-\\x09\\x0b-\\x%02x]" % (value - 1)
+
+
+def _older_pattern(since):
+    """A pattern matching, at a line start, exactly the lines the reader takes for nginx's own (a digit,
+    "/" fifth) whose first 19 bytes sort before ``since`` (nginx's time layout), as ``raw[:19] < since``
+    does: one byte compared after the other, nested so a line costs one pass over its common prefix.
+    A line shorter than 19 bytes sorts before ``since`` when it is a prefix of it (its line end, or the
+    end of the data, comes where ``since`` still has a digit)."""
+    tail = b"(?!)"                          # all 19 bytes equal: not before
+    for index in range(18, -1, -1):
+        byte = since[index]
+        here = re.escape(since[index:index + 1])
+        if index == 4:                      # "/" both ways: no smaller byte may stand here
+            tail = here + tail
+        elif index >= 5:
+            tail = b"(?:" + _byte_class_below(byte, True) + b"|\\Z|" + here + tail + b")"
+        else:                               # still to come: the "/" that makes it nginx's line
+            rest = b"[^\n]{%d}/" % (3 - index)
+            smaller = _byte_class_below(byte, False) if index else b"[0-%c]" % (byte - 1) if byte > 48 else None
+            tail = b"(?:" + (smaller + rest + b"|" if smaller else b"") + here + tail + b")"
+    return tail
+
+
+class SinceLines(object):
+    """Where a reader with ``since`` can skip its line-by-line look.  Every line before ``since`` must be
+    counted and every line's time carried to the next line without one, so such a reader looks at each
+    line; but nginx's own lines at or after ``since`` matter only when they hold a marker, as without
+    ``since``, and a run of nginx's own lines before it is only counted.  Patterns find, inside the regex
+    engine, where either stretch ends: a line of another shape (its time is in its frame, or it takes the
+    time of the line before) or one on the other side of ``since``.  None when ``since`` is not in nginx's
+    time layout."""
+
+    def __new__(cls, since):
+        if not _NGINX_TIME_RE.match(since):
+            return None
+        return super(SinceLines, cls).__new__(cls)
+
+    def __init__(self, since):
+        older = _older_pattern(since)
+        self._older_at = re.compile(older)
+        self._not_older_after = re.compile(b"\n(?!" + older + b")")
+        self._alone_after = re.compile(b"\n(?!" + _NGINX_SHAPE + b")|\n" + older)
+
+    @staticmethod
+    def _line_after(pattern, data, start, end):
+        found = pattern.search(data, start, end)
+        return min(found.start() + 1, end) if found else end
+
+    def older_run(self, data, start, end):
+        """The end of the run of nginx's own lines before ``since`` at ``start`` (``start`` when that line is
+        none of them); the run is whole lines, the last one may end the data without a line end."""
+        if not self._older_at.match(data, start, end):
+            return start
+        return self._line_after(self._not_older_after, data, start, end)
+
+    def plain_run(self, data, start, end):
+        """The end of the run of nginx's own lines at or after ``since`` at ``start`` (``start`` when that line
+        is none of them)."""
+        if not re.match(_NGINX_SHAPE, data[start:start + 5]) or self._older_at.match(data, start, end):
+            return start
+        return self._line_after(self._alone_after, data, start, end)
+

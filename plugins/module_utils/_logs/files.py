@@ -153,6 +153,10 @@ class _LogStream(object):
         self._reader, self._raw, self.compression = reader, raw, compression
         self.block_size = blocks.ARCHIVE_BLOCK_SIZE if compression else blocks.BLOCK_SIZE
 
+    def fileno(self):
+        """The descriptor of the file under the stream (of the archive, for a compressed one)."""
+        return self._raw.fileno()
+
     def readline(self, size=-1):
         try:
             return self._reader.readline(size)

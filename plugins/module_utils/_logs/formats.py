@@ -127,6 +127,7 @@ class Framer(object):
         self.fmt = fmt
         self.clock = clock
         self._parts = {}        # stream -> [joined text, time, format, chars]
+        self.split_seen = False     # a split line began: its parts depend on the lines around them
 
     @property
     def pending(self):
@@ -189,6 +190,7 @@ class Framer(object):
             return [(body, stamp, fmt)]
         if parts is None:
             parts = self._parts[stream] = ["", stamp, fmt]
+            self.split_seen = True
         room = MAX_JOINED - len(parts[0])
         if room > 0:
             parts[0] += body[:room]

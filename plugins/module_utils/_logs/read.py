@@ -32,7 +32,7 @@ import zlib
 from typing import Any, Dict, List, Optional, TypedDict
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes, safe_files as safe
-from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks, files, formats, groups, journal, lines
+from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks, files, formats, groups, journal, lines, parallel
 
 DEFAULT_CONFIG = files.DEFAULT_CONFIG
 MAX_LINE = blocks.MAX_LINE  # bytes of one line looked at; the rest of a longer line is skipped
@@ -109,12 +109,21 @@ def _worth_reading(raw):
             or b'"MESSAGE":[' in raw)
 
 
+def _time_of_last_line(data, start, stop):
+    """What a line-by-line reader keeps as the time of the last line of ``data[start:stop]``, one of nginx's
+    own: its first 19 bytes."""
+    line = data.rfind(b"\n", start, stop - 1) + 1 or start
+    return data[line:min(line + 19, stop)]
+
+
 class _Reader(object):
     def __init__(self, samples, top_clients, since_key):
         self.samples = samples
         self.top_clients = top_clients
         self.since_key = since_key
         self.since_bytes = None if since_key is None else since_key.encode("ascii")
+        # runs of nginx's own lines on one side of since, found by patterns (None: every line one by one)
+        self.since_lines = None if since_key is None else blocks.SinceLines(self.since_bytes)
         self.pending = {}
         self.cache = {}
         self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
@@ -123,10 +132,18 @@ class _Reader(object):
         self.client_cap = max(CLIENT_CAP, 100 * top_clients)
         self.clients_pruned = False
         self.unparsed = 0
-        self.unparsed_samples, self.unparsed_keys = [], set()
+        self.unparsed_samples, self.unparsed_keys = [], {}
+        self.max_pending, self.when_full = MAX_PENDING, self.fold
+        # what a reader of one part of a file cannot know: a split line began (its parts may lie in the
+        # parts around), a line without a time came before any line with one (with since)
+        self.split_lines = self.untimed_first = False
         self.lines = self.bytes = self.before_since = 0
         self.without_time = 0
         self.formats = {}
+
+    def fresh(self):
+        """A reader like this one with nothing read yet."""
+        return _Reader(self.samples, self.top_clients, self.since_key)
 
     # ----------------------------------------------------------------------- per line
     def read(self, stream, fmt=formats.AUTO, reference=None):
@@ -140,13 +157,28 @@ class _Reader(object):
         finally:
             self.lines += counted[0]
             self.bytes += counted[1]
+            self.split_lines = self.split_lines or framer.split_seen
 
     def _read(self, read1, counted, framer, block_size):
         last = [None]           # the time of the line before: a line without one is as old as it
         fast = framer.fmt in (formats.AUTO, "nginx")
+        since = self.since_lines if fast else None
 
         def region(data, start, end):
             while start < end:
+                if since is not None and not framer.pending:
+                    stop = since.older_run(data, start, end)
+                    if stop > start:
+                        self.before_since += data.count(b"\n", start, stop) + (data[stop - 1] != 10)
+                        last[0] = _time_of_last_line(data, start, stop)
+                        start = stop
+                        continue
+                    stop = since.plain_run(data, start, end)
+                    if stop > start:
+                        self._candidates(data, start, stop, framer, fast, last)
+                        last[0] = _time_of_last_line(data, start, stop)
+                        start = stop
+                        continue
                 if self.since_bytes is not None or framer.pending:
                     # every line counts (its time for since, its part of a split line): one by one
                     raw, start = blocks.line_at(data, start, end)
@@ -206,7 +238,9 @@ class _Reader(object):
         if self.since_key is not None:
             if stamp is not None:
                 last[0] = stamp.encode("ascii", "replace")
-            if last[0] is not None and last[0] < self.since_bytes:
+            if last[0] is None:
+                self.untimed_first = True       # counts as recent: no line before it had a time
+            elif last[0] < self.since_bytes:
                 self.before_since += 1
                 return
         if record is None:
@@ -242,8 +276,8 @@ class _Reader(object):
         key = (message, level, upstream)
         entry = self.pending.get(key)
         if entry is None:
-            if len(self.pending) >= MAX_PENDING:
-                self.fold()
+            if len(self.pending) >= self.max_pending:
+                self.when_full()
             self.pending[key] = [1, stamp, stamp, text, info]
         else:
             entry[0] += 1
@@ -255,16 +289,32 @@ class _Reader(object):
     def _unparsed(self, text, key):
         self.unparsed += 1
         if len(self.unparsed_samples) < self.samples and key not in self.unparsed_keys:
-            self.unparsed_keys.add(key)
+            self.unparsed_keys[key] = None
             self.unparsed_samples.append(lines.sample(text))
+
+    def merge_client(self, address, count, first, last, codes):
+        """Add what another reader counted for a client address (_logs/parallel)."""
+        entry = self.clients.get(address)
+        if entry is None:
+            self._make_room_for_a_client()
+            self.clients[address] = [count, first, last, dict(codes)]
+            return
+        entry[0] += count
+        groups.widen(entry, first)
+        groups.widen(entry, last)
+        for code, number in codes.items():
+            entry[3][code] = entry[3].get(code, 0) + number
+
+    def _make_room_for_a_client(self):
+        if len(self.clients) >= self.client_cap:
+            keep = heapq.nlargest(self.client_cap // 2, self.clients.items(), key=lambda kv: kv[1][0])
+            self.clients = dict(keep)
+            self.clients_pruned = True
 
     def _client(self, address, stamp, code):
         entry = self.clients.get(address)
         if entry is None:
-            if len(self.clients) >= self.client_cap:
-                keep = heapq.nlargest(self.client_cap // 2, self.clients.items(), key=lambda kv: kv[1][0])
-                self.clients = dict(keep)
-                self.clients_pruned = True
+            self._make_room_for_a_client()
             self.clients[address] = [1, stamp, stamp, {code: 1}]
             return
         entry[0] += 1
@@ -398,7 +448,8 @@ def _shown(value, limit=60):
 
 
 def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_clients=10, now=None,
-              format=formats.AUTO, journal_units=None, prefix=None) -> LogsResult:  # pylint: disable=redefined-builtin
+              format=formats.AUTO, journal_units=None, prefix=None,  # pylint: disable=redefined-builtin
+              workers=None) -> LogsResult:
     """Aggregate the handshake failures of nginx error logs; see the module's RETURN for the shape.
 
     ``paths``: files or globs (default: the ``error_log`` files of ``config``, else
@@ -407,9 +458,16 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
     ``journal_units``: systemd units whose journal is read too, through ``journalctl -o json``.
     ``since``: a duration (``2h``) or ISO time; only lines at or after it count.  ``prefix``: nginx's
     prefix, the base of relative ``error_log`` paths in ``config`` (default: the directory of ``config``).
+    ``workers``: processes that read one large plain file at once (_logs/parallel; default: the
+    processors this process may use, at most 8; 1 reads every file in this process).
     Raises LogReadError (message starts with the parameter's name) for bad input.
     """
     _check_numbers(samples, top_clients)
+    if workers is None:
+        workers = parallel.default_workers()
+    elif isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= parallel.MAX_WORKERS:
+        raise LogReadError("workers: must be a whole number from 1 to %d, got %s; 1 reads in one process"
+                           % (parallel.MAX_WORKERS, _shown(workers)))
     if format not in formats.FORMATS:
         raise LogReadError("format: %s is not one of %s" % (_shown(format), ", ".join(formats.FORMATS)))
     if journal_units is not None:
@@ -443,7 +501,8 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
     def where(pattern):
         return origins.get(pattern) or ("paths" if paths_from == "paths" else "the default error log")
 
-    report, readable = _read_files(reader, found, refused, pattern_of, where, warnings, format, since_key, since_epoch)
+    report, readable = _read_files(reader, found, refused, pattern_of, where, warnings, format, since_key, since_epoch,
+                                   workers)
     if not readable:
         tried = ", ".join(found or [r[0] for r in refused] or patterns)
         errors = "; ".join("%s: %s" % (e["path"], e["error"]) for e in report if "error" in e)
@@ -452,7 +511,7 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
     return _result(reader, report, paths_from, missing, warnings, since_key, journal_report)
 
 
-def _read_files(reader, found, refused, pattern_of, where, warnings, fmt, since_key, since_epoch):
+def _read_files(reader, found, refused, pattern_of, where, warnings, fmt, since_key, since_epoch, workers):
     """Read each file into ``reader``: ``(files, readable)``, the module's ``files`` (refused ones first) and
     how many could be opened (or were skipped by ``since``); warnings are appended to ``warnings``."""
     report: List[FileReport] = []
@@ -480,7 +539,8 @@ def _read_files(reader, found, refused, pattern_of, where, warnings, fmt, since_
         before = (reader.lines, reader.bytes)
         try:
             with stream:
-                reader.read(stream, fmt=fmt, reference=stat.st_mtime)
+                if not parallel.read(reader, reader.fresh, stream, fmt, stat.st_mtime, workers):
+                    reader.read(stream, fmt=fmt, reference=stat.st_mtime)
         except (OSError, EOFError, zlib.error) as exc:      # a corrupt or truncated archive (files.CorruptLog)
             entry["error"] = "stopped reading: %s" % exc
         entry["lines"], entry["bytes"] = reader.lines - before[0], reader.bytes - before[1]
