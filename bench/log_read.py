@@ -230,19 +230,21 @@ before = hwm_kb()
 cpu0 = cpu_seconds()
 t0 = time.monotonic()
 workers = int(sys.argv[3]) if sys.argv[3] != "default" else None
-res = read_logs(paths=[sys.argv[1]], rotated=False, format=sys.argv[2], workers=workers)
+since = sys.argv[4] or None
+res = read_logs(paths=[sys.argv[1]], rotated=False, format=sys.argv[2], workers=workers, since=since)
 seconds = time.monotonic() - t0
 cpu = cpu_seconds() - cpu0       # the workers' too: they are forked children, waited for
 json.dump({"seconds": seconds, "cpu_seconds": cpu, "hwm_before_kb": before, "hwm_kb": hwm_kb(),
            "workers_hwm_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
            "lines_read": res["lines_read"], "bytes_read": res["bytes_read"],
+           "lines_before_since": res["lines_before_since"],
            "counts": {k: v["count"] for k, v in res["events"]["by_cause"].items()}}, sys.stdout)
 """
 
 
-def run_engine(path, shape, timeout, workers=None):
+def run_engine(path, shape, timeout, workers=None, since=None):
     fmt = "auto" if shape == "nginx" else shape
-    proc = subprocess.run([sys.executable, "-c", ENGINE_CHILD, path, fmt, str(workers or "default")],
+    proc = subprocess.run([sys.executable, "-c", ENGINE_CHILD, path, fmt, str(workers or "default"), since or ""],
                           capture_output=True, text=True,
                           timeout=timeout, cwd=REPO_ROOT, check=False,
                           env=dict(os.environ, PYTHONPATH=REPO_ROOT))
@@ -286,7 +288,14 @@ def bench_size(args, workdir, count):
                 raise BenchFailed("the counts per cause differ at %d lines" % count)
             if engine["lines_read"] != count:
                 raise BenchFailed("the engine read %d lines of %d" % (engine["lines_read"], count))
-            runs.append({"engine": engine, "awk": awk})
+            run_result = {"engine": engine, "awk": awk}
+            if args.since:
+                run_result["engine_since"] = timed = run_engine(path, args.shape, args.max_seconds, args.workers,
+                                                                args.since)
+                print("       engine with since %s: %.2f s (%.2f s CPU), %d lines before it, %d events after"
+                      % (args.since, timed["seconds"], timed["cpu_seconds"], timed["lines_before_since"],
+                         sum(timed["counts"].values())), flush=True)
+            runs.append(run_result)
     finally:
         if not args.keep:
             os.unlink(path)
@@ -300,6 +309,11 @@ def bench_size(args, workdir, count):
                "engine_peak_rss_mb": max(r["engine"]["hwm_kb"] for r in runs) / 1024.0,
                "workers_peak_rss_mb": max(r["engine"]["workers_hwm_kb"] for r in runs) / 1024.0,
                "workers": args.workers or "default",
+               "since": args.since,
+               "engine_since_seconds": statistics.median(r["engine_since"]["seconds"] for r in runs)
+               if args.since else None,
+               "engine_since_cpu_seconds": statistics.median(r["engine_since"]["cpu_seconds"] for r in runs)
+               if args.since else None,
                "counts": expected, "runs": runs}
     summary["cpu_ratio"] = summary["engine_cpu_seconds"] / max(summary["awk_cpu_seconds"], 1e-6)
     print("   median: engine %.2f s, grep|awk %.2f s: ratio %.2f (CPU: %.2f s / %.2f s = %.2f); engine peak RSS %.1f MB,"
@@ -307,6 +321,10 @@ def bench_size(args, workdir, count):
           % (engine_s, awk_s, summary["ratio"], summary["engine_cpu_seconds"], summary["awk_cpu_seconds"],
              summary["cpu_ratio"], summary["engine_peak_rss_mb"], summary["workers_peak_rss_mb"], summary["workers"]),
           flush=True)
+    if args.since:
+        print("   median with since %s: engine %.2f s (%.2f s CPU): %.2f times grep|awk's wall without it"
+              % (args.since, summary["engine_since_seconds"], summary["engine_since_cpu_seconds"],
+                 summary["engine_since_seconds"] / max(awk_s, 1e-6)), flush=True)
     return summary
 
 
@@ -345,6 +363,8 @@ def parse_args(argv):
     parser.add_argument("--runs", type=_whole(1, 20), default=3, help="runs of each side per size (median); default 3")
     parser.add_argument("--max-seconds", type=_whole(10, 7200), default=1800,
                         help="bound for the whole benchmark; default 1800")
+    parser.add_argument("--since", help="also time the engine with this since (ISO, such as 2026-12-05T00:00:00; "
+                                         "the generated days start on 2026-12-01), which grep|awk does not do")
     parser.add_argument("--workers", type=_whole(1, 8), default=None,
                         help="handshake_log_info's workers (processes reading one file); default: the module's "
                              "(the processors allowed, at most 8)")

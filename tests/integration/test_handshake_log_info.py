@@ -209,6 +209,25 @@ def test_since_check_mode_and_bad_input_through_ansible(lab, proxied):
     assert not res["failed"] and res["missing"] == ["/nonexistent/error.log"]
 
 
+def test_a_large_log_read_in_parts_through_ansible_gives_the_one_process_result(lab, proxied, tmp_path):
+    """The lab proxy's real log, repeated past parallel.MIN_BYTES (16 MiB): read by four forked workers
+    and by one process, whole and with since, through Ansible."""
+    with open(lab.info["proxy"]["error_log"], "rb") as fh:
+        real = fh.read()
+    assert real.count(b"SSL_do_handshake") > 10
+    log = tmp_path / "error.log"
+    with open(str(log), "wb") as fh:
+        for _ in range((17 << 20) // len(real) + 1):
+            fh.write(real)
+    for since in (None, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 600))):
+        extra = {"since": since} if since else {}
+        one = _run([str(log)], workers=1, **extra)
+        four = _run([str(log)], workers=4, **extra)
+        assert four == one and one["events"]["total"] > 1000 and one["lines_read"] > 50000
+    res = run_module("handshake_log_info", {"paths": [str(log)], "workers": 0})
+    assert res["failed"] and res["msg"].startswith("workers: must be a whole number from 1 to 8, got 0"), res
+
+
 @pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="needs nginx (make deps)")
 def test_a_relative_error_log_is_where_nginx_puts_it_under_its_prefix(tmp_path):
     """Real nginx: with the configuration in one directory and -p another, `error_log logs/error.log` is
