@@ -11,7 +11,6 @@ report.  Documentation: plugins/modules/diagnose_report.py.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import PackedError, unpacked
-from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import render_html, render_md, report as engine
+from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import nice_json, render_html, render_md, report as engine
 
 OPTIONS = ("hosts", "host_records", "output_dir", "fail_on", "since", "group", "write_hosts")
 DEFAULT_OUTPUT_DIR = "./tlsops-report"
@@ -69,11 +68,11 @@ def _plain(value):
 def write_hosts(hosts, output_dir):
     """Write the per-host data as the play collected it to hosts.json, in ``to_nice_json``'s layout.
 
-    The standard library's encoder, not to_nice_json: the same bytes for module results, about three
-    times faster (1.3 s against 0.45 s of CPU for 21 MB, a host with 1000 upstreams)."""
+    nice_json, not to_nice_json: the same bytes for module results, about six times faster (1.3 s, and the
+    standard library's json.dumps 0.40 s, against 0.19 s for 21 MB, a host with 1000 upstreams)."""
     directory = output_directory(output_dir)
     try:
-        text = json.dumps(hosts, indent=4, sort_keys=True, separators=(",", ": "), default=_plain)
+        text = nice_json.dumps(hosts, 4, default=_plain)
         return write_atomically(directory, "hosts.json", text + "\n")
     except OSError as exc:
         raise ReportWriteError("output_dir: cannot write hosts.json into %s (%s); choose a directory this user can write"
@@ -85,7 +84,7 @@ def write_report(report, output_dir):
     directory = output_directory(output_dir)
     try:
         return {
-            "json": write_atomically(directory, "report.json", json.dumps(report, indent=1, sort_keys=True) + "\n"),
+            "json": write_atomically(directory, "report.json", nice_json.dumps(report, 1) + "\n"),
             "md": write_atomically(directory, "report.md", render_md.render(report)),
             "html": write_atomically(directory, "report.html", render_html.render(report)),
         }
