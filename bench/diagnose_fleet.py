@@ -349,6 +349,52 @@ def check_report(report_dir, expected):
     return problems
 
 
+PROBE_ALONE = r"""
+import json, sys, time
+from tests.collection_path import ensure_importable
+ensure_importable()
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
+with open(sys.argv[1]) as handle:
+    targets = json.load(handle)
+started = time.monotonic()
+results, summary = probe_targets(targets)
+json.dump({"seconds": time.monotonic() - started, "results": len(results)}, sys.stdout)
+"""
+
+
+def probe_alone(args, celldir, report_dir):
+    """The floor: each host's probe targets (as nginx_tls_info gave them to tls_probe) probed by the engine
+    alone, in one Python per host, ``--forks`` hosts at a time as Ansible runs them; the sum over the
+    batches of the slowest host's probe time (its imports and start not counted)."""
+    with open(os.path.join(report_dir, "hosts.json")) as handle:
+        data = json.load(handle)
+    files = []
+    for name in sorted(data):
+        # diagnose_report leaves the hosts' data as the modules returned it (packed results unpacked)
+        targets = (data[name].get("nginx") or {}).get("probe_targets") or []
+        path = os.path.join(celldir, "targets-%s.json" % name)
+        with open(path, "w") as handle:
+            json.dump(targets, handle)
+        files.append(path)
+    total = 0.0
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    for start in range(0, len(files), args.forks):
+        procs = [subprocess.Popen([sys.executable, "-c", PROBE_ALONE, path], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, cwd=REPO_ROOT, env=env, start_new_session=True)
+                 for path in files[start:start + args.forks]]
+        slowest = 0.0
+        for proc in procs:
+            try:
+                out, err = proc.communicate(timeout=args.run_timeout)
+            finally:
+                stop_process(proc)
+            if proc.returncode != 0:
+                raise BenchError("the probe alone failed: %s" % err.decode(errors="replace")[-2000:])
+            slowest = max(slowest, json.loads(out)["seconds"])
+        total += slowest
+    return round(total, 3)
+
+
 def run_cell(args, workdir, servers, hosts, upstreams, run):
     celldir = os.path.join(workdir, "h%d-u%d-r%d" % (hosts, upstreams, run))
     inventory, expected = write_fleet(celldir, servers, hosts, upstreams)
@@ -401,10 +447,11 @@ def run_cell(args, workdir, servers, hosts, upstreams, run):
             tasks = json.load(handle)
     except (OSError, ValueError):
         tasks = []
+    alone = probe_alone(args, celldir, report_dir)
     if not args.keep:
         shutil.rmtree(celldir, ignore_errors=True)
     return {"hosts": hosts, "upstreams": upstreams, "run": run, "seconds": round(seconds, 3),
-            "cpu_seconds": round(cpu, 3), "pairs": len(expected), "tasks": tasks}
+            "cpu_seconds": round(cpu, 3), "pairs": len(expected), "tasks": tasks, "probe_alone_seconds": alone}
 
 
 def summarize(runs):
@@ -421,6 +468,9 @@ def summarize(runs):
         summary.append({"hosts": hosts, "upstreams": upstreams, "pairs": group[0]["pairs"],
                         "seconds": round(statistics.median(r["seconds"] for r in group), 2),
                         "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in group), 2),
+                        "probe_alone_seconds": round(statistics.median(r["probe_alone_seconds"] for r in group), 2),
+                        "beyond_probe_seconds": round(statistics.median(r["seconds"] - r["probe_alone_seconds"]
+                                                                        for r in group), 2),
                         "min": min(r["seconds"] for r in group), "max": max(r["seconds"] for r in group),
                         "top_tasks": [[k, round(v, 2)] for v, k in task_medians[:3]]})
     return summary
@@ -432,7 +482,7 @@ def ratios(summary, hosts_list, upstreams_list):
     lo_u, hi_u = min(upstreams_list), max(upstreams_list)
     lo_h, hi_h = min(hosts_list), max(hosts_list)
     out = {"upstreams": [lo_u, hi_u], "hosts": [lo_h, hi_h]}
-    for measure in ("seconds", "cpu_seconds"):
+    for measure in ("seconds", "cpu_seconds", "beyond_probe_seconds"):
         value = {(c["hosts"], c["upstreams"]): c[measure] for c in summary}
         out[measure] = {
             "per_host_count": {h: round(value[h, hi_u] / value[h, lo_u], 2) for h in hosts_list if lo_u != hi_u},
@@ -443,19 +493,22 @@ def ratios(summary, hosts_list, upstreams_list):
 
 def print_summary(summary, growth):
     print()
-    print("%5s %9s %6s %8s %11s %7s  %s" % ("hosts", "upstreams", "pairs", "wall s", "min-max", "cpu s",
-                                            "biggest tasks (wall s)"))
+    print("%5s %9s %6s %8s %11s %7s %7s %7s  %s" % ("hosts", "upstreams", "pairs", "wall s", "min-max", "cpu s",
+                                                    "probe*", "rest", "biggest tasks (wall s)"))
     for c in summary:
         tops = ", ".join("%s %.1f" % (name[:30], sec) for name, sec in c["top_tasks"])
-        print("%5d %9d %6d %8.2f %11s %7.1f  %s" % (c["hosts"], c["upstreams"], c["pairs"], c["seconds"],
-                                                    "%.1f-%.1f" % (c["min"], c["max"]), c["cpu_seconds"], tops))
+        print("%5d %9d %6d %8.2f %11s %7.1f %7.2f %7.2f  %s"
+              % (c["hosts"], c["upstreams"], c["pairs"], c["seconds"], "%.1f-%.1f" % (c["min"], c["max"]),
+                 c["cpu_seconds"], c["probe_alone_seconds"], c["beyond_probe_seconds"], tops))
+    print("probe*: the same pairs probed by tls_probe's engine alone, --forks hosts at a time; rest: wall - probe*")
     lo_u, hi_u = growth["upstreams"]
     lo_h, hi_h = growth["hosts"]
     wall, cpu = growth["seconds"], growth["cpu_seconds"]
     print()
+    rest = growth["beyond_probe_seconds"]
     for hosts, ratio in wall["per_host_count"].items():
-        print("time(%d upstreams)/time(%d upstreams), %d host(s): wall %.2f, cpu %.2f"
-              % (hi_u, lo_u, hosts, ratio, cpu["per_host_count"][hosts]))
+        print("time(%d upstreams)/time(%d upstreams), %d host(s): wall %.2f, cpu %.2f, rest %.2f"
+              % (hi_u, lo_u, hosts, ratio, cpu["per_host_count"][hosts], rest["per_host_count"][hosts]))
     for upstreams, ratio in wall["per_upstream_count"].items():
         print("time(%d hosts)/time(%d host), %d upstreams per host: wall %.2f, cpu %.2f"
               % (hi_h, lo_h, upstreams, ratio, cpu["per_upstream_count"][upstreams]))

@@ -12,15 +12,17 @@ from __future__ import annotations
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import pack_keys
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import TARGETS_KEY, pack_keys
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx.parse import ParseError
 
 MODULE = "tlsops.handshake.nginx_tls_info"
 # keys of the module's raw collection that are passed on as they are
 PASSED_ON = ("invocation", "warnings", "deprecations")
-# the bulk of a result, per upstream; probe_targets and servers stay: playbooks read them
+# the bulk of a result, per upstream; servers stay: playbooks read them.  probe_targets go apart, into
+# packed_targets, which tls_probe's packed_targets takes as it is: no template reads them value by value
 PACKED = ("upstreams", "findings")
+PACKED_TARGETS = ("probe_targets",)
 
 
 class ActionModule(ActionBase):
@@ -62,5 +64,5 @@ class ActionModule(ActionBase):
         result["changed"] = False
         # the module checked the option's type already
         if boolean(args.get("pack_results", False), strict=False):
-            result = pack_keys(result, PACKED)
+            result = pack_keys(pack_keys(result, PACKED), PACKED_TARGETS, into=TARGETS_KEY)
         return result

@@ -10,11 +10,12 @@ short_description: A module result as it is without pack_results
 version_added: 0.1.0
 description:
   - M(tlsops.handshake.tls_probe) and M(tlsops.handshake.nginx_tls_info) with C(pack_results=true) return their bulky
-    keys as one string, C(packed). This filter puts them back, so the result is the one the module returns without
-    the option.
-  - A result without C(packed) is returned as it is; a list (a loop's C(results)) is unpacked item by item.
-  - Fails naming what is wrong when C(packed) is not a packed string (cut short, altered, or more than 1 GiB
-    unpacked).
+    keys as one string, C(packed) (and nginx_tls_info its probe targets as another, C(packed_targets)). This filter
+    puts them back, so the result is the one the module returns without the option.
+  - A result without C(packed) and C(packed_targets) is returned as it is; a list (a loop's C(results)) is unpacked
+    item by item.
+  - Fails naming what is wrong when C(packed) or C(packed_targets) is not a packed string (cut short, altered, or
+    more than 1 GiB unpacked).
 author:
   - tlsops.handshake contributors (@tlsops)
 options:
@@ -38,7 +39,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The result with the keys of C(packed) back in place and C(packed) removed, or the list of such results.
+  description: The result with the keys of C(packed) and C(packed_targets) back in place and those two removed, or the
+    list of such results.
   type: raw
 """
 

@@ -44,7 +44,8 @@ options:
         or the registered loop) and C(logs) (handshake_log_info). A step that was skipped is null; a failed step keeps
         C(failed) and C(msg) and is reported on the host's row.
       - A host whose value is null, or whose C(reachable) is V(false), is a row of the report, not an error.
-      - A step result with C(packed) (tls_probe or nginx_tls_info with C(pack_results=true)) is unpacked first, as
+      - A step result with C(packed) or C(packed_targets) (tls_probe or nginx_tls_info with C(pack_results=true)) is
+        unpacked first, as
         the filter P(tlsops.handshake.unpack_result#filter) does; the report and C(hosts.json) see the result the
         module returns without the option.
       - Required unless O(host_records) is given; the two are mutually exclusive.

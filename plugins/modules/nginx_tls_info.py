@@ -104,8 +104,11 @@ options:
     default: 30.0
   pack_results:
     description:
-      - Return RV(upstreams) and RV(findings) packed into one string, RV(packed), instead of lists. The other keys,
-        RV(probe_targets) and RV(servers) among them, stay as they are.
+      - Return RV(upstreams) and RV(findings) packed into one string, RV(packed), and RV(probe_targets) into another,
+        RV(packed_targets), instead of lists. The other keys, RV(servers) and RV(summary) among them, stay as they are.
+      - M(tlsops.handshake.tls_probe) takes RV(packed_targets) as it is (its option
+        O(tlsops.handshake.tls_probe#module:packed_targets)): a template that reads a thousand targets costs about a
+        third of a second on the controller each time, one string almost nothing.
       - For playbooks that only hand the result on, such as C(tlsops.handshake.diagnose) to
         M(tlsops.handshake.diagnose_report), which unpacks it. ansible-core converts, copies and filters every
         value of a result several times on the controller, seconds per host for a thousand upstreams; one string
@@ -159,6 +162,18 @@ EXAMPLES = r"""
     targets: "{{ nginx_tls.probe_targets }}"
   register: probe
   when: nginx_tls.probe_targets | length > 0
+
+- name: The same for a thousand upstreams - the targets go from module to module as one string
+  tlsops.handshake.nginx_tls_info:
+    pack_results: true
+  become: true
+  register: nginx_tls_packed
+
+- name: Probe them
+  tlsops.handshake.tls_probe:
+    packed_targets: "{{ nginx_tls_packed.packed_targets }}"
+    pack_results: true
+  when: nginx_tls_packed.summary.probe_targets > 0
 
 - name: Check against the collection's policy, with the chain lengths the probe saw
   tlsops.handshake.nginx_tls_info:
@@ -310,7 +325,7 @@ probe_targets:
     - Also one target per upstream server of a C(http_to_tls_port) finding, to check it - C(verify) and
       C(http_request) off, every protocol offered, C(origin.expect) V(plaintext), named
       V(host:port (plaintext in proxy_pass\)).
-  returned: always
+  returned: unless O(pack_results=true)
   type: list
   elements: dict
   contains:
@@ -415,6 +430,13 @@ packed:
   returned: when O(pack_results=true)
   type: str
   sample: "tlsops-packed-1:eNrtvWt..."
+packed_targets:
+  description:
+    - With O(pack_results=true), RV(probe_targets) as one string (a packed dict with that key alone), for
+      O(tlsops.handshake.tls_probe#module:packed_targets); P(tlsops.handshake.unpack_result#filter) puts it back too.
+  returned: when O(pack_results=true)
+  type: str
+  sample: "tlsops-packed-1:eNq1lM1u..."
 config_errors:
   description:
     - Why a configuration nginx would reject could not be read (the task fails) - C(file), C(line) and C(error)

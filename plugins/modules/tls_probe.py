@@ -36,9 +36,21 @@ options:
         as they are; their C(name) and C(origin) then say where nginx uses each target.
       - C(origin) must be a dict of plain JSON values (string keys) of at most 16 KiB as JSON; anything else fails
         the task with a message naming V(targets[N].origin).
+      - At least one of O(targets) and O(packed_targets) is required.
     type: list
     elements: raw
-    required: true
+  packed_targets:
+    description:
+      - M(tlsops.handshake.nginx_tls_info)'s RV(tlsops.handshake.nginx_tls_info#module:packed_targets) (its
+        O(tlsops.handshake.nginx_tls_info#module:pack_results=true)), as it is - its probe targets are probed
+        first, then O(targets).
+      - For a thousand targets and more. A template that reads every target, such as
+        C("{{ nginx_tls.probe_targets }}"), costs about a third of a second of the controller's time for a
+        thousand of them, each time; one string is handed on without being read.
+      - Fails, naming this option, when the string is not nginx_tls_info's packed targets (cut short, altered, more
+        than 1 GiB unpacked) or when a target in it has a C(client_key_passphrase) (give such a target in
+        O(targets), where it is hidden).
+    type: str
   protocols:
     description:
       - TLS versions to offer, like C(proxy_ssl_protocols).
@@ -526,7 +538,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.lifeline import exit_with_controller
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.net import network_namespace
-from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import pack_keys
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import PackedError, pack_keys, unpack_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, secrets_in
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
@@ -541,10 +553,27 @@ class _ProbeModule(AnsibleModule):
         super(_ProbeModule, self)._log_invocation()
 
 
+def _packed_targets(module, text):
+    """The targets in ``packed_targets`` (none when it is not given)."""
+    if text is None:
+        return []
+    targets = []
+    try:
+        targets = unpack_targets(text)
+    except PackedError as exc:
+        module.fail_json(msg="packed_targets: %s; give nginx_tls_info's packed_targets (pack_results=true) as it is"
+                         % exc)
+    if secrets_in(targets):
+        module.fail_json(msg="packed_targets: a target in it has a client_key_passphrase, which a packed string cannot"
+                             " hide; give that target in targets instead")
+    return targets
+
+
 def main():
     module = _ProbeModule(
         argument_spec=dict(
-            targets=dict(type="list", elements="raw", required=True),
+            targets=dict(type="list", elements="raw"),
+            packed_targets=dict(type="str"),
             protocols=dict(type="list", elements="str", default=["TLSv1.2", "TLSv1.3"],
                            choices=list(TLS_VERSIONS)),
             ciphers=dict(type="str"),
@@ -570,12 +599,13 @@ def main():
             clock_offset_ms=dict(type="float"),
             pack_results=dict(type="bool", default=False),
         ),
+        required_one_of=[("targets", "packed_targets")],
         supports_check_mode=True,
     )
     exit_with_controller()
     module.no_log_values.update(secrets_in(module.params.get("targets")))
     params = dict(module.params)
-    targets = params.pop("targets")
+    targets = _packed_targets(module, params.pop("packed_targets")) + (params.pop("targets") or [])
     concurrency = params.pop("concurrency")
     if not 1 <= concurrency <= 256:
         module.fail_json(msg="concurrency: %d is out of range; use 1-256" % concurrency)

@@ -154,7 +154,19 @@ def real(tmp_path_factory):
                  "register": "checks_packed"},
                 {"name": "unpack", "ansible.builtin.debug": {
                     "msg": "{{ [info_packed, checks_packed] | tlsops.handshake.unpack_result }}"},
-                 "register": "unpacked"}]))
+                 "register": "unpacked"},
+                # every target, as a list and as nginx_tls_info's packed_targets string handed on unread
+                {"name": "probe all", "tlsops.handshake.tls_probe": {
+                    "targets": "{{ info.probe_targets }}", "timeout": 3}, "register": "probe_all"},
+                {"name": "probe all packed", "tlsops.handshake.tls_probe": {
+                    "packed_targets": "{{ info_packed.packed_targets }}", "timeout": 3},
+                 "register": "probe_all_packed"},
+                {"name": "packed targets cut short", "tlsops.handshake.tls_probe": {
+                    "packed_targets": "{{ info_packed.packed_targets[:-8] }}"},
+                 "register": "probe_cut", "ignore_errors": True},
+                {"name": "the report's packed string is no targets", "tlsops.handshake.tls_probe": {
+                    "packed_targets": "{{ info_packed.packed }}"},
+                 "register": "probe_wrong", "ignore_errors": True}]))
             yield result
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -220,7 +232,8 @@ def test_pack_results_returns_the_same_result_in_one_string(real):
     assert info["upstreams"] and info["findings"]
     assert "upstreams" not in info_packed and "findings" not in info_packed
     assert info_packed["packed"].startswith("tlsops-packed-1:")
-    for key in ("probe_targets", "servers", "summary", "config_file", "nginx", "files"):
+    assert "probe_targets" not in info_packed and info_packed["packed_targets"].startswith("tlsops-packed-1:")
+    for key in ("servers", "summary", "config_file", "nginx", "files"):
         assert info_packed[key] == info[key], key
     checks, checks_packed = real["checks"], real["checks_packed"]
     assert len(checks["results"]) >= 1 and "results" not in checks_packed
@@ -229,3 +242,16 @@ def test_pack_results_returns_the_same_result_in_one_string(real):
     assert _without(info_unpacked, "invocation") == _without(info, "invocation")
     assert _untimed(checks_unpacked["results"]) == _untimed(checks["results"])
     assert "packed" not in info_unpacked and "packed" not in checks_unpacked
+
+
+def test_tls_probe_takes_nginx_tls_infos_packed_targets_as_they_are(real):
+    """packed_targets probes what targets given as nginx_tls_info's probe_targets probes; a string cut short or
+    of another kind fails, naming the option."""
+    listed, packed = real["probe_all"], real["probe_all_packed"]
+    assert len(packed["results"]) == len(real["info"]["probe_targets"]) >= 3
+    assert _untimed(packed["results"]) == _untimed(listed["results"])
+    assert packed["summary"] == listed["summary"]
+    assert real["probe_cut"]["failed"] and real["probe_cut"]["msg"].startswith("packed_targets: "), real["probe_cut"]
+    assert real["probe_wrong"]["failed"]
+    assert real["probe_wrong"]["msg"].startswith("packed_targets: not nginx_tls_info's packed_targets"), real["probe_wrong"]
+

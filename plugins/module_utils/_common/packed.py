@@ -21,6 +21,9 @@ import zlib
 from collections.abc import Mapping
 
 PACKED_KEY = "packed"
+# nginx_tls_info's probe targets, packed apart so that tls_probe's packed_targets gets them and nothing more
+TARGETS_KEY = "packed_targets"
+PACKED_KEYS = (PACKED_KEY, TARGETS_KEY)
 PREFIX = "tlsops-packed-1:"
 # Far above any real result (a 1000-upstream host unpacks to about 10 MB); a bound, so that a
 # compressed string from a hostile host cannot fill the controller's memory.
@@ -37,13 +40,13 @@ def pack(values):
     return PREFIX + base64.b64encode(zlib.compress(data, 6)).decode("ascii")
 
 
-def pack_keys(result, keys):
-    """``result`` with the present ``keys`` moved into ``result["packed"]``; nothing to pack leaves it as it is."""
+def pack_keys(result, keys, into=PACKED_KEY):
+    """``result`` with the present ``keys`` moved into ``result[into]``; nothing to pack leaves it as it is."""
     present = [key for key in keys if key in result]
     if not present:
         return result
     out = {key: value for key, value in result.items() if key not in present}
-    out[PACKED_KEY] = pack({key: result[key] for key in present})
+    out[into] = pack({key: result[key] for key in present})
     return out
 
 
@@ -75,12 +78,25 @@ def unpack(text, limit=MAX_UNPACKED_BYTES):
 
 
 def unpacked(result, limit=MAX_UNPACKED_BYTES):
-    """``result`` with its packed keys back in place; a result without ``packed`` is returned as it is."""
-    if not isinstance(result, Mapping) or PACKED_KEY not in result:
+    """``result`` with its packed keys (``packed``, ``packed_targets``) back in place; a result without them is
+    returned as it is."""
+    if not isinstance(result, Mapping) or not any(key in result for key in PACKED_KEYS):
         return result
-    out = {key: value for key, value in result.items() if key != PACKED_KEY}
-    for key, value in unpack(result[PACKED_KEY], limit).items():
-        if key in out:
-            raise PackedError("the packed result repeats the key %r that the result has already" % key)
-        out[key] = value
+    out = {key: value for key, value in result.items() if key not in PACKED_KEYS}
+    for packed_key in PACKED_KEYS:
+        if packed_key not in result:
+            continue
+        for key, value in unpack(result[packed_key], limit).items():
+            if key in out:
+                raise PackedError("the packed result repeats the key %r that the result has already" % key)
+            out[key] = value
     return out
+
+
+def unpack_targets(text, limit=MAX_UNPACKED_BYTES):
+    """The probe targets in nginx_tls_info's ``packed_targets``. Raises PackedError naming what is wrong."""
+    values = unpack(text, limit)
+    targets = values.get("probe_targets")
+    if set(values) != {"probe_targets"} or not isinstance(targets, list):
+        raise PackedError("not nginx_tls_info's packed_targets (a packed dict of probe_targets alone)")
+    return targets

@@ -68,3 +68,23 @@ def test_a_packed_key_the_result_has_already_is_refused():
     result = dict(packed.pack_keys(RESULT, ["results"]), results=[])
     with pytest.raises(packed.PackedError, match="repeats the key 'results'"):
         packed.unpacked(result)
+
+
+NGINX = {"changed": False, "summary": {"probe_targets": 2}, "servers": [{"listen": ["443 ssl"]}],
+         "upstreams": [{"name": "app"}], "findings": [],
+         "probe_targets": [{"host": "10.0.0.7", "port": 443, "name": "app"}, {"host": "10.0.0.8", "port": 8443}]}
+
+
+def test_targets_packed_apart_come_back_with_the_rest():
+    result = packed.pack_keys(packed.pack_keys(NGINX, ["upstreams", "findings"]), ["probe_targets"],
+                              into=packed.TARGETS_KEY)
+    assert set(result) == {"changed", "summary", "servers", "packed", "packed_targets"}
+    assert packed.unpacked(result) == NGINX
+    assert packed.unpack_targets(result["packed_targets"]) == NGINX["probe_targets"]
+
+
+@pytest.mark.parametrize("values", [{"upstreams": [], "findings": []}, {"probe_targets": {"a": 1}},
+                                    {"probe_targets": [], "upstreams": []}])
+def test_only_a_packed_list_of_probe_targets_is_packed_targets(values):
+    with pytest.raises(packed.PackedError, match="not nginx_tls_info's packed_targets"):
+        packed.unpack_targets(packed.pack(values))
