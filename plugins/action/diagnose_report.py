@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import PackedError, unpacked
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import PackedError, pack_keys, unpacked
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import nice_json, render_html, render_md, report as engine
 
-OPTIONS = ("hosts", "host_records", "output_dir", "fail_on", "since", "group", "write_hosts")
+OPTIONS = ("hosts", "host_records", "output_dir", "fail_on", "since", "group", "write_hosts", "pack_results")
 DEFAULT_OUTPUT_DIR = "./tlsops-report"
 STEPS = ("nginx", "clock", "probe", "chains", "logs")
 RECORD_KEYS = ("hosts", "record", "missing_msg")
@@ -199,11 +199,14 @@ class ActionModule(ActionBase):
         if not isinstance(output_dir, str):
             result.update(failed=True, msg="output_dir: expected a path, got %s" % type(output_dir).__name__)
             return result
-        try:
-            hosts_written = boolean(args.get("write_hosts", False), strict=True)
-        except TypeError:
-            result.update(failed=True, msg="write_hosts: expected a boolean, got %r" % (args.get("write_hosts"),))
-            return result
+        flags = {}
+        for flag in ("write_hosts", "pack_results"):
+            try:
+                flags[flag] = boolean(args.get(flag, False), strict=True)
+            except TypeError:
+                result.update(failed=True, msg="%s: expected a boolean, got %r" % (flag, args.get(flag)))
+                return result
+        hosts_written = flags["write_hosts"]
         if "host_records" in args:
             try:
                 args["hosts"] = hosts_from_records(args["host_records"], (task_vars or {}).get("hostvars"))
@@ -228,7 +231,8 @@ class ActionModule(ActionBase):
                 result.update(paths=hosts_path)
             return result
         paths.update(hosts_path)
-        result.update(report=report, paths=paths, lines=engine.lines(report), status=report["summary"]["status"])
+        result.update(paths=paths, lines=engine.lines(report), status=report["summary"]["status"])
+        result.update(pack_keys({"report": report}, ["report"]) if flags["pack_results"] else {"report": report})
         if engine.fails(report):
             summary = report["summary"]
             result.update(failed=True, msg="diagnosis status %s (fail_on=%s): %d of %d pair(s) fail, %d finding(s); see %s" % (

@@ -9,8 +9,9 @@ name: unpack_result
 short_description: A module result as it is without pack_results
 version_added: 0.1.0
 description:
-  - M(tlsops.handshake.tls_probe) and M(tlsops.handshake.nginx_tls_info) with C(pack_results=true) return their bulky
-    keys as one string, C(packed) (and nginx_tls_info its probe targets as another, C(packed_targets)). This filter
+  - M(tlsops.handshake.tls_probe), M(tlsops.handshake.nginx_tls_info) and M(tlsops.handshake.diagnose_report) with
+    C(pack_results=true) return their bulky keys as one string, C(packed) (and nginx_tls_info its probe targets as
+    another, C(packed_targets)). This filter
     puts them back, so the result is the one the module returns without the option.
   - A result without C(packed) and C(packed_targets) is returned as it is; a list (a loop's C(results)) is unpacked
     item by item.
@@ -20,7 +21,7 @@ author:
   - tlsops.handshake contributors (@tlsops)
 options:
   _input:
-    description: A registered result of tls_probe or nginx_tls_info, or a list of them.
+    description: A registered result of tls_probe, nginx_tls_info or diagnose_report, or a list of them.
     type: raw
     required: true
 """

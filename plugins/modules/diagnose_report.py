@@ -98,6 +98,15 @@ options:
         through a C(copy) task (seconds per host with a thousand upstreams).
     type: bool
     default: false
+  pack_results:
+    description:
+      - Return RV(report) packed into one string, RV(packed), instead of a dict; RV(paths), RV(lines) and RV(status)
+        stay as they are. The report is in C(report.json) either way.
+      - For plays that do not read RV(report) (C(tlsops.handshake.diagnose) reads RV(lines) and RV(paths)):
+        ansible-core converts, copies and filters every value of a result on the controller, about a second for a
+        fleet of 3000 pairs. P(tlsops.handshake.unpack_result#filter) gives the result back as without the option.
+    type: bool
+    default: false
   since:
     description: How far back the error logs were read (as given to handshake_log_info); shown in the report.
     type: str
@@ -153,7 +162,7 @@ report:
     - The report's data model, exactly what C(report.json) holds - C(schema_version) (V(1)), C(generated_at),
       C(options), C(summary), C(hosts), C(pairs), C(findings), C(certificates), C(clocks) and C(logs).
     - The JSON Schema C(plugins/plugin_utils/_diagnose/report.schema.json) of this collection documents every key.
-  returned: success and when the status reaches O(fail_on)
+  returned: success and when the status reaches O(fail_on), unless O(pack_results=true)
   type: dict
   contains:
     schema_version:
@@ -198,6 +207,12 @@ paths:
       returned: when O(write_hosts=true)
   sample: {"json": "/home/ops/tlsops-report/report.json", "md": "/home/ops/tlsops-report/report.md",
            "html": "/home/ops/tlsops-report/report.html"}
+packed:
+  description: With O(pack_results=true), RV(report) as one string (a packed dict with that key alone); see
+    P(tlsops.handshake.unpack_result#filter).
+  returned: success and when the status reaches O(fail_on), with O(pack_results=true)
+  type: str
+  sample: "tlsops-packed-1:eNrtXW1v2..."
 lines:
   description: The short table for the play's output - host, upstream, cause, fix - one line per failing pair, then the
     other findings and unreachable hosts; a header line first.

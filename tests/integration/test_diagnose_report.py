@@ -204,6 +204,47 @@ def test_write_hosts_writes_the_data_as_given_also_when_the_report_fails(tmp_pat
     assert "Traceback" not in output
 
 
+PACKED_REPORT_PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - tlsops.handshake.diagnose_report:
+        hosts: "{{ per_host }}"
+        output_dir: %(out)s
+        fail_on: never
+        pack_results: true
+      register: packed
+    - tlsops.handshake.diagnose_report:
+        hosts: "{{ per_host }}"
+        output_dir: %(out)s
+        pack_results: maybe
+      register: bad
+      ignore_errors: true
+    - ansible.builtin.copy:
+        content: "{{ {'packed': packed, 'unpacked': packed | tlsops.handshake.unpack_result, 'bad': bad} | to_json }}"
+        dest: %(results)s
+        mode: "0644"
+"""
+
+
+def test_pack_results_returns_the_report_in_one_string(tmp_path):
+    """The report as report.json holds it, packed: lines, paths and status as they are; the filter unpacks it."""
+    per_host = {"p4": {"reachable": False, "unreachable_msg": "ssh: Connection timed out",
+                       "nginx": None, "clock": None, "probe": None, "chains": None, "logs": None}}
+    out, results = tmp_path / "out", tmp_path / "results.json"
+    (tmp_path / "vars.json").write_text(json.dumps({"per_host": per_host}))
+    (tmp_path / "play.yml").write_text(PACKED_REPORT_PLAY % {"out": out, "results": results})
+    returncode, output = run_playbook(tmp_path / "play.yml", extra_args=["-e", "@%s" % (tmp_path / "vars.json")],
+                                      timeout=300)
+    assert returncode == 0 and os.path.exists(str(results)), output[-4000:]
+    found = json.loads(results.read_text())
+    packed = found["packed"]
+    assert "report" not in packed and packed["packed"].startswith("tlsops-packed-1:")
+    assert packed["status"] == "warning" and packed["lines"] and packed["paths"]["json"] == str(out / "report.json")
+    assert found["unpacked"]["report"] == json.loads((out / "report.json").read_text())
+    assert found["bad"]["failed"] and found["bad"]["msg"] == "pack_results: expected a boolean, got 'maybe'"
+
+
 @pytest.fixture(scope="module")
 def browser():
     path = chromium.ensure_installed()
