@@ -363,8 +363,9 @@ def parse_args(argv):
     parser.add_argument("--runs", type=_whole(1, 20), default=3, help="runs of each side per size (median); default 3")
     parser.add_argument("--max-seconds", type=_whole(10, 7200), default=1800,
                         help="bound for the whole benchmark; default 1800")
-    parser.add_argument("--since", help="also time the engine with this since (ISO, such as 2026-12-05T00:00:00; "
-                                         "the generated days start on 2026-12-01), which grep|awk does not do")
+    parser.add_argument("--since",
+                        help="also time the engine with this since (ISO, such as 2026-12-05T00:00:00; "
+                             "the generated days start on 2026-12-01), which grep|awk does not do")
     parser.add_argument("--workers", type=_whole(1, 8), default=None,
                         help="handshake_log_info's workers (processes reading one file); default: the module's "
                              "(the processors allowed, at most 8)")

@@ -102,7 +102,7 @@ options:
     description:
       - Return RV(report) packed into one string, RV(packed), instead of a dict; RV(paths), RV(lines) and RV(status)
         stay as they are. The report is in C(report.json) either way.
-      - For plays that do not read RV(report) (C(tlsops.handshake.diagnose) reads RV(lines) and RV(paths)):
+      - For plays that do not read RV(report) (C(tlsops.handshake.diagnose) reads RV(lines) and RV(paths)).
         ansible-core converts, copies and filters every value of a result on the controller, about a second for a
         fleet of 3000 pairs. P(tlsops.handshake.unpack_result#filter) gives the result back as without the option.
     type: bool

@@ -107,7 +107,7 @@ options:
       - Return RV(upstreams) and RV(findings) packed into one string, RV(packed), and RV(probe_targets) into another,
         RV(packed_targets), instead of lists. The other keys, RV(servers) and RV(summary) among them, stay as they are.
       - M(tlsops.handshake.tls_probe) takes RV(packed_targets) as it is (its option
-        O(tlsops.handshake.tls_probe#module:packed_targets)): a template that reads a thousand targets costs about a
+        O(tlsops.handshake.tls_probe#module:packed_targets)). A template that reads a thousand targets costs about a
         third of a second on the controller each time, one string almost nothing.
       - For playbooks that only hand the result on, such as C(tlsops.handshake.diagnose) to
         M(tlsops.handshake.diagnose_report), which unpacks it. ansible-core converts, copies and filters every

@@ -217,7 +217,7 @@ def test_a_large_log_read_in_parts_through_ansible_gives_the_one_process_result(
     assert real.count(b"SSL_do_handshake") > 10
     log = tmp_path / "error.log"
     with open(str(log), "wb") as fh:
-        for _ in range((17 << 20) // len(real) + 1):
+        for _copy in range((17 << 20) // len(real) + 1):
             fh.write(real)
     for since in (None, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 600))):
         extra = {"since": since} if since else {}

@@ -254,4 +254,3 @@ def test_tls_probe_takes_nginx_tls_infos_packed_targets_as_they_are(real):
     assert real["probe_cut"]["failed"] and real["probe_cut"]["msg"].startswith("packed_targets: "), real["probe_cut"]
     assert real["probe_wrong"]["failed"]
     assert real["probe_wrong"]["msg"].startswith("packed_targets: not nginx_tls_info's packed_targets"), real["probe_wrong"]
-

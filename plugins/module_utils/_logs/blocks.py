@@ -259,4 +259,3 @@ class SinceLines(object):
         if not re.match(_NGINX_SHAPE, data[start:start + 5]) or self._older_at.match(data, start, end):
             return start
         return self._line_after(self._alone_after, data, start, end)
-

@@ -81,7 +81,7 @@ def parts_of(fd, size, workers):
             break
         if start > starts[-1]:
             starts.append(start)
-    return [(start, stop) for start, stop in zip(starts, starts[1:] + [None])]
+    return list(zip(starts, starts[1:] + [None]))
 
 
 def _read_part(reader, fd, start, stop, fmt, reference, pending_share):
@@ -130,7 +130,7 @@ def _collect(children):
                 tables = pickle.load(source)
             except (EOFError, pickle.UnpicklingError, OSError):
                 tables = None
-        _, status = os.waitpid(pid, 0)
+        status = os.waitpid(pid, 0)[1]
         children.pop(0)
         if tables is None or status != 0:
             return None

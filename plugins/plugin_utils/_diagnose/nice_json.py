@@ -14,6 +14,7 @@ text, and the error, are always json's.
 from __future__ import annotations
 
 import json
+import math
 from json import encoder as _encoder
 
 _STRING = _encoder.encode_basestring_ascii      # json's own (its C version when there is one)
@@ -27,7 +28,7 @@ class _NotPlain(Exception):
 
 
 def _float(value):
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     if value == _INFINITY:
         return "Infinity"
@@ -135,7 +136,7 @@ def dumps(value, indent=4, default=None):
                 first = False
             else:
                 append(separator)
-            append(_STRING(key if type(key) is str else _key(key)) + ": ")
+            append(_STRING(key if key.__class__ is str else _key(key)) + ": ")
             exact = exact_of(type(item))
             if exact is not None:
                 append(exact(item))

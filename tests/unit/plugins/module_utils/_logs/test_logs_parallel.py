@@ -53,7 +53,7 @@ def test_parts_give_what_one_reader_gives(tmp_path, spied, seed, workers, since)
     if since:       # nor a line without a time (as old as the line before it, maybe in the part before)
         untimed = (TLS[20:], b"\n", b"garbage SSL here\n")
         data = b"".join(line for line in data.splitlines(True) if line not in untimed)
-    data += b"".join(CLIENT_TLS % rnd.randrange(40) for _ in range(200))
+    data += b"".join(CLIENT_TLS % rnd.randrange(40) for _line in range(200))
     data = b"2026/11/30 01:00:00 [warn] 1#1: *1 first\n" + data     # a time before any line without one
     parted, alone = _both(tmp_path, data, workers, since=since)
     assert parted == alone

@@ -35,8 +35,8 @@ def _lines_near(since, rnd):
             if 0 <= byte <= 255 and byte != 10:
                 out.append(since[:index] + bytes([byte]) + since[index + 1:] + b" [warn] y\n")
     alphabet = b"0123456789/ :x\r"
-    for _ in range(400):
-        out.append(bytes(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 24))) + b"\n")
+    for _line in range(400):
+        out.append(bytes(rnd.choice(alphabet) for _byte in range(rnd.randrange(0, 24))) + b"\n")
     return out
 
 
@@ -57,8 +57,8 @@ def test_runs_end_at_the_first_line_of_another_kind(since):
     lines = blocks.SinceLines(since)
     candidates = _lines_near(since, rnd)
     candidates = [raw for raw in candidates if raw.endswith(b"\n")]
-    for _ in range(300):
-        data = b"".join(rnd.choice(candidates) for _ in range(rnd.randrange(1, 12)))
+    for _case in range(300):
+        data = b"".join(rnd.choice(candidates) for _line in range(rnd.randrange(1, 12)))
         start = 0
         while start < len(data):
             stop = data.find(b"\n", start) + 1
@@ -95,7 +95,7 @@ def _log(rnd, count):
            b"2026-12-01T21:32:49.000000000Z stderr F " + TLS[60:],
            b"2026-11-01T21:32:51.000000000Z stderr F " + TLS]
     out = []
-    for _ in range(count):
+    for _line in range(count):
         if rnd.random() < 0.15:
             out.append(rnd.choice(odd))
             continue
