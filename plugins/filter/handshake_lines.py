@@ -11,13 +11,14 @@ version_added: 0.1.0
 description:
   - Turns the RV(tlsops.handshake.tls_probe#module:results) of M(tlsops.handshake.tls_probe) into one
     readable line per upstream - target, cause and the fix (or the negotiated version and cipher when healthy).
+  - Also takes the whole registered result, packed (O(tlsops.handshake.tls_probe#module:pack_results=true)) or
+    not; a packed one is unpacked here, so a template hands on one string instead of a thousand results.
 author:
   - tlsops.handshake contributors (@tlsops)
 options:
   _input:
-    description: The C(results) list returned by M(tlsops.handshake.tls_probe).
-    type: list
-    elements: dict
+    description: The C(results) list returned by M(tlsops.handshake.tls_probe), or the registered result itself.
+    type: raw
     required: true
 """
 
@@ -25,6 +26,10 @@ EXAMPLES = r"""
 - name: Print one line per upstream
   ansible.builtin.debug:
     msg: "{{ probe.results | tlsops.handshake.handshake_lines }}"
+
+- name: The same from a result registered with pack_results
+  ansible.builtin.debug:
+    msg: "{{ probe | tlsops.handshake.handshake_lines }}"
 """
 
 RETURN = r"""
@@ -34,7 +39,11 @@ _value:
   elements: str
 """
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import PackedError, unpacked
 
 
 def _line(result):
@@ -48,6 +57,11 @@ def _line(result):
 
 
 def handshake_lines(results):
+    if isinstance(results, Mapping) and ("results" in results or "packed" in results):
+        try:
+            results = unpacked(results).get("results")
+        except PackedError as exc:
+            raise AnsibleFilterError("handshake_lines: %s" % exc)
     if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
         raise AnsibleFilterError("handshake_lines expects the 'results' list of tlsops.handshake.tls_probe")
     return [_line(r) for r in results]

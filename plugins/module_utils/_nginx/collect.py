@@ -199,7 +199,20 @@ def _blocking_kind(path, for_writing):
     return safe.kind_of(mode)
 
 
-def blocking_files(files, conf_prefix, prefix):
+def statements_once():
+    """``located_statements`` that tokenizes each distinct file content once (the files are read through
+    several times: blocking_files, certificate_paths; nginx -T's dump repeats what was read before)."""
+    seen = {}
+
+    def statements(content):
+        found = seen.get(content)
+        if found is None:
+            found = seen[content] = list(located_statements(content))
+        return found
+    return statements
+
+
+def blocking_files(files, conf_prefix, prefix, statements=located_statements):
     """Why ``nginx -T`` must not run on this configuration: ``["FILE:LINE DIRECTIVE: PATH is a FIFO ..."]``.
 
     nginx opens the includes and the certificate, key, CRL, password and log files while it
@@ -208,7 +221,7 @@ def blocking_files(files, conf_prefix, prefix):
     """
     reasons = []
     for entry in files:
-        for name, args, line, dummy_spans in located_statements(entry["content"]):
+        for name, args, line, dummy_spans in statements(entry["content"]):
             if not args or "$" in args[0] or args[0].startswith("data:"):
                 continue
             for_writing = name in WRITTEN_BY_NGINX
@@ -251,7 +264,7 @@ def system_bundle():
     return None
 
 
-def certificate_paths(files, conf_prefix):
+def certificate_paths(files, conf_prefix, statements=located_statements):
     """``{path: {kind, directive, file, line}}`` of every certificate file path the configuration names.
 
     ``kind`` is ``certificate`` or ``ca`` (a path named both ways is a CA file); ``directive``,
@@ -259,7 +272,7 @@ def certificate_paths(files, conf_prefix):
     """
     paths = {}
     for entry in files:
-        for name, args, line, dummy_spans in located_statements(entry["content"]):
+        for name, args, line, dummy_spans in statements(entry["content"]):
             if not args or "$" in args[0] or args[0].startswith("data:"):
                 continue
             if name in CERTIFICATE_DIRECTIVES:
@@ -382,6 +395,7 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
 
     # Read first, with the safe reader: what nginx -T would open tells whether it may run.
     tree, tree_errors = read_tree(main, os.path.dirname(main))
+    statements = statements_once()
     main_error = [e for e in tree_errors if e["file"] is None]
     if main_error and (config or not binary):
         if config:
@@ -392,7 +406,7 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
     if binary and source != "files":
         argv = [binary, "-T"] + (["-p", prefix] if prefix else []) + (["-c", config] if config else [])
         log_prefix = prefix or compiled.get("prefix") or os.path.dirname(main)
-        blockers = blocking_files(tree, os.path.dirname(main), log_prefix)
+        blockers = blocking_files(tree, os.path.dirname(main), log_prefix, statements)
         too_big = [e for e in tree_errors if e.get("tree_full")]
         if blockers or too_big:
             raw["config_test"] = _skipped_test(argv, blockers, too_big[:1])
@@ -415,7 +429,7 @@ def collect(nginx_path=None, config=None, prefix=None, source="auto", timeout=30
         raw["source"] = "files"
 
     raw["conf_prefix"] = os.path.dirname(raw["config_file"])
-    paths = certificate_paths(raw["files"], raw["conf_prefix"])
+    paths = certificate_paths(raw["files"], raw["conf_prefix"], statements)
     bundle = system_bundle()
     raw["certificates"], raw["system_bundle_error"] = read_certificates(paths, bundle)
     raw["system_bundle"] = bundle
