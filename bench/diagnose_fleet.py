@@ -22,7 +22,12 @@ templating, the report).
 
 Printed: one row per cell (wall time, median of ``--runs``, and the three biggest tasks), then the
 growth ratios time(max upstreams)/time(min upstreams) per host count and time(max hosts)/time(1 host)
-per upstream count.  No peer: the figure is the shape of the growth, see docs/benchmarks.md.
+per upstream count.  No peer: the figure is the shape of the growth, see docs/benchmarks.md.  Beside
+each cell, ``probe*``: the same pairs probed by tls_probe's engine alone (each host's targets as
+nginx_tls_info gave them, one Python per host, ``--forks`` at a time), the handshakes any diagnosis
+must make; ``rest`` is the wall time less that, what the playbook costs around them.  The upstream
+nginx answers on the same cores, so on this machine the handshakes of six hosts queue behind each
+other, which they do not on a fleet of separate machines.
 
 Network: like bench/enumerate_scan.py, the run moves into a private loopback-only network namespace
 when it may (``--netns auto``, as root).  Bounds: each playbook run has ``--run-timeout``, the whole

@@ -93,7 +93,9 @@ options:
   write_hosts:
     description:
       - Also write O(hosts) as given (packed step results unpacked) to C(hosts.json) in O(output_dir) (indented, keys sorted, as
-        C(to_nice_json) writes it), before the report, so the data is there even when the report cannot be built.
+        C(to_nice_json) writes it), by a second process while the report is built (it is the biggest part of the
+        task at a thousand upstreams a host); the task waits for it, so the data is there even when the report
+        cannot be built.
       - The play's data then reaches the controller's disk once, as this task's argument, instead of once more
         through a C(copy) task (seconds per host with a thousand upstreams).
     type: bool
