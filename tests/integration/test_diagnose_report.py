@@ -177,6 +177,17 @@ WRITE_HOSTS_PLAY = """\
 """
 
 
+def _report_play(tmp_path, play, per_host):
+    """Run ``play`` (with %(out)s and %(results)s) on ``per_host``: (output dir, what it wrote to results, output)."""
+    out, results = tmp_path / "out", tmp_path / "results.json"
+    (tmp_path / "vars.json").write_text(json.dumps({"per_host": per_host}))
+    (tmp_path / "play.yml").write_text(play % {"out": out, "results": results})
+    returncode, output = run_playbook(tmp_path / "play.yml", extra_args=["-e", "@%s" % (tmp_path / "vars.json")],
+                                      timeout=300)
+    assert returncode == 0 and os.path.exists(str(results)), output[-4000:]
+    return out, json.loads(results.read_text()), output
+
+
 @pytest.mark.parametrize("valid", [True, False], ids=["report", "bad-hosts"])
 def test_write_hosts_writes_the_data_as_given_also_when_the_report_fails(tmp_path, valid):
     """diagnose.yml's hosts.json comes from write_hosts (no copy task): to_nice_json's bytes, written before
@@ -186,13 +197,7 @@ def test_write_hosts_writes_the_data_as_given_also_when_the_report_fails(tmp_pat
                        "nginx": None, "clock": None, "probe": None, "chains": None, "logs": None}}
     if not valid:
         per_host["p1"] = {"probes": {"b": [1, 2.5, None, True]}}
-    out, results = tmp_path / "out", tmp_path / "results.json"
-    (tmp_path / "vars.json").write_text(json.dumps({"per_host": per_host}))
-    (tmp_path / "play.yml").write_text(WRITE_HOSTS_PLAY % {"out": out, "results": results})
-    returncode, output = run_playbook(tmp_path / "play.yml", extra_args=["-e", "@%s" % (tmp_path / "vars.json")],
-                                      timeout=300)
-    assert returncode == 0 and os.path.exists(str(results)), output[-4000:]
-    written = json.loads(results.read_text())
+    out, written, output = _report_play(tmp_path, WRITE_HOSTS_PLAY, per_host)
     assert (out / "hosts.json").read_text(encoding="utf-8") == to_nice_json(per_host) + "\n"
     assert written["paths"]["hosts"] == str(out / "hosts.json")
     if valid:
@@ -231,13 +236,7 @@ def test_pack_results_returns_the_report_in_one_string(tmp_path):
     """The report as report.json holds it, packed: lines, paths and status as they are; the filter unpacks it."""
     per_host = {"p4": {"reachable": False, "unreachable_msg": "ssh: Connection timed out",
                        "nginx": None, "clock": None, "probe": None, "chains": None, "logs": None}}
-    out, results = tmp_path / "out", tmp_path / "results.json"
-    (tmp_path / "vars.json").write_text(json.dumps({"per_host": per_host}))
-    (tmp_path / "play.yml").write_text(PACKED_REPORT_PLAY % {"out": out, "results": results})
-    returncode, output = run_playbook(tmp_path / "play.yml", extra_args=["-e", "@%s" % (tmp_path / "vars.json")],
-                                      timeout=300)
-    assert returncode == 0 and os.path.exists(str(results)), output[-4000:]
-    found = json.loads(results.read_text())
+    out, found, dummy_output = _report_play(tmp_path, PACKED_REPORT_PLAY, per_host)
     packed = found["packed"]
     assert "report" not in packed and packed["packed"].startswith("tlsops-packed-1:")
     assert packed["status"] == "warning" and packed["lines"] and packed["paths"]["json"] == str(out / "report.json")
