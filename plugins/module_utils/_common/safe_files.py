@@ -16,6 +16,7 @@ Standard library only: this runs on managed hosts.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -130,6 +131,20 @@ def open_binary(path, where=None, what="a regular file"):
     except BaseException:
         os.close(fd)
         raise
+
+
+@contextlib.contextmanager
+def pinned(path, where=None, what="a regular file"):
+    """A name of the regular file ``path`` names now, for a library that opens files by name (OpenSSL's
+    ``load_cert_chain``): ``/proc/self/fd/N`` of a descriptor opened and checked here, which names that file
+    whatever happens to ``path`` afterwards, so it cannot be swapped for a FIFO between the check and the
+    library's open.  Without /proc, ``path`` itself after the same check.  Raises FileRefused like read_bytes."""
+    fd = _open_checked(path, where, what)
+    try:
+        name = "/proc/self/fd/%d" % fd
+        yield name if os.path.exists(name) else path
+    finally:
+        os.close(fd)
 
 
 def is_regular(path):

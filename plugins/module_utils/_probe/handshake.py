@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.flight import FlightKind, parse_server_flight
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS, group_code, local_groups
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.records import CT_HANDSHAKE, HS_CERTIFICATE, Reader, build_records
@@ -164,7 +165,10 @@ def load_client_pair(ctx, cert, key, passphrase):
             raise KeyNeedsPassphrase(key)
         return passphrase.encode("utf-8")
 
-    ctx.load_cert_chain(cert, key, password=password)
+    # OpenSSL opens by name: pinned names the files checked here, even if a path is swapped for a FIFO meanwhile
+    with safe_files.pinned(cert, "client_cert", "a PEM certificate") as cert_name, \
+            safe_files.pinned(key, "client_key", "a PEM private key") as key_name:
+        ctx.load_cert_chain(cert_name, key_name, password=password)
 
 
 # What _configured_context and _load_trust read from a target's spec: a context built for one target

@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import select
+import ssl
 import sys
 import time
 
@@ -19,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import safe_files
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, build_targets
 
 PASSPHRASE = "correct horse"
@@ -125,3 +128,43 @@ def test_openssl_never_prompts_on_a_terminal(client_pair):
     line = output.decode("utf-8", "replace").strip().splitlines()[-1]
     assert json.loads(line) == {"result": "ProbeConfigError", "msg": "client_key: %s is encrypted; give its "
                                                                      "passphrase in client_key_passphrase" % key}
+
+
+def _swapped_for_a_fifo(path):
+    """Put a FIFO where ``path`` was (the file moved aside, as an attacker with write access could)."""
+    os.rename(path, path + ".moved")
+    os.mkfifo(path)
+
+
+def _back(path):
+    os.unlink(path)
+    os.rename(path + ".moved", path)
+
+
+def test_a_pinned_name_keeps_naming_the_checked_file_after_a_swap(client_pair):
+    """The client pair is checked, then loaded by OpenSSL, which opens it by name: the name it gets is the
+    checked file's descriptor, so a FIFO swapped in meanwhile is never opened (it would block OpenSSL)."""
+    cert, _key, plain = client_pair
+    with safe_files.pinned(cert, "client_cert") as cert_name, safe_files.pinned(plain, "client_key") as key_name:
+        assert cert_name.startswith("/proc/self/fd/")
+        _swapped_for_a_fifo(cert)
+        try:
+            started = time.monotonic()
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(cert_name, key_name)
+            assert time.monotonic() - started < 5
+        finally:
+            _back(cert)
+
+
+def test_a_fifo_in_place_of_the_client_certificate_is_refused_not_opened(client_pair):
+    """load_client_pair (every SSL context of a probe) refuses a FIFO at once; OpenSSL given its name would
+    block on it until a writer came."""
+    cert, _key, plain = client_pair
+    _swapped_for_a_fifo(cert)
+    try:
+        started = time.monotonic()
+        with pytest.raises(safe_files.FileRefused, match="client_cert.*FIFO"):
+            handshake.load_client_pair(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), cert, plain, None)
+        assert time.monotonic() - started < 5
+    finally:
+        _back(cert)
