@@ -151,9 +151,11 @@ def test_the_check_catches_what_the_module_rejects(monkeypatch):
     """The check is the module's own: an option the module does not have, a wrong type, a bad target key
     and an unsupported conf command are each reported."""
     spec = module_spec("tls_probe", monkeypatch)
-    assert "targets" in spec["argument_spec"] and spec["argument_spec"]["targets"]["required"] is True
+    assert "targets" in spec["argument_spec"] and ["targets", "packed_targets"] in map(list, spec["required_one_of"])
     base = {"name": "x", COLLECTION + ".tls_probe": {"targets": ["a.example:443"]}}
     assert problems_of(base, spec) == []
+    assert "one of the following is required: targets, packed_targets" in " ".join(
+        problems_of({"name": "x", COLLECTION + ".tls_probe": {"timeout": 2}}, spec))
 
     def bad(**args):
         task = dict(base)
