@@ -222,6 +222,14 @@ EXAMPLES = r"""
     paths:
       - /tmp/ingress-nginx.log
 
+- name: A busy proxy's multi-gigabyte log, leaving most processors to nginx
+  tlsops.handshake.handshake_log_info:
+    paths:
+      - /var/log/nginx/error.log
+    since: 6h
+    workers: 2
+  become: true
+
 - name: Probe the upstreams whose failures the log cannot name alone
   tlsops.handshake.tls_probe:
     targets: "{{ hs.events.by_cause.cipher_mismatch.upstreams | list }}"
