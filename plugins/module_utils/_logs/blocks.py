@@ -190,6 +190,7 @@ def candidates(data, start, end):
 
 # ------------------------------------------------------------------------------ since
 _NGINX_SHAPE = b"[0-9][^\n]{3}/"       # what the reader takes for nginx's own line: a digit, "/" fifth
+_NGINX_SHAPE_RE = re.compile(_NGINX_SHAPE)
 _NGINX_TIME_RE = re.compile(b"[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\Z")
 
 
@@ -227,13 +228,7 @@ class SinceLines(object):
     line; but nginx's own lines at or after ``since`` matter only when they hold a marker, as without
     ``since``, and a run of nginx's own lines before it is only counted.  Patterns find, inside the regex
     engine, where either stretch ends: a line of another shape (its time is in its frame, or it takes the
-    time of the line before) or one on the other side of ``since``.  None when ``since`` is not in nginx's
-    time layout."""
-
-    def __new__(cls, since):
-        if not _NGINX_TIME_RE.match(since):
-            return None
-        return super(SinceLines, cls).__new__(cls)
+    time of the line before) or one on the other side of ``since`` (in nginx's time layout: since_lines)."""
 
     def __init__(self, since):
         older = _older_pattern(since)
@@ -256,6 +251,12 @@ class SinceLines(object):
     def plain_run(self, data, start, end):
         """The end of the run of nginx's own lines at or after ``since`` at ``start`` (``start`` when that line
         is none of them)."""
-        if not re.match(_NGINX_SHAPE, data[start:start + 5]) or self._older_at.match(data, start, end):
+        if not _NGINX_SHAPE_RE.match(data, start, end) or self._older_at.match(data, start, end):
             return start
         return self._line_after(self._alone_after, data, start, end)
+
+
+def since_lines(since):
+    """SinceLines for ``since`` (bytes), or None when it is not in nginx's time layout (every line is then
+    looked at one by one)."""
+    return SinceLines(since) if _NGINX_TIME_RE.match(since) else None

@@ -123,7 +123,7 @@ class _Reader(object):
         self.since_key = since_key
         self.since_bytes = None if since_key is None else since_key.encode("ascii")
         # runs of nginx's own lines on one side of since, found by patterns (None: every line one by one)
-        self.since_lines = None if since_key is None else blocks.SinceLines(self.since_bytes)
+        self.since_lines = None if since_key is None else blocks.since_lines(self.since_bytes)
         self.pending = {}
         self.cache = {}
         self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
@@ -436,10 +436,12 @@ def _log_paths(paths, config, config_given, prefix=None):
     return named, "config", warnings, origins
 
 
-def _check_numbers(samples, top_clients):
-    for name, value, top in (("samples", samples, MAX_SAMPLES), ("top_clients", top_clients, MAX_TOP_CLIENTS)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-            raise LogReadError("%s: must be a whole number from 0 to %d, got %s" % (name, top, _shown(value)))
+def _check_numbers(samples, top_clients, workers):
+    for name, value, low, top, hint in (("samples", samples, 0, MAX_SAMPLES, ""),
+                                        ("top_clients", top_clients, 0, MAX_TOP_CLIENTS, ""),
+                                        ("workers", workers, 1, parallel.MAX_WORKERS, "; 1 reads in one process")):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
+            raise LogReadError("%s: must be a whole number from %d to %d, got %s%s" % (name, low, top, _shown(value), hint))
 
 
 def _shown(value, limit=60):
@@ -462,12 +464,9 @@ def read_logs(paths=None, config=None, rotated=True, since=None, samples=3, top_
     processors this process may use, at most 8; 1 reads every file in this process).
     Raises LogReadError (message starts with the parameter's name) for bad input.
     """
-    _check_numbers(samples, top_clients)
     if workers is None:
         workers = parallel.default_workers()
-    elif isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= parallel.MAX_WORKERS:
-        raise LogReadError("workers: must be a whole number from 1 to %d, got %s; 1 reads in one process"
-                           % (parallel.MAX_WORKERS, _shown(workers)))
+    _check_numbers(samples, top_clients, workers)
     if format not in formats.FORMATS:
         raise LogReadError("format: %s is not one of %s" % (_shown(format), ", ".join(formats.FORMATS)))
     if journal_units is not None:

@@ -43,7 +43,7 @@ def _lines_near(since, rnd):
 @pytest.mark.parametrize("since", SINCES)
 def test_the_older_pattern_matches_what_the_line_by_line_reader_counts_as_older(since):
     rnd = random.Random(since)
-    lines = blocks.SinceLines(since)
+    lines = blocks.since_lines(since)
     for raw in _lines_near(since, rnd):
         older = lines.older_run(raw, 0, len(raw)) > 0
         assert older is _nginx_line_before(raw, since), raw
@@ -54,7 +54,7 @@ def test_the_older_pattern_matches_what_the_line_by_line_reader_counts_as_older(
 @pytest.mark.parametrize("since", SINCES[:3])
 def test_runs_end_at_the_first_line_of_another_kind(since):
     rnd = random.Random(7)
-    lines = blocks.SinceLines(since)
+    lines = blocks.since_lines(since)
     candidates = _lines_near(since, rnd)
     candidates = [raw for raw in candidates if raw.endswith(b"\n")]
     for _case in range(300):
@@ -80,7 +80,7 @@ def test_runs_end_at_the_first_line_of_another_kind(since):
 
 @pytest.mark.parametrize("since", ["2026/12/01 21:32:50\n", "2026-12-01T21:32:50", "2026/12/01 21:32", ""])
 def test_a_since_not_in_nginxs_time_layout_leaves_every_line_to_the_line_by_line_reader(since):
-    assert blocks.SinceLines(since.encode()) is None
+    assert blocks.since_lines(since.encode()) is None
 
 
 def _log(rnd, count):
@@ -110,7 +110,7 @@ def _both(tmp_path, monkeypatch, data, block_size, since):
     monkeypatch.setattr(blocks, "BLOCK_SIZE", block_size)
     fast = read_logs(paths=[str(path)], rotated=False, since=since, now=0)
     with monkeypatch.context() as patch:
-        patch.setattr(blocks, "SinceLines", lambda since_bytes: None)
+        patch.setattr(blocks, "since_lines", lambda since_bytes: None)
         one_by_one = read_logs(paths=[str(path)], rotated=False, since=since, now=0)
     return fast, one_by_one
 
