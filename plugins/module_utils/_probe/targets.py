@@ -191,8 +191,9 @@ def _check_protocols(value, where):
 
 def _check_ca_file(s, where, cache):
     path = s["ca_file"]
-    if isinstance(path, str) and path in cache:
-        s["ca_data"] = cache[path]
+    key = ("ca_file", path) if isinstance(path, str) else None
+    if key in cache:
+        s["ca_data"] = cache[key]
         return
     data = _read_file(path, where + "ca_file", "a PEM bundle (like proxy_ssl_trusted_certificate)", _CA_FILE_CAP)
     ca_data = data.decode("latin-1") if b"-----BEGIN" in data else data
@@ -200,10 +201,12 @@ def _check_ca_file(s, where, cache):
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=ca_data)
     except (ssl.SSLError, ValueError, TypeError) as exc:
         raise ProbeConfigError("%sca_file: %s holds no usable PEM certificate (%s)" % (where, path, exc))
-    cache[path] = s["ca_data"] = ca_data
+    if key is not None:
+        cache[key] = ca_data
+    s["ca_data"] = ca_data
 
 
-def _check_client_pair(s, where):
+def _check_client_pair(s, where, cache):
     passphrase = s["client_key_passphrase"]
     if passphrase is not None and not isinstance(passphrase, str):
         raise ProbeConfigError("%sclient_key_passphrase: expected a string" % where)
@@ -212,6 +215,11 @@ def _check_client_pair(s, where):
         raise ProbeConfigError("%s%s is required when %s is set: give both, like proxy_ssl_certificate and "
                                "proxy_ssl_certificate_key" % (where, missing, "client_cert" if s["client_cert"] else "client_key"))
     if not s["client_cert"]:
+        return
+    key_of_pair = ("client_pair", s["client_cert"], s["client_key"], passphrase)
+    if not all(isinstance(part, str) for part in key_of_pair[1:3]):
+        key_of_pair = None  # _read_file names the parameter
+    elif key_of_pair in cache:  # checked once per call; each SSLContext loads the pair again, pinned
         return
     _read_file(s["client_cert"], where + "client_cert", "a PEM certificate", _PEM_FILE_CAP)
     key = _read_file(s["client_key"], where + "client_key", "a PEM private key", _PEM_FILE_CAP)
@@ -226,6 +234,20 @@ def _check_client_pair(s, where):
                                    % (where, s["client_key"]))
         raise ProbeConfigError("%sclient_cert/client_key: cannot load the pair (%s); check that the key "
                                "belongs to the certificate" % (where, hs.openssl_style(exc)))
+    if key_of_pair is not None:
+        cache[key_of_pair] = True
+
+
+def _check_ciphers(ciphers, where, cache):
+    # a fleet's targets share a handful of cipher strings, and an SSLContext costs a tenth of a millisecond
+    if ("ciphers", ciphers) in cache:
+        return
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(ciphers)
+    except (ssl.SSLError, ValueError):
+        raise ProbeConfigError("%sciphers: %r matches no cipher this OpenSSL (%s) knows; use an OpenSSL "
+                               "cipher string such as ECDHE+AESGCM" % (where, ciphers, ssl.OPENSSL_VERSION))
+    cache[("ciphers", ciphers)] = True
 
 
 def _check_settings(s, where, cache, client_pair=True):
@@ -238,12 +260,7 @@ def _check_settings(s, where, cache, client_pair=True):
         if not isinstance(s["ciphers"], str):
             raise ProbeConfigError("%sciphers: expected an OpenSSL cipher string such as ECDHE+AESGCM, got %s %r"
                                    % (where, type(s["ciphers"]).__name__, s["ciphers"]))
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        try:
-            ctx.set_ciphers(s["ciphers"])
-        except (ssl.SSLError, ValueError):
-            raise ProbeConfigError("%sciphers: %r matches no cipher this OpenSSL (%s) knows; use an OpenSSL "
-                                   "cipher string such as ECDHE+AESGCM" % (where, s["ciphers"], ssl.OPENSSL_VERSION))
+        _check_ciphers(s["ciphers"], where, cache)
     s["ciphersuites"] = _string_list(s["ciphersuites"], where + "ciphersuites")
     known13 = set(wire.tls13_cipher_suites().values())
     for suite in s["ciphersuites"] or ():
@@ -270,7 +287,7 @@ def _check_settings(s, where, cache, client_pair=True):
     if s["ca_file"] is not None:
         _check_ca_file(s, where, cache)
     if client_pair:
-        _check_client_pair(s, where)
+        _check_client_pair(s, where, cache)
     if s["verify_depth"] is not None:
         s["verify_depth"] = _whole_number(s["verify_depth"], where + "verify_depth",
                                           "0 or more; nginx's default is 1")

@@ -168,3 +168,18 @@ def test_a_fifo_in_place_of_the_client_certificate_is_refused_not_opened(client_
         assert time.monotonic() - started < 5
     finally:
         _back(cert)
+
+
+def test_a_pair_shared_by_many_targets_is_loaded_once_and_a_wrong_passphrase_later_is_still_named(
+        client_pair, monkeypatch):
+    cert, key, _plain = client_pair
+    loads = []
+    real_load = handshake.load_client_pair
+    monkeypatch.setattr(handshake, "load_client_pair", lambda *args: loads.append(args[1:]) or real_load(*args))
+    defaults = {"client_cert": cert, "client_key": key, "client_key_passphrase": PASSPHRASE}
+    build_targets(["h%d" % i for i in range(200)], defaults)
+    assert loads == [(cert, key, PASSPHRASE)]
+    targets = ["h%d" % i for i in range(100)] + [{"host": "h", "client_key_passphrase": "nope"}]
+    with pytest.raises(ProbeConfigError) as err:
+        build_targets(targets, defaults)
+    assert str(err.value) == "targets[100].client_key_passphrase: wrong passphrase for client_key %s" % key

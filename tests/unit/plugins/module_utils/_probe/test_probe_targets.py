@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import ssl
+
 import pytest
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import ProbeConfigError, build_targets
@@ -149,3 +151,30 @@ def test_dev_zero_is_refused_naming_the_option(option):
         defaults.update(client_cert="/dev/zero", client_key="/dev/zero")
     with pytest.raises(ProbeConfigError, match="/dev/zero is a character device"):
         build_targets(["h"], defaults)
+
+
+class _CountedContext(ssl.SSLContext):
+    made = 0
+
+    def __new__(cls, *args, **kwargs):
+        _CountedContext.made += 1
+        return super().__new__(cls, *args, **kwargs)
+
+
+def test_each_distinct_cipher_string_is_checked_once_per_call(monkeypatch):
+    # a fleet's targets share a few cipher strings; one SSLContext each, not one per target
+    monkeypatch.setattr(ssl, "SSLContext", _CountedContext)
+    _CountedContext.made = 0
+    targets = [{"host": "h%d" % i, "ciphers": "ECDHE+AESGCM" if i % 2 else "DEFAULT"} for i in range(300)]
+    specs = build_targets(targets, {"ciphers": "HIGH"})
+    assert _CountedContext.made == 3    # HIGH (the module-level value), DEFAULT, ECDHE+AESGCM
+    assert [s["ciphers"] for s in specs[:2]] == ["DEFAULT", "ECDHE+AESGCM"]
+
+
+def test_a_bad_cipher_string_after_good_ones_is_still_named_where_it_is():
+    targets = [{"host": "h", "ciphers": "DEFAULT"}] * 250 + [{"host": "h", "ciphers": "NOPE"}]
+    with pytest.raises(ProbeConfigError, match=r"^targets\[250\]\.ciphers: 'NOPE' matches no cipher"):
+        build_targets(targets, {})
+    # the failed check is not remembered as a good one
+    with pytest.raises(ProbeConfigError, match=r"^targets\[1\]\.ciphers: 'NOPE'"):
+        build_targets([{"host": "h", "ciphers": "DEFAULT"}, {"host": "h", "ciphers": "NOPE"}], {})
