@@ -11,7 +11,6 @@ report.  Documentation: plugins/modules/diagnose_report.py.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from collections.abc import Mapping
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import forked
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import PackedError, pack_keys, unpacked
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import nice_json, render_html, render_md, report as engine
 
@@ -72,39 +72,29 @@ def start_writing_hosts(hosts, output_dir):
     for free.  Returns ``wait()``, which gives the path or raises ReportWriteError as write_hosts would; call
     it on every way out, so the file is there (or its error known) before the task ends."""
     output_directory(output_dir)        # a bad output_dir fails here, before anything starts
-    if not hasattr(os, "fork"):
+    if not forked.available():
         path = write_hosts(hosts, output_dir)
         return lambda: path
-    source, sink = os.pipe()
-    pid = os.fork()
-    if pid == 0:                        # the child: write, say how it went, leave without cleanup
-        os.close(source)
-        try:
-            try:
-                outcome = {"path": write_hosts(hosts, output_dir)}
-            except ReportWriteError as exc:
-                outcome = {"error": str(exc)}
-            except BaseException as exc:        # pylint: disable=broad-exception-caught
-                outcome = {"error": "output_dir: writing hosts.json failed (%s: %s)" % (type(exc).__name__, exc)}
-            with os.fdopen(sink, "w", encoding="utf-8") as out:
-                out.write(json.dumps(outcome))
-        finally:
-            os._exit(0)                 # no atexit handlers, no buffers of the worker flushed twice
-    os.close(sink)
+    child = forked.start(_write_hosts_outcome, hosts, output_dir)
 
     def wait():
-        with os.fdopen(source, "r", encoding="utf-8") as answer:
-            text = answer.read()
-        status = os.waitpid(pid, 0)[1]
         try:
-            outcome = json.loads(text)
-        except ValueError:
-            raise ReportWriteError("output_dir: the process writing hosts.json ended without a word (status %d)"
-                                   % status)
+            outcome = forked.answer(child)
+        except forked.ChildFailed as exc:
+            raise ReportWriteError("output_dir: writing hosts.json failed (%s)" % exc)
+        finally:
+            forked.stop([child])
         if "error" in outcome:
             raise ReportWriteError(outcome["error"])
         return outcome["path"]
     return wait
+
+
+def _write_hosts_outcome(hosts, output_dir):
+    try:
+        return {"path": write_hosts(hosts, output_dir)}
+    except ReportWriteError as exc:
+        return {"error": str(exc)}
 
 
 def write_hosts(hosts, output_dir):

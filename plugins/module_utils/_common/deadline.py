@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -119,6 +120,10 @@ class _Watchdog(object):
     """One daemon thread and a heap of (due, seq, entry) for every registered socket."""
 
     def __init__(self):
+        self._reset()
+
+    def _reset(self):
+        """Nothing watched, no thread: a forked child starts over (its parent's thread is not in it)."""
         self._lock = threading.Condition(threading.Lock())
         self._heap = []
         self._seq = itertools.count()
@@ -153,7 +158,8 @@ class _Watchdog(object):
             entry["live"] = False  # the old heap slot is skipped; the duplicate lives on in the new one
             moved = {"dup": entry["dup"], "guard": entry["guard"], "live": True}
             heapq.heappush(self._heap, (due, next(self._seq), moved))
-            self._lock.notify()
+            if self._heap[0][2] is moved:  # as in register: only when the watchdog must act sooner
+                self._lock.notify()
         return moved
 
     def unregister(self, entry):
@@ -190,3 +196,5 @@ def _close(sock):
 
 
 _WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG._reset)  # pylint: disable=protected-access

@@ -53,10 +53,24 @@ def _watch(original_parent, interval, stdout_fd):
 
 
 def exit_with_controller(interval=1.0, stdout_fd=1):
-    """Start (once per process) the daemon thread that ends the module when Ansible is gone."""
+    """Start (once per process) the daemon thread that ends the module when Ansible is gone.
+
+    A child the module forks (forked.start) gets a watcher of its own, watching the module: the parent's
+    thread is not in it, and a child whose module is gone has nobody to answer to either."""
     if _started:
         return
-    _started.append(True)
-    watcher = threading.Thread(target=_watch, args=(os.getppid(), interval, stdout_fd),
-                               name="tlsops-lifeline", daemon=True)
+    _started.append((interval, stdout_fd))
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_follow_in_child)
+    _start_watcher(os.getppid(), interval, stdout_fd)
+
+
+def _start_watcher(parent, interval, stdout_fd):
+    watcher = threading.Thread(target=_watch, args=(parent, interval, stdout_fd), name="tlsops-lifeline", daemon=True)
     watcher.start()
+
+
+def _follow_in_child():
+    if _started:
+        interval, stdout_fd = _started[0]
+        _start_watcher(os.getppid(), interval, stdout_fd)

@@ -17,9 +17,8 @@ Standard library only: this runs on managed hosts.
 from __future__ import annotations
 
 import os
-import pickle
-import signal
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import forked
 from ansible_collections.tlsops.handshake.plugins.module_utils._logs import blocks, groups
 
 MIN_BYTES = 16 << 20        # smaller files are read faster by one process than forks cost
@@ -28,11 +27,7 @@ MAX_WORKERS = 8
 
 def default_workers():
     """The processors this process may run on, at most MAX_WORKERS."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        count = os.cpu_count() or 1
-    return max(1, min(count, MAX_WORKERS))
+    return forked.default_workers(MAX_WORKERS)
 
 
 class _GiveUp(Exception):
@@ -84,10 +79,11 @@ def parts_of(fd, size, workers):
     return list(zip(starts, starts[1:] + [None]))
 
 
-def _read_part(reader, fd, start, stop, fmt, reference, pending_share):
-    """Read one part into ``reader`` (a fresh one); its tables, or None when the part cannot stand alone."""
+def _read_part(make_reader, fd, start, stop, fmt, reference, pending_share):
+    """In a forked child: read one part into a fresh reader; its tables, or None when the part cannot stand alone."""
     def give_up():
         raise _GiveUp()
+    reader = make_reader()
     reader.max_pending, reader.when_full = pending_share, give_up
     try:
         reader.read(_PartStream(fd, start, stop), fmt=fmt, reference=reference)
@@ -103,39 +99,6 @@ def _read_part(reader, fd, start, stop, fmt, reference, pending_share):
         "formats": reader.formats, "lines": reader.lines, "bytes": reader.bytes,
         "before_since": reader.before_since, "without_time": reader.without_time,
     }
-
-
-def _child(make_reader, fd, part, fmt, reference, pending_share, pipe):
-    """In the forked child: read the part, write its tables (pickled; None for "cannot") to ``pipe``."""
-    status = 1
-    try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        tables = _read_part(make_reader(), fd, part[0], part[1], fmt, reference, pending_share)
-        with os.fdopen(pipe, "wb") as out:
-            pickle.dump(tables, out, protocol=pickle.HIGHEST_PROTOCOL)
-        status = 0
-    finally:
-        os._exit(status)        # no atexit handlers, no buffers of the parent flushed twice
-
-
-def _collect(children):
-    """The tables of every child in part order, or None when one could not read its part; each child is
-    taken off ``children`` once it has ended."""
-    found = []
-    while children:
-        pid, pipe = children[0]
-        with os.fdopen(pipe, "rb") as source:
-            try:
-                tables = pickle.load(source)
-            except (EOFError, pickle.UnpicklingError, OSError):
-                tables = None
-        status = os.waitpid(pid, 0)[1]
-        children.pop(0)
-        if tables is None or status != 0:
-            return None
-        found.append(tables)
-    return found
 
 
 def merge(reader, tables):
@@ -172,7 +135,7 @@ def read(reader, make_reader, stream, fmt, reference, workers):
     """Read the plain file under ``stream`` into ``reader`` with ``workers`` processes; False (nothing read,
     ``stream`` untouched) when one reader must read it: a small or compressed file, one worker, no fork,
     or a part that could not stand alone.  ``make_reader()`` gives a fresh reader like ``reader``."""
-    fd = stream.fileno() if stream.compression is None and workers > 1 and hasattr(os, "fork") else None
+    fd = stream.fileno() if stream.compression is None and workers > 1 and forked.available() else None
     if fd is None:
         return False
     size = os.fstat(fd).st_size
@@ -184,24 +147,18 @@ def read(reader, make_reader, stream, fmt, reference, workers):
     pending_share = max(1, reader.max_pending // len(parts))
     children = []
     try:
-        for part in parts:
-            source, sink = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(source)
-                _child(make_reader, fd, part, fmt, reference, pending_share, sink)
-            os.close(sink)
-            children.append((pid, source))
-        found = _collect(children)
-    finally:
-        for pid, source in children:        # one could not read its part, or the parent was interrupted
-            for step in (lambda: os.close(source), lambda: os.kill(pid, signal.SIGKILL), lambda: os.waitpid(pid, 0)):
-                try:
-                    step()
-                except OSError:         # the pipe already closed by _collect, the child already gone
-                    pass
-    if found is None:
+        for start, stop in parts:
+            children.append(forked.start(_read_part, make_reader, fd, start, stop, fmt, reference, pending_share))
+        found = []
+        for child in children:
+            tables = forked.answer(child)
+            if tables is None:      # this part cannot stand alone: one reader reads the file
+                return False
+            found.append(tables)
+    except forked.ChildFailed:
         return False
+    finally:
+        forked.stop(children)       # the ones not waited for, or all when the parent was interrupted
     for tables in found:
         merge(reader, tables)
     return True

@@ -92,3 +92,4 @@ class ProbeSummary(TypedDict):
     ok: int
     failed: int
     by_cause: Dict[str, int]
+    processes: int

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Tuple
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DEADLINE_FACTOR, ENUMERATE_FACTOR, Deadline, DeadlineReached
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose, enumerate as enumerate_, handshake as hs, trace as trace_
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose, enumerate as enumerate_, handshake as hs, processes, trace as trace_
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.result_types import ProbeResult, ProbeSummary
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import build_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire, x509_lite as x509
@@ -551,12 +551,15 @@ def _safe_probe(spec, shared=None) -> ProbeResult:
 
 
 def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=None,
-                  max_connections_per_server=enumerate_.DEFAULT_CONNECTIONS_PER_SERVER) -> Tuple[List[ProbeResult], ProbeSummary]:
+                  max_connections_per_server=enumerate_.DEFAULT_CONNECTIONS_PER_SERVER,
+                  workers=1) -> Tuple[List[ProbeResult], ProbeSummary]:
     """Probe every target; returns ``(results, summary)`` with results in input order.
 
     Raises ProbeConfigError for parameters that can never work, before any
     connection.  ``warn`` (the module's warn) is told when verification is off.
     ``max_connections_per_server`` bounds the connections one target's capability scan has open at once.
+    ``workers`` > 1 lets a large call be probed by up to that many processes (see processes.py);
+    ``concurrency`` bounds the connections of the whole call either way.
     """
     width = enumerate_.connections_per_server(max_connections_per_server)
     specs = build_targets(targets, defaults or {})
@@ -566,12 +569,19 @@ def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=
     if unverified and warn is not None:
         warn(VERIFY_OFF_WARNING % (len(unverified), len(specs), ", ".join(unverified[:10])
                                    + (", ..." if len(unverified) > 10 else "")))
-    results = _probe_all(specs, concurrency)
-    return results, summarize(results)
+    concurrency = max(1, min(int(concurrency or DEFAULT_CONCURRENCY), 256))
+    count = processes.processes_for(len(specs), concurrency, workers)
+    if count > 1:
+        results = processes.probe_in_processes(specs, concurrency, count, _probe_all)
+    else:
+        results = _probe_all(specs, concurrency)
+    summary = summarize(results)
+    summary["processes"] = count
+    return results, summary
 
 
 def _probe_all(specs, concurrency):
-    """Every spec's result, in order, ``concurrency`` at a time; one CallShared for the whole call."""
+    """Every spec's result, in order, ``concurrency`` at a time; one CallShared for the whole call (process)."""
     shared = CallShared()
     workers = max(1, min(int(concurrency or DEFAULT_CONCURRENCY), len(specs), 256))
     if workers == 1:

@@ -54,7 +54,7 @@ def test_a_child_that_dies_is_an_error_and_is_waited_for(tmp_path, monkeypatch):
         return pid
     monkeypatch.setattr(os, "fork", fork)
     wait = action.start_writing_hosts(HOSTS, str(tmp_path))
-    with pytest.raises(action.ReportWriteError, match="the process writing hosts.json ended without a word"):
+    with pytest.raises(action.ReportWriteError, match=r"^output_dir: writing hosts.json failed \(the child process ended without an answer"):
         wait()
     with pytest.raises(ChildProcessError):
         os.waitpid(forked[0], os.WNOHANG)
