@@ -358,11 +358,12 @@ PROBE_ALONE = r"""
 import json, sys, time
 from tests.collection_path import ensure_importable
 ensure_importable()
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import forked
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 with open(sys.argv[1]) as handle:
     targets = json.load(handle)
 started = time.monotonic()
-results, summary = probe_targets(targets)
+results, summary = probe_targets(targets, workers=forked.default_workers())   # tls_probe's default
 json.dump({"seconds": time.monotonic() - started, "results": len(results)}, sys.stdout)
 """
 

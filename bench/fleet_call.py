@@ -12,7 +12,8 @@ Starts one nginx listening on ``--targets`` ports of 127.0.0.1 (bench/fleet_serv
 PKI: leaf + intermediate, SAN fleet.lab.test), then, for each trust mode and ``--runs`` times round
 robin, checks every target with each tool:
 
-* **tls_probe**: ``probe_targets(targets)`` in process, its defaults (verify, HTTP request, 32 at once);
+* **tls_probe**: ``probe_targets(targets)``, the module's defaults (verify, HTTP request, 32 at once, as many
+  processes as the machine has processors, at most 8; their CPU is counted);
 * **sslyze**: the Python API, ``CERTIFICATE_INFO`` (``sslyze --certinfo``) for every target at once;
 * **openssl_loop**: a shell loop, one ``openssl s_client -verify_return_error`` per target.
 
@@ -94,21 +95,25 @@ class Fleet:
 # ---------------------------------------------------------------------- the tools
 
 def tls_probe(fleet, ports=None):
-    # pylint: disable-next=import-outside-toplevel
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.tlsops.handshake.plugins.module_utils._common import forked
     from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
+    # pylint: enable=import-outside-toplevel
     targets = [{"host": "127.0.0.1", "port": p, "server_name": fleet.server_name} for p in (ports or fleet.ports)]
     defaults = {"timeout": PROBE_TIMEOUT}
     if fleet.ca_file:
         defaults["ca_file"] = fleet.ca_file
     cpu = os.times()
-    results, _summary = probe_targets(targets, defaults)
+    # the module's default workers: a large call is probed by several processes, whose CPU counts too
+    results, summary = probe_targets(targets, defaults, workers=forked.default_workers())
     used = os.times()
     healthy = {r["port"]: r["certificate"]["sha256"].replace(":", "").lower()
                for r in results if r["ok"] and r.get("certificate")}
     handshakes = sum(r["handshakes"] for r in results)
-    return healthy, {"handshakes": handshakes, "cpu_user_s": used.user - cpu.user,
-                     "cpu_s": (used.user - cpu.user) + (used.system - cpu.system),
-                     "causes": sorted({r["cause"] for r in results})}
+    user = (used.user - cpu.user) + (used.children_user - cpu.children_user)
+    system = (used.system - cpu.system) + (used.children_system - cpu.children_system)
+    return healthy, {"handshakes": handshakes, "cpu_user_s": user, "cpu_s": user + system,
+                     "processes": summary["processes"], "causes": sorted({r["cause"] for r in results})}
 
 
 def sslyze(fleet, ports=None):

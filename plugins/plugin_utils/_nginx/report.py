@@ -95,8 +95,9 @@ def analyse(raw: Dict[str, Any], policy: Any = None, chains: Any = None, local_a
         result["summary"] = summarise(result)
         return result
     refused = {err["path"] for err in raw.get("read_errors") or () if not err.get("missing")}
+    accepted = raw.get("source") == "nginx -T" and bool((raw.get("config_test") or {}).get("ok"))
     config = nparse.parse(raw["files"], main=raw.get("config_file"), conf_prefix=raw.get("conf_prefix"),
-                          refused=refused)
+                          refused=refused, nginx_accepted=accepted)
     if config.errors and not judged_by_nginx(raw.get("config_test"), findings):
         raise nparse.ParseError(rejected_message(config.errors), config.errors)
     for err in config.errors:

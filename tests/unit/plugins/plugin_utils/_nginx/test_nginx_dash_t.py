@@ -202,3 +202,51 @@ def test_stream_proxy_ssl_from_a_real_nginx_dash_t(tmp_path, certs):
     target = entry["probe_targets"][0]
     assert (target["host"], target["port"], target["server_name"], target["sni"]) == ("127.0.0.1", 5432, "db.internal", True)
     assert not [u for u in res["upstreams"] if u["proxy_pass"] == "127.0.0.1:7000"]  # TCP passthrough, no TLS
+
+
+def _tree(nodes):
+    return [(n.name, n.args, n.file, n.line, None if n.block is None else _tree(n.block)) for n in nodes]
+
+
+def test_a_dump_nginx_accepted_parses_the_same_without_the_second_lexing(tmp_path, certs, monkeypatch):
+    # nginx's reader refused nothing in a successful nginx -T, so structure_errors has nothing to add: the
+    # parse skips it then, and must come out the same.  Quotes, escapes, comments and braces in strings.
+    d = write(tmp_path, {
+        "nginx.conf": HEAD + """\
+                map $http_x $odd { default "a;b}c{"; '~^x\\'y' 1; }  # "not; a {comment"
+                log_format quoted '$remote_addr "$request" \\'x\\' {}';
+                include conf.d/*.conf;
+            }
+            """,
+        "conf.d/site.conf": """\
+            upstream backend { server 127.0.0.1:9443; }
+            server {
+                listen 127.0.0.1:18443 ssl;
+                server_name "app.test";
+                ssl_certificate %(c)s/leaf.pem;
+                ssl_certificate_key %(c)s/leaf.key;
+                location /api/ {
+                    proxy_pass https://backend;   # } ; {
+                    proxy_set_header X-Odd "{;}";
+                }
+            }
+            """ % {"c": certs},
+    })
+    raw = collect(config=d + "/nginx.conf", prefix=d)
+    assert raw["source"] == "nginx -T" and raw["config_test"]["ok"] is True, raw["config_test"]
+    lexed = []
+    real_structure_errors = report.nparse.structure_errors
+    monkeypatch.setattr(report.nparse, "structure_errors", lambda *a: lexed.append(a) or real_structure_errors(*a))
+    checked = report.nparse.parse(raw["files"], main=raw["config_file"], conf_prefix=raw["conf_prefix"])
+    assert len(lexed) == 2
+    trusted = report.nparse.parse(raw["files"], main=raw["config_file"], conf_prefix=raw["conf_prefix"],
+                                  nginx_accepted=True)
+    assert len(lexed) == 2 and trusted.errors == checked.errors == []
+    assert _tree(trusted.root.block) == _tree(checked.root.block) and "X-Odd" in str(_tree(checked.root.block))
+    calls = []
+    real_parse = report.nparse.parse
+    monkeypatch.setattr(report.nparse, "parse", lambda *a, **k: calls.append(k["nginx_accepted"]) or real_parse(*a, **k))
+    report.analyse(raw)
+    report.analyse(dict(raw, source="files"))
+    report.analyse(dict(raw, config_test=dict(raw["config_test"], ok=False, rc=1)))
+    assert calls == [True, False, False]
