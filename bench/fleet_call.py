@@ -5,7 +5,7 @@
 s_client loop and openssl s_time, same targets, same run.
 
     .venv/bin/python -m bench.fleet_call [--targets 500] [--runs 3] [--trust ca_file,system]
-                                         [--tools tls_probe,sslyze,openssl_loop] [--count-sample 20]
+                                         [--tools tls_probe,sslyze,openssl_loop] [--count-sample 20] [--workers N]
                                          [--json FILE] [--keep]
 
 Starts one nginx listening on ``--targets`` ports of 127.0.0.1 (bench/fleet_servers.py, the lab's
@@ -79,8 +79,9 @@ CPU_TARGET = 2.0              # tls_probe CPU per handshake / s_time's at most t
 class Fleet:
     """The targets and the trust of one mode: ``ports``, ``ca_file`` (None: default store), ``env``."""
 
-    def __init__(self, servers, mode, bundle):
+    def __init__(self, servers, mode, bundle, workers=None):
         self.ports = list(servers.ports)
+        self.workers = workers             # tls_probe's processes; None: the module's default
         self.server_name = servers.server_name
         self.mode = mode
         self.ca_file = servers.ca_file if mode == "ca_file" else None
@@ -105,7 +106,7 @@ def tls_probe(fleet, ports=None):
         defaults["ca_file"] = fleet.ca_file
     cpu = os.times()
     # the module's default workers: a large call is probed by several processes, whose CPU counts too
-    results, summary = probe_targets(targets, defaults, workers=forked.default_workers())
+    results, summary = probe_targets(targets, defaults, workers=fleet.workers or forked.default_workers())
     used = os.times()
     healthy = {r["port"]: r["certificate"]["sha256"].replace(":", "").lower()
                for r in results if r["ok"] and r.get("certificate")}
@@ -264,11 +265,12 @@ def summarize(rows):
             for key in ("cpu_s", "cpu_user_s"):   # per handshake
                 out[name][key] = statistics.median(r["extra"][key] / max(1, r["extra"]["handshakes"]) for r in mine)
             out[name]["handshakes"] = statistics.median(r["extra"]["handshakes"] for r in mine)
+            out[name]["processes"] = max(r["extra"]["processes"] for r in mine)
     return out
 
 
 def run_mode(args, servers, mode, bundle, workdir):
-    fleet = Fleet(servers, mode, bundle)
+    fleet = Fleet(servers, mode, bundle, args.workers)
     print("\n== trust: %s (%s)" % (mode, fleet.ca_file if fleet.ca_file else
                                    "no CA file: the default store, %s + lab root" % SYSTEM_BUNDLE))
     rows, failures = [], []
@@ -315,9 +317,9 @@ def print_mode(summary, stime, counted):
     # s_time reports user CPU only: the ratio compares user CPU; user+sys is shown for tls_probe too
     cpu = base["cpu_user_s"] / stime["cpu_per_handshake_s"]
     ratios["cpu_vs_s_time"] = cpu
-    print("  CPU per handshake: tls_probe %.2f ms user (%.2f ms user+sys; %d handshakes), s_time %.2f ms user "
-          "(%d conns): %.2fx  (target <= %.0fx: %s)" % (
-              base["cpu_user_s"] * 1000, base["cpu_s"] * 1000, base["handshakes"],
+    print("  CPU per handshake: tls_probe %.2f ms user (%.2f ms user+sys; %d handshakes, %d process(es)), s_time "
+          "%.2f ms user (%d conns): %.2fx  (target <= %.0fx: %s)" % (
+              base["cpu_user_s"] * 1000, base["cpu_s"] * 1000, base["handshakes"], base["processes"],
               stime["cpu_per_handshake_s"] * 1000, stime["connections"], cpu, CPU_TARGET,
               "met" if cpu <= CPU_TARGET else "NOT met"))
     return ratios
@@ -363,6 +365,8 @@ def parse_args(argv):
     parser.add_argument("--count-sample", type=int, default=20,
                         help="targets whose connections the relay counts per tool (0: no count); default 20")
     parser.add_argument("--stime-seconds", type=int, default=5, help="openssl s_time duration; default 5")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="tls_probe's workers (processes); default: the module's (processors, at most 8)")
     add_session_options(parser, 1800)
     args = parser.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -373,6 +377,8 @@ def parse_args(argv):
     if not args.trust or set(args.trust) - set(TRUST_MODES):
         parser.error("--trust: from %s" % ", ".join(TRUST_MODES))
     check_ranges(parser, args, {"targets": (1, 5000), "runs": (1, 20), "max_seconds": (10, 7200)})
+    if args.workers is not None:
+        check_ranges(parser, args, {"workers": (1, 64)})
     return args
 
 
