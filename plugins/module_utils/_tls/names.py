@@ -364,7 +364,11 @@ def _openssl_ciphers(cipher_string):
 
 
 def tls12_cipher_suites():
-    """{code: OpenSSL name} of every TLS <= 1.2 suite the local OpenSSL knows (ordered, cached)."""
+    """{code: OpenSSL name} of every TLS <= 1.2 suite the local OpenSSL knows (ordered; a copy of the cache)."""
+    return dict(_tls12_table())
+
+
+def _tls12_table():
     if "all" not in _TLS12_CACHE:
         try:
             pairs = _openssl_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
@@ -374,7 +378,7 @@ def tls12_cipher_suites():
         if not table:  # exotic ssl builds: fall back to the static names
             table.update((c, n) for c, n in _STATIC_TLS12_NAMES.items() if c not in (SCSV_FALLBACK, SCSV_RENEGOTIATION))
         _TLS12_CACHE["all"] = table
-    return dict(_TLS12_CACHE["all"])
+    return _TLS12_CACHE["all"]
 
 
 def cipher_name(code):
@@ -383,7 +387,7 @@ def cipher_name(code):
         return None
     if code in _TLS13_SUITES:
         return _TLS13_SUITES[code]
-    name = tls12_cipher_suites().get(code)
+    name = _tls12_table().get(code)     # read, not copied: once per handshake
     if name:
         return name
     return _STATIC_TLS12_NAMES.get(code, _fmt_code(code))
