@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.collection_path import COLLECTIONS_ROOT, REPO_ROOT, ensure_importable
 
 ensure_importable()
@@ -22,3 +24,18 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [COLLECTIONS_ROOT, REPO_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 )
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_ROOT)
+
+
+@pytest.fixture
+def forked_pids(monkeypatch):
+    """The pids of the children this process forks during the test (os.fork spied on, not replaced)."""
+    pids = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", fork)
+    return pids

@@ -41,27 +41,13 @@ def _comparable(results):
             for result in results]
 
 
-@pytest.fixture
-def forks(monkeypatch):
-    pids = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            pids.append(pid)
-        return pid
-    monkeypatch.setattr(os, "fork", fork)
-    return pids
-
-
-def test_three_processes_give_what_one_gives(lab, forks):
+def test_three_processes_give_what_one_gives(lab, forked_pids):
     targets = _targets(lab, 8)
     assert len(targets) >= 3 * processes.MIN_TARGETS_PER_PROCESS
     alone, alone_summary = probe_targets(targets, concurrency=12, workers=1)
-    assert forks == []
+    assert forked_pids == []
     parted, parted_summary = probe_targets(targets, concurrency=12, workers=3)
-    assert len(forks) == 3
+    assert len(forked_pids) == 3
     assert [r["target"] for r in parted] == [r["target"] for r in alone] == [t["name"] for t in targets]
     assert _comparable(parted) == _comparable(alone)
     assert (alone_summary.pop("processes"), parted_summary.pop("processes")) == (1, 3)
@@ -73,7 +59,7 @@ def _die():
     os.kill(os.getpid(), 9)
 
 
-def test_a_process_that_dies_has_its_part_probed_by_the_module(lab, forks, monkeypatch):
+def test_a_process_that_dies_has_its_part_probed_by_the_module(lab, forked_pids, monkeypatch):
     targets = _targets(lab, 8)[:2 * processes.MIN_TARGETS_PER_PROCESS]
     alone, _summary = probe_targets(targets, concurrency=8, workers=1)
     real_start = processes.forked.start
@@ -82,7 +68,7 @@ def test_a_process_that_dies_has_its_part_probed_by_the_module(lab, forks, monke
         return real_start(_die) if part[0]["index"] == 1 else real_start(work, part, width)
     monkeypatch.setattr(processes.forked, "start", the_second_child_dies)
     parted, _summary = probe_targets(targets, concurrency=8, workers=2)
-    assert len(forks) == 2
+    assert len(forked_pids) == 2
     assert _comparable(parted) == _comparable(alone)
 
 

@@ -532,12 +532,12 @@ def _set_certs(result: ProbeResult, leaf, chain, spec):
     result["chain"] = [x509.public_view(c) for c in chain]
 
 
-def summarize(results: List[ProbeResult]) -> ProbeSummary:
+def summarize(results: List[ProbeResult], processes=1) -> ProbeSummary:
     by_cause: Dict[str, int] = {}
     for r in results:
         by_cause[r["cause"]] = by_cause.get(r["cause"], 0) + 1
     ok = sum(1 for r in results if r["ok"])
-    return {"total": len(results), "ok": ok, "failed": len(results) - ok, "by_cause": by_cause}
+    return {"total": len(results), "ok": ok, "failed": len(results) - ok, "by_cause": by_cause, "processes": processes}
 
 
 def _safe_probe(spec, shared=None) -> ProbeResult:
@@ -575,9 +575,7 @@ def probe_targets(targets, defaults=None, concurrency=DEFAULT_CONCURRENCY, warn=
         results = processes.probe_in_processes(specs, concurrency, count, _probe_all)
     else:
         results = _probe_all(specs, concurrency)
-    summary = summarize(results)
-    summary["processes"] = count
-    return results, summary
+    return results, summarize(results, count)
 
 
 def _probe_all(specs, concurrency):

@@ -17,6 +17,7 @@ import json
 import math
 import re
 import ssl
+from typing import Optional
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net, safe_files
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import conf, handshake as hs
@@ -216,8 +217,8 @@ def _check_client_pair(s, where, cache):
                                "proxy_ssl_certificate_key" % (where, missing, "client_cert" if s["client_cert"] else "client_key"))
     if not s["client_cert"]:
         return
-    key_of_pair = ("client_pair", s["client_cert"], s["client_key"], passphrase)
-    if not all(isinstance(part, str) for part in key_of_pair[1:3]):
+    key_of_pair: Optional[tuple] = ("client_pair", s["client_cert"], s["client_key"], passphrase)
+    if not (isinstance(s["client_cert"], str) and isinstance(s["client_key"], str)):
         key_of_pair = None  # _read_file names the parameter
     elif key_of_pair in cache:  # checked once per call; each SSLContext loads the pair again, pinned
         return

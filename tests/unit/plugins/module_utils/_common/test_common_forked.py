@@ -54,7 +54,7 @@ def test_a_child_that_dies_fails_and_is_reaped():
 
 
 def test_stop_kills_and_reaps_what_still_runs():
-    children = [forked.start(time.sleep, 60) for _ in range(3)]
+    children = [forked.start(time.sleep, 60) for _count in range(3)]
     started = time.monotonic()
     forked.stop(children)
     assert time.monotonic() - started < 5

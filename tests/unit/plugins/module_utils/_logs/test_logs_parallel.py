@@ -110,26 +110,16 @@ def test_a_child_that_dies_leaves_the_file_to_one_reader(tmp_path, spied, monkey
     assert spied[-1] is False
 
 
-def test_no_child_outlives_an_interrupted_read(tmp_path, spied, monkeypatch):
-    forked = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
+def test_no_child_outlives_an_interrupted_read(tmp_path, spied, monkeypatch, forked_pids):
     def interrupted(_source):
         raise KeyboardInterrupt()
-    monkeypatch.setattr(os, "fork", fork)
     monkeypatch.setattr(pickle, "load", interrupted)
     path = tmp_path / "error.log"
     path.write_bytes(TLS * 1000)
     with pytest.raises(KeyboardInterrupt):
         read_logs(paths=[str(path)], rotated=False, workers=4)
-    assert len(forked) == 4
-    for pid in forked:
+    assert len(forked_pids) == 4
+    for pid in forked_pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)     # already waited for: no zombie, no orphan
 
