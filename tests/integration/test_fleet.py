@@ -182,6 +182,39 @@ def test_failed_start_stops_what_it_started(tmp_path, monkeypatch):
     assert not os.path.exists(os.path.join(workdir, "inventory.yml"))
 
 
+def test_what_libfaketime_leaves_for_a_killed_process_is_removed(tmp_path):
+    """A preloaded process that is killed leaves libfaketime's semaphore and shared-memory object in /dev/shm;
+    stop() removes those made since the fleet started whose process is gone, and nothing else."""
+    preload = fleet_module.libfaketime()
+    if preload is None or not os.path.isdir(fleet_module.SHM_DIR):
+        pytest.skip("needs libfaketime and /dev/shm")
+    since = time.time() - 1
+    names = ("faketime_shm_%d", "sem.faketime_sem_%d")
+    killed = subprocess.Popen(["env", "LD_PRELOAD=" + preload, "FAKETIME=-3d", "sleep", "60"])
+    living = subprocess.Popen(["env", "LD_PRELOAD=" + preload, "FAKETIME=-3d", "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while not all(os.path.exists(os.path.join(fleet_module.SHM_DIR, n % p.pid)) for n in names
+                      for p in (killed, living)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        killed.kill()
+        killed.wait()
+        left = sorted(n % killed.pid for n in names)
+        assert all(os.path.exists(os.path.join(fleet_module.SHM_DIR, n)) for n in left)
+        assert set(left) <= set(fleet_module.remove_faketime_leftovers(since))
+        assert not any(os.path.exists(os.path.join(fleet_module.SHM_DIR, n)) for n in left)
+        assert all(os.path.exists(os.path.join(fleet_module.SHM_DIR, n % living.pid)) for n in names)
+    finally:
+        for proc in (killed, living):
+            proc.kill()
+            proc.wait()
+    fleet_module.remove_faketime_leftovers(since)
+    old = tmp_path / ("faketime_shm_%d" % killed.pid)        # made before the fleet: not the fleet's
+    old.write_text("")
+    os.utime(str(old), (since - 3600, since - 3600))
+    assert fleet_module.remove_faketime_leftovers(since, shm_dir=str(tmp_path)) == [] and old.exists()
+
+
 # ------------------------------------------------------------------------------- the diagnosis
 
 def test_run_completes_for_every_host_in_time(diagnosed):

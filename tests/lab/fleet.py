@@ -28,6 +28,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -44,6 +45,11 @@ START_TIMEOUT = 10.0
 # (seen: a module run on p3 failing once in ten diagnoses after a few hundred lab runs).
 LIBFAKETIME_PATHS = ("/usr/lib/*/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1",
                      "/usr/local/lib/faketime/libfaketime.so.1")
+# libfaketime itself still makes a semaphore and a shared-memory object per process that starts a preloaded chain
+# (named after its pid, shared by its children), and removes them only when that process exits normally: every
+# preloaded process the fleet's stop or a test kills leaves two entries in /dev/shm.  stop() removes those.
+SHM_DIR = "/dev/shm"
+FAKETIME_SHM_NAME = re.compile(r"^(?:faketime_shm_|sem\.faketime_sem_)(\d+)$")
 SKEW_LAUNCHER = "env"               # starts p3's nginx with the preload (a test of a failed start uses `false`)
 SKEW = "-3d"                        # libfaketime's offset: p3's clock is 3 days behind
 SKEW_SECONDS = -3 * 86400
@@ -167,6 +173,37 @@ _INVENTORY_HEAD = """\
 """
 
 
+def remove_faketime_leftovers(since, shm_dir=SHM_DIR):
+    """Unlink libfaketime's semaphores and shared-memory objects made since ``since`` (epoch seconds) whose
+    process is gone (see SHM_DIR); the names removed.  A child still attached keeps its mapping."""
+    removed = []
+    try:
+        names = os.listdir(shm_dir)
+    except OSError:
+        return removed
+    for name in names:
+        found = FAKETIME_SHM_NAME.match(name)
+        path = os.path.join(shm_dir, name)
+        try:
+            if not found or os.stat(path).st_mtime < since or _alive(int(found.group(1))):
+                continue
+            os.unlink(path)
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def libfaketime():
     """The path of libfaketime.so.1 (LAB_LIBFAKETIME, else the first of LIBFAKETIME_PATHS), or None."""
     named = os.environ.get("LAB_LIBFAKETIME")
@@ -223,7 +260,7 @@ class Fleet(ProcessDir):
     def _start(self, faketime):
         t0 = time.monotonic()
         self.info = {"dir": self.dir, "inventory": self.inventory, "proxies": {}, "faults": list(FAULTS),
-                     "upstreams": {}, "skew": SKEW, "skew_seconds": SKEW_SECONDS}
+                     "upstreams": {}, "skew": SKEW, "skew_seconds": SKEW_SECONDS, "started_at": time.time()}
         self._save("starting")
         self.lab.start()
         ca_file = self.lab.info["ca_file"]
@@ -391,6 +428,8 @@ class Fleet(ProcessDir):
                     with open(self.info_file) as handle:
                         self.info = json.load(handle)
                 self._save("stopped")
+            if self.info.get("started_at"):
+                remove_faketime_leftovers(self.info["started_at"])
         assert not left, "fleet processes left after stop(): %r" % left
 
     def status(self):
