@@ -17,7 +17,6 @@ import json
 import math
 import re
 import ssl
-from typing import Optional
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import net, safe_files
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import conf, handshake as hs
@@ -192,7 +191,7 @@ def _check_protocols(value, where):
 
 def _check_ca_file(s, where, cache):
     path = s["ca_file"]
-    key = ("ca_file", path) if isinstance(path, str) else None
+    key = _call_key("ca_file", path)
     if key in cache:
         s["ca_data"] = cache[key]
         return
@@ -217,10 +216,8 @@ def _check_client_pair(s, where, cache):
                                "proxy_ssl_certificate_key" % (where, missing, "client_cert" if s["client_cert"] else "client_key"))
     if not s["client_cert"]:
         return
-    key_of_pair: Optional[tuple] = ("client_pair", s["client_cert"], s["client_key"], passphrase)
-    if not (isinstance(s["client_cert"], str) and isinstance(s["client_key"], str)):
-        key_of_pair = None  # _read_file names the parameter
-    elif key_of_pair in cache:  # checked once per call; each SSLContext loads the pair again, pinned
+    key_of_pair = _call_key("client_pair", s["client_cert"], s["client_key"], passphrase)
+    if key_of_pair in cache:  # each SSLContext loads the pair again, pinned
         return
     _read_file(s["client_cert"], where + "client_cert", "a PEM certificate", _PEM_FILE_CAP)
     key = _read_file(s["client_key"], where + "client_key", "a PEM private key", _PEM_FILE_CAP)
@@ -240,15 +237,21 @@ def _check_client_pair(s, where, cache):
 
 
 def _check_ciphers(ciphers, where, cache):
-    # a fleet's targets share a handful of cipher strings, and an SSLContext costs a tenth of a millisecond
-    if ("ciphers", ciphers) in cache:
+    if _call_key("ciphers", ciphers) in cache:
         return
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).set_ciphers(ciphers)
     except (ssl.SSLError, ValueError):
         raise ProbeConfigError("%sciphers: %r matches no cipher this OpenSSL (%s) knows; use an OpenSSL "
                                "cipher string such as ECDHE+AESGCM" % (where, ciphers, ssl.OPENSSL_VERSION))
-    cache[("ciphers", ciphers)] = True
+    cache[_call_key("ciphers", ciphers)] = True
+
+
+def _call_key(kind, *values):
+    """The key under which a check that held stays true for the rest of the call, or None (never in the
+    cache) when a value is not a string: that check then runs, and names the parameter.  A fleet's targets
+    share a handful of trust files, cipher strings and client pairs; each check builds an SSLContext."""
+    return (kind,) + values if all(value is None or isinstance(value, str) for value in values) else None
 
 
 def _check_settings(s, where, cache, client_pair=True):
