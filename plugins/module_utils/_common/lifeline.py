@@ -23,6 +23,7 @@ import threading
 
 EXIT_CODE = 3
 _started = []
+_forking = []       # the pid of the process that is forking: a child's parent, even if that one is gone already
 
 
 def controller_gone(original_parent, stdout_fd=1):
@@ -61,7 +62,7 @@ def exit_with_controller(interval=1.0, stdout_fd=1):
         return
     _started.append((interval, stdout_fd))
     if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_follow_in_child)
+        os.register_at_fork(before=_remember_forking_process, after_in_child=_follow_in_child)
     _start_watcher(os.getppid(), interval, stdout_fd)
 
 
@@ -70,7 +71,13 @@ def _start_watcher(parent, interval, stdout_fd):
     watcher.start()
 
 
+def _remember_forking_process():
+    _forking[:] = [os.getpid()]
+
+
 def _follow_in_child():
+    # not os.getppid(): a parent that exits right after the fork may be gone before this runs, and the
+    # child, re-parented already, would watch its new parent
     if _started:
         interval, stdout_fd = _started[0]
-        _start_watcher(os.getppid(), interval, stdout_fd)
+        _start_watcher(_forking[0] if _forking else os.getppid(), interval, stdout_fd)

@@ -101,6 +101,8 @@ _LIFELINE_CHILD = r"""
 import os, sys, threading, time
 sys.path[:0] = %r
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import forked, lifeline
+if %r:  # a child that starts slowly: its parent is gone before lifeline's fork hook runs in it
+    os.register_at_fork(after_in_child=lambda: time.sleep(0.5))
 lifeline.exit_with_controller(interval=0.1)
 names = forked.answer(forked.start(lambda: sorted(t.name for t in threading.enumerate())))
 child = forked.start(time.sleep, 60)
@@ -109,8 +111,9 @@ os._exit(0)     # the module is gone: its child must not stay
 """
 
 
-def test_a_child_follows_its_module_out_when_the_module_is_gone():
-    proc = subprocess.run([sys.executable, "-c", _LIFELINE_CHILD % (sys.path,)], stdout=subprocess.PIPE,
+@pytest.mark.parametrize("slow_start", [False, True])
+def test_a_child_follows_its_module_out_when_the_module_is_gone(slow_start):
+    proc = subprocess.run([sys.executable, "-c", _LIFELINE_CHILD % (sys.path, slow_start)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=60, check=True)
     names, pid = proc.stdout.decode().rsplit(" ", 1)
     assert "tlsops-lifeline" in names
