@@ -12,6 +12,7 @@ from __future__ import annotations
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.heap import cycle_collector_paused
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import TARGETS_KEY, pack_keys
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx import report
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._nginx.parse import ParseError
@@ -30,6 +31,11 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
+        # the configuration's tree and every upstream's settings die when _read returns
+        with cycle_collector_paused():
+            return self._read(tmp, task_vars)
+
+    def _read(self, tmp, task_vars):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # not used: the module needs no files from here

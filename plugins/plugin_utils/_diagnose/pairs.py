@@ -56,23 +56,44 @@ def _same_address(target, result):
     return (target.get("host"), target.get("port")) == (result.get("host"), result.get("port"))
 
 
-def _match(result, candidates, used):
+class _Unmatched(object):
+    """nginx's probe targets not yet paired with a probe result.  The results come in the targets' order, so
+    the search starts at the first target left: a match is then the first one tried (a thousand upstreams a
+    host made a search from the start cost half a million comparisons)."""
+
+    def __init__(self, candidates):
+        self.candidates = candidates
+        self.used = set()
+        self.first = 0
+
+    def take(self, rule):
+        """The upstream entry of the first target left that ``rule(target)`` accepts (that target is then used),
+        or None."""
+        for index in range(self.first, len(self.candidates)):
+            target, upstream = self.candidates[index]
+            if index not in self.used and rule(target):
+                self.used.add(index)
+                while self.first in self.used:
+                    self.first += 1
+                return upstream
+        return None
+
+
+def _match(result, unmatched):
     """The nginx upstream entry a probe result belongs to, or None."""
     origin = as_dict(result.get("origin"))
     if origin:
-        for index, (target, upstream) in enumerate(candidates):
-            if index not in used and as_dict(target.get("origin")) == origin:
-                used.add(index)
-                return upstream
-        for upstream in (u for _t, u in candidates):
+        upstream = unmatched.take(lambda t: as_dict(t.get("origin")) == origin)
+        if upstream is not None:
+            return upstream
+        for _target, upstream in unmatched.candidates:
             if upstream.get("name") == origin.get("upstream") and upstream.get("proxy_pass") == origin.get("proxy_pass"):
                 return upstream
     for rule in (lambda t: t.get("name") == result.get("target") and _same_address(t, result),
                  lambda t: _same_address(t, result) and t.get("server_name") == result.get("server_name")):
-        for index, (target, upstream) in enumerate(candidates):
-            if index not in used and rule(target):
-                used.add(index)
-                return upstream
+        upstream = unmatched.take(rule)
+        if upstream is not None:
+            return upstream
     return None
 
 
@@ -150,9 +171,8 @@ def host_pairs(host):
     probe = host.get("probe")
     if not probe:
         return []
-    candidates = _nginx_targets(host["nginx"])
+    unmatched = _Unmatched(_nginx_targets(host["nginx"]))
     network = text(probe.get("network_namespace"), 200) or None
-    used = set()
     pairs, seen = [], {}
     for result in as_list(probe.get("results")):
         result = as_dict(result)
@@ -166,7 +186,7 @@ def host_pairs(host):
                 detail="nginx sends plaintext (%s) to %s:%s, which answered a TLS handshake (%s)" % (
                     as_dict(result.get("origin")).get("proxy_pass"), result.get("host"), result.get("port"),
                     result.get("detail") or result.get("cause")))
-        upstream = _match(result, candidates, used)
+        upstream = _match(result, unmatched)
         cause, notes = _cause(result)
         target = text(result.get("target"), 300) or upstream_key(result.get("host"), result.get("port"))
         pair_id = "%s -> %s" % (host["name"], target)

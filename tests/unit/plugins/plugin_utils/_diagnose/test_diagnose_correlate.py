@@ -284,6 +284,24 @@ def test_origin_from_tls_probe_ties_each_result_to_its_location():
     assert failing["id"] == "p1 -> %s @ b" % U
 
 
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 0, 3, 1)])
+def test_each_result_is_paired_with_its_own_upstream_whatever_the_order(order):
+    """Four upstreams, two of them with the same origin (one upstream block, two servers): every result finds
+    the entry of its own target, whichever order tls_probe's results come in."""
+    shared = {"upstream": "pool", "proxy_pass": "https://pool/", "kind": "proxy",
+              "locations": [{"file": SITE, "line": 50, "location": "/pool", "server_names": ["p.example.com"]}]}
+    addresses = ["10.0.1.%d:443" % n for n in range(4)]
+    entries = [upstream_entry(a, location="/u%d" % n, verify_depth=n + 1) for n, a in enumerate(addresses)]
+    for entry in entries[2:]:
+        entry["probe_targets"][0]["origin"] = shared
+    results = [probe(a, origin=shared if n >= 2 else None) for n, a in enumerate(addresses)]
+    report = build({"p1": host([results[n] for n in order], entries=entries)})
+    depths = {p["upstream"]: p["settings"]["verify_depth"]["value"] for p in report["pairs"]}
+    # the shared origin pairs by order among its own targets: the first such result gets the first such target
+    first_shared, second_shared = [addresses[n] for n in order if n >= 2]
+    assert depths == {addresses[0]: 1, addresses[1]: 2, first_shared: 3, second_shared: 4}
+
+
 def test_an_unknown_cause_code_reads_as_unknown_with_a_note():
     result = probe(U, "unknown")
     result["cause"] = "cosmic_rays"

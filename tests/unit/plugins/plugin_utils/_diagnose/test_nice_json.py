@@ -2,15 +2,17 @@
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """nice_json.dumps gives json.dumps' text (indent, sorted keys, ", " / ": " separators, default) byte for byte,
-or json's own error, for any value."""
+or json's own error, for any value; nice_json.dump writes the same text to a stream."""
 
 from __future__ import annotations
 
 import datetime
 import enum
+import io
 import json
 import math
 from collections import OrderedDict, UserDict
+from unittest import mock
 
 import pytest
 from hypothesis import given, strategies as st
@@ -87,3 +89,33 @@ def test_a_cycle_is_jsons_error():
     cycle.append(cycle)
     assert _ours(cycle) == _json(cycle)
     assert _ours(cycle)[1] is ValueError
+
+
+def _dumped(value, indent=4, default=str):
+    stream = io.StringIO()
+    stream.write("text of an earlier, longer attempt that the fallback must not leave behind " * 3)
+    stream.seek(0)
+    try:
+        nice_json.dump(value, stream, indent, default=default)
+    except Exception as exc:        # pylint: disable=broad-exception-caught
+        return ("error", type(exc), str(exc))
+    stream.truncate()
+    return stream.getvalue()
+
+
+@examples(200)
+@given(VALUES, st.sampled_from([0, 1, 4]))
+def test_dump_writes_dumps_text_block_by_block(value, indent):
+    with mock.patch.object(nice_json, "_BLOCK", 3):      # a block of a few pieces: every container flushes
+        assert _dumped(value, indent) == _json(value, indent)
+        assert _dumped(value, indent, default=None) == _json(value, indent, default=None)
+
+
+def test_dump_of_what_it_leaves_to_json_rewrites_the_stream():
+    deep = [{"x": 1}]
+    for _level in range(600):       # deeper than this encoder's recursion goes, not json's
+        deep = [deep]
+    value = {"a": [{"x": 1}, {"y": [2, 3]}], "b": deep}
+    with mock.patch.object(nice_json, "_BLOCK", 1):     # "a" is written out before "b" sends it to json
+        assert _dumped(value) == _json(value)
+    assert _dumped(value)[0] == "{"
