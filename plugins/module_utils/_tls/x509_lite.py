@@ -228,7 +228,21 @@ def _small_int(item, what):
     return value
 
 
+_OID_TEXTS: dict = {}       # OID bytes -> dotted text: a certificate names the same dozen OIDs as the last one
+_MAX_OID_TEXTS = 4096
+
+
 def _decode_oid(content):
+    content = bytes(content)
+    text = _OID_TEXTS.get(content)
+    if text is None:
+        text = _oid_text(content)
+        if len(_OID_TEXTS) < _MAX_OID_TEXTS:
+            _OID_TEXTS[content] = text
+    return text
+
+
+def _oid_text(content):
     if not content:
         raise X509Error("empty OBJECT IDENTIFIER")
     if content[-1] & 0x80:
@@ -284,7 +298,7 @@ def _decode_string(tag, content):
 
 
 def _hex(data, sep=":"):
-    return sep.join("%02X" % b for b in data)
+    return bytes(data).hex(sep).upper() if sep else bytes(data).hex().upper()
 
 
 # --------------------------------------------------------------------------

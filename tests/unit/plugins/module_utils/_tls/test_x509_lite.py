@@ -781,3 +781,49 @@ def test_bit_flips_raise_only_value_error(chain):
                 xl.parse_certificate(bytes(corrupted), now=NOW)
             except ValueError:
                 pass
+
+
+# ------------------------------------------------------------------ OIDs and hex, as written before their speed-ups
+
+@pytest.mark.parametrize("dotted", ["2.5.4.3", "1.2.840.113549.1.1.11", "1.3.6.1.5.5.7.3.1", "2.999.1", "0.39"])
+def test_an_oid_decodes_the_same_the_first_time_and_from_the_cache(dotted):
+    content = _oid_content(dotted)
+    assert xl._decode_oid(content) == dotted
+    assert xl._decode_oid(content) == dotted        # the second time from the cache
+    assert xl._decode_oid(bytearray(content)) == dotted    # bytearray and memoryview are keyed as bytes
+    assert xl._decode_oid(memoryview(content)) == dotted
+
+
+def _oid_content(dotted):
+    arcs = [int(a) for a in dotted.split(".")]
+    out = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1]] + arcs[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out += bytes(reversed(chunk))
+    return bytes(out)
+
+
+def test_a_bad_oid_is_refused_every_time_and_never_cached():
+    for _attempt in range(2):
+        with pytest.raises(xl.X509Error, match="truncated OBJECT IDENTIFIER"):
+            xl._decode_oid(b"\x55\x84")
+    assert b"\x55\x84" not in xl._OID_TEXTS
+
+
+def test_the_oid_cache_stays_bounded(monkeypatch):
+    monkeypatch.setattr(xl, "_OID_TEXTS", {})
+    monkeypatch.setattr(xl, "_MAX_OID_TEXTS", 10)
+    for arc in range(100):
+        assert xl._decode_oid(_oid_content("1.3.6.1.4.1.%d" % arc)) == "1.3.6.1.4.1.%d" % arc
+    assert len(xl._OID_TEXTS) == 10
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"\x01\xab\xff", bytes(range(256))])
+def test_hex_is_upper_case_pairs_with_the_separator(data):
+    assert xl._hex(data) == ":".join("%02X" % b for b in data)
+    assert xl._hex(data, "") == "".join("%02X" % b for b in data)
+    assert xl._hex(memoryview(data)) == xl._hex(data)
