@@ -336,11 +336,13 @@ def run_benchmark(args, isolation, workdir):
     print("== tls_probe tlsops.handshake %s; %s; %s; sslyze %s" % (
         collection_version(), command_output(["openssl", "version"]), nginx_version(),
         package_version("sslyze") if "sslyze" in args.tools else "(not run)"))
-    servers = HealthyFleet(os.path.join(workdir, "fleet"), args.targets)
+    servers = HealthyFleet(os.path.join(workdir, "fleet"), args.targets, cert_per_target=args.cert_per_target)
     modes = []
     try:
         servers.start()
-        print("== nginx with %d TLS listeners up in %.2f s" % (args.targets, servers.start_seconds))
+        print("== nginx with %d TLS listeners up in %.2f s, %s" % (
+            args.targets, servers.start_seconds,
+            "a certificate per target" if args.cert_per_target else "one certificate for every target"))
         bundle = os.path.join(workdir, "system-plus-lab-root.pem")
         with open(bundle, "wb") as out:
             for path in (SYSTEM_BUNDLE, servers.ca_file):
@@ -353,6 +355,7 @@ def run_benchmark(args, isolation, workdir):
     finally:
         servers.stop()
     return {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "targets": args.targets, "tools": args.tools,
+            "cert_per_target": args.cert_per_target,
             "network": "netns" if isolation is None else "host", "modes": modes}
 
 
@@ -367,6 +370,8 @@ def parse_args(argv):
     parser.add_argument("--stime-seconds", type=int, default=5, help="openssl s_time duration; default 5")
     parser.add_argument("--workers", type=int, default=None,
                         help="tls_probe's workers (processes); default: the module's (processors, at most 8)")
+    parser.add_argument("--cert-per-target", action="store_true",
+                        help="a leaf certificate per target (same name and key, its own serial) instead of one for all")
     add_session_options(parser, 1800)
     args = parser.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]

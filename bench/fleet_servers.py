@@ -6,7 +6,9 @@
 ``HealthyFleet(workdir, count)`` makes the lab's PKI (tests/lab/pki.py) in ``workdir``, one
 server certificate (leaf + lab intermediate, SAN ``fleet.lab.test``) and one nginx master (the
 lab's main configuration, tests/lab/nginx.py: one worker, 512 connections) whose single server
-block listens on ``count`` free ports of 127.0.0.1.  Setup time is bounded
+block listens on ``count`` free ports of 127.0.0.1.  ``cert_per_target=True`` issues a leaf per
+port instead (same name and key, its own serial), one server block each, as a fleet whose
+upstreams each have their own certificate.  Setup time is bounded
 (one config, one process; ``START_TIMEOUT``) whatever ``count`` is.  ``stop()`` ends the
 process group; the fleet is also a context manager.
 """
@@ -44,9 +46,10 @@ class FleetError(RuntimeError):
 class HealthyFleet:
     """``count`` healthy TLS upstreams (``self.ports``) behind one nginx; ``ca_file`` is the lab root."""
 
-    def __init__(self, workdir, count):
+    def __init__(self, workdir, count, cert_per_target=False):
         self.dir = workdir
         self.count = count
+        self.cert_per_target = cert_per_target
         self.server_name = SERVER_NAME
         self.ports = []
         self.proc = None
@@ -70,9 +73,15 @@ class HealthyFleet:
         while len(self.ports) < self.count:
             batch = free_ports(min(PORTS_PER_BATCH, self.count - len(self.ports)))
             self.ports.extend(p for p in batch if p not in self.ports)
-        conf = write_config(self.dir, [_SERVER.format(
-            server_name=SERVER_NAME, cert=self.cert_file, key=self.key_file,
-            listens="\n".join("        listen 127.0.0.1:%d ssl;" % p for p in self.ports))],
+        if self.cert_per_target:
+            leaves = [pki.leaf("fleet-%d" % port, [SERVER_NAME]) for port in self.ports]
+            servers = [_SERVER.format(server_name=SERVER_NAME, cert=cert, key=key,
+                                      listens="        listen 127.0.0.1:%d ssl;" % port)
+                       for port, (cert, key) in zip(self.ports, leaves)]
+        else:
+            servers = [_SERVER.format(server_name=SERVER_NAME, cert=self.cert_file, key=self.key_file,
+                                      listens="\n".join("        listen 127.0.0.1:%d ssl;" % p for p in self.ports))]
+        conf = write_config(self.dir, servers,
             os.path.join(self.dir, "logs", "error.log"),
             # each listener holds one worker connection; the rest serve the tools' concurrent handshakes
             worker_connections=len(self.ports) + 1024)
