@@ -81,10 +81,9 @@ class HealthyFleet:
         else:
             servers = [_SERVER.format(server_name=SERVER_NAME, cert=self.cert_file, key=self.key_file,
                                       listens="\n".join("        listen 127.0.0.1:%d ssl;" % p for p in self.ports))]
-        conf = write_config(self.dir, servers,
-            os.path.join(self.dir, "logs", "error.log"),
-            # each listener holds one worker connection; the rest serve the tools' concurrent handshakes
-            worker_connections=len(self.ports) + 1024)
+        # each listener holds one worker connection; the rest serve the tools' concurrent handshakes
+        conf = write_config(self.dir, servers, os.path.join(self.dir, "logs", "error.log"),
+                            worker_connections=len(self.ports) + 1024)
         log = open(os.path.join(self.dir, "logs", "nginx.out"), "wb")  # pylint: disable=consider-using-with
         # pylint: disable-next=consider-using-with
         self.proc = subprocess.Popen([NGINX_BIN, "-p", self.dir, "-c", conf], stdin=subprocess.DEVNULL,
