@@ -1,7 +1,7 @@
 # tlsops.handshake: build and test entry points.
 #
 #   make demo    everything needed, then the demo (tests/demo.sh)
-#   make test    unit, integration, sanity, lint (ruff, mypy, ansible-lint), changelog-lint, rules-test (promtool), molecule
+#   make test    unit, molecule, integration, sanity, lint (ruff, mypy, ansible-lint), changelog-lint, rules-test (promtool)
 #
 # Works from a fresh clone as root on Debian/Ubuntu: `venv` installs the Python
 # tools, `deps` installs nginx/openssl/faketime/prometheus from apt (promtool; faketime: the lab
@@ -61,7 +61,7 @@ FUZZ_TIMEOUT ?= 3600
 
 help:
 	@echo "make demo            install what is needed, then run the demo (tests/demo.sh)"
-	@echo "make test            unit integration sanity lint changelog-lint rules-test molecule, in that order"
+	@echo "make test            unit molecule integration sanity lint changelog-lint rules-test, in that order"
 	@echo "make venv            .venv with requirements/controller.txt"
 	@echo "make deps            nginx (+ stream module), openssl, ca-certificates, faketime, prometheus (promtool) from apt; chrony unpacked into build/"
 	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
@@ -192,14 +192,17 @@ rules-test: venv deps collection
 molecule: venv collection
 	@$(WITH_HOME) VBIN="$(VBIN)" bash tests/molecule/run.sh $(ROLES)
 
+# molecule before integration: it installs podman and builds the systemd image, which
+# tests/integration/test_log_formats_live.py needs for its real Docker/journald captures (on a
+# fresh machine they were skipped when integration came first).
 test:
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory changelog-lint
 	$(MAKE) --no-print-directory rules-test
-	$(MAKE) --no-print-directory molecule
 
 demo: venv deps collection
 	bash tests/demo.sh
