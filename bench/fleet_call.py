@@ -371,7 +371,7 @@ def parse_args(argv):
     parser.add_argument("--workers", type=int, default=None,
                         help="tls_probe's workers (processes); default: the module's (processors, at most 8)")
     parser.add_argument("--cert-per-target", action="store_true",
-                        help="a leaf certificate per target (same name and key, its own serial) instead of one for all")
+                        help="a leaf certificate per target (its own serial and name, one key) instead of one for all")
     add_session_options(parser, 1800)
     args = parser.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]

@@ -7,9 +7,9 @@
 server certificate (leaf + lab intermediate, SAN ``fleet.lab.test``) and one nginx master (the
 lab's main configuration, tests/lab/nginx.py: one worker, 512 connections) whose single server
 block listens on ``count`` free ports of 127.0.0.1.  ``cert_per_target=True`` issues a leaf per
-port instead (same name and key, its own serial), one server block each, as a fleet whose
-upstreams each have their own certificate.  Setup time is bounded
-(one config, one process; ``START_TIMEOUT``) whatever ``count`` is.  ``stop()`` ends the
+port instead (its own serial, CN and first SAN ``p<port>.fleet.lab.test``, ``fleet.lab.test``
+second; the lab's one key), one server block each, as a fleet whose upstreams each have their own
+certificate.  Setup time is bounded (one config, one process; ``START_TIMEOUT``) whatever ``count`` is.  ``stop()`` ends the
 process group; the fleet is also a context manager.
 """
 
@@ -74,7 +74,8 @@ class HealthyFleet:
             batch = free_ports(min(PORTS_PER_BATCH, self.count - len(self.ports)))
             self.ports.extend(p for p in batch if p not in self.ports)
         if self.cert_per_target:
-            leaves = [pki.leaf("fleet-%d" % port, [SERVER_NAME]) for port in self.ports]
+            leaves = [pki.leaf("fleet-%d" % port, ["p%d.%s" % (port, SERVER_NAME), SERVER_NAME])
+                      for port in self.ports]
             servers = [_SERVER.format(server_name=SERVER_NAME, cert=cert, key=key,
                                       listens="        listen 127.0.0.1:%d ssl;" % port)
                        for port, (cert, key) in zip(self.ports, leaves)]

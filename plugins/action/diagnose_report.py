@@ -109,20 +109,19 @@ def write_hosts(hosts, output_dir):
     standard library's json.dumps 0.40 s, against 0.19 s for 21 MB, a host with 1000 upstreams); written a
     block at a time, not as one string (half the time, at six such hosts, in a fresh child process)."""
     directory = output_directory(output_dir)
-
-    def text(stream):
-        nice_json.dump(hosts, stream, 4, default=_plain)
-        stream.write("\n")
     try:
-        return write_atomically(directory, "hosts.json", text)
+        return write_atomically(directory, "hosts.json", _json_writer(hosts, 4, default=_plain))
     except OSError as exc:
         raise ReportWriteError("output_dir: cannot write hosts.json into %s (%s); choose a directory this user can write"
                                % (directory, exc.strerror or exc))
 
 
-def _write_json(report, stream):
-    nice_json.dump(report, stream, 1)
-    stream.write("\n")
+def _json_writer(value, indent, default=None):
+    """What write_atomically calls with the open file: ``value`` as indented JSON and a newline."""
+    def write(stream):
+        nice_json.dump(value, stream, indent, default=default)
+        stream.write("\n")
+    return write
 
 
 def write_report(report, output_dir):
@@ -130,7 +129,7 @@ def write_report(report, output_dir):
     directory = output_directory(output_dir)
     try:
         return {
-            "json": write_atomically(directory, "report.json", lambda stream: _write_json(report, stream)),
+            "json": write_atomically(directory, "report.json", _json_writer(report, 1)),
             "md": write_atomically(directory, "report.md", render_md.render(report)),
             "html": write_atomically(directory, "report.html", render_html.render(report)),
         }

@@ -32,11 +32,17 @@ def is_ip_literal(host):
 
     Such a host gets no SNI (RFC 6066 allows DNS names only; nginx never sends one for an address).
     """
+    address = str(host).strip("[]").split("%", 1)[0]
+    if not address or not _ADDRESS_CHARACTERS.issuperset(address):
+        return False    # a name: ipaddress would refuse it too, with two exceptions raised (a fleet has many names)
     try:
-        ipaddress.ip_address(str(host).strip("[]").split("%", 1)[0])
+        ipaddress.ip_address(address)
     except ValueError:
         return False
     return True
+
+
+_ADDRESS_CHARACTERS = frozenset("0123456789abcdefABCDEF.:")
 
 
 def split_host_port(text):

@@ -247,7 +247,7 @@ class ContextCache(object):
 
 MSG_CALLBACK = hasattr(ssl.SSLContext, "_msg_callback")   # CPython 3.8+: OpenSSL's message callback
 _RECORDER_ATTRIBUTE = "_tlsops_messages"
-_SERVER_MESSAGES = (b"\x02", bytes([HS_CERTIFICATE]), b"\x0c")   # ServerHello, Certificate, ServerKeyExchange
+_SERVER_MESSAGE_TYPES = frozenset((2, HS_CERTIFICATE, 12))   # ServerHello, Certificate, ServerKeyExchange
 _MAX_RECORDED = 1024 * 1024
 
 
@@ -263,7 +263,8 @@ class ServerMessages(object):
     def on_message(self, conn, direction, version, content_type, msg_type, data):
         if self.listener is not None:
             self.listener(conn, direction, version, content_type, msg_type, data)
-        if direction == "read" and content_type == CT_HANDSHAKE and bytes(data[:1]) in _SERVER_MESSAGES:
+        # msg_type is the message's first byte (ssl reads it there); OpenSSL calls this about 35 times a handshake
+        if content_type == CT_HANDSHAKE and msg_type in _SERVER_MESSAGE_TYPES and direction == "read":
             if self.size + len(data) <= _MAX_RECORDED:
                 self.messages.append(bytes(data))
                 self.size += len(data)

@@ -78,6 +78,18 @@ def check_host_name(value, where, what="host name"):
     """
     if not isinstance(value, str):
         raise ProbeConfigError("%s: expected a %s (a string), got %s %r" % (where, what, type(value).__name__, value))
+    if value in _NAMES_CHECKED:
+        return value
+    _check_name_text(value, where, what)
+    if len(_NAMES_CHECKED) < 4096:      # a fleet's targets repeat a few names and addresses
+        _NAMES_CHECKED.add(value)
+    return value
+
+
+_NAMES_CHECKED = set()
+
+
+def _check_name_text(value, where, what):
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ProbeConfigError("%s: %r contains a control character (CR, LF, NUL...); give a plain %s"
                                % (where, _short(value), what))

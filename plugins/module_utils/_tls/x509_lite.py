@@ -6,7 +6,9 @@
 It runs on managed hosts that may not have the ``cryptography`` package, and
 reads just what a TLS probe reports about served certificates: names,
 validity, SANs, key type and size, signature algorithm, basicConstraints,
-AIA, SKI/AKI.  It checks no signature.
+AIA, SKI/AKI.  It checks no signature.  What a fleet's certificates share (OIDs, the issuer's name,
+an organization's name parts, algorithm identifiers, the CA's extensions) is read once per process
+and remembered by its DER bytes, in bounded memos (``_Memo``); a refused part is never remembered.
 
 Conventions of the dict returned by ``parse_certificate``:
 
@@ -228,17 +230,34 @@ def _small_int(item, what):
     return value
 
 
-_OID_TEXTS: dict = {}       # OID bytes -> dotted text: a certificate names the same dozen OIDs as the last one
-_MAX_OID_TEXTS = 4096
+class _Memo:
+    """What was read from some DER bytes, by those bytes, up to ``limit`` entries (then new ones are
+    read each time).  A fleet's leaves share most of their parts: the same dozen OIDs, the issuer's
+    name, the CA's key usage, AIA and policy extensions; only names, keys and serials differ."""
+
+    __slots__ = ("values", "limit")
+
+    def __init__(self, limit):
+        self.values = {}
+        self.limit = limit
+
+    def get(self, key):
+        return self.values.get(key)
+
+    def keep(self, key, value):
+        if len(self.values) < self.limit:
+            self.values[key] = value
+        return value
+
+
+_OID_TEXTS = _Memo(4096)    # OID bytes -> dotted text
 
 
 def _decode_oid(content):
     content = bytes(content)
     text = _OID_TEXTS.get(content)
     if text is None:
-        text = _oid_text(content)
-        if len(_OID_TEXTS) < _MAX_OID_TEXTS:
-            _OID_TEXTS[content] = text
+        text = _OID_TEXTS.keep(content, _oid_text(content))
     return text
 
 
@@ -349,31 +368,59 @@ def _escape_dn_value(val):
     return val
 
 
+_NAMES_READ = _Memo(1024)       # Name DER -> _parse_name's answer: issuers repeat, subjects rarely
+
+
+def _parse_issuer_name(item):
+    raw = item.raw
+    return _NAMES_READ.get(raw) or _NAMES_READ.keep(raw, _parse_name(item))
+
+
 def _parse_name(item):
-    """Return (rfc4514 string, [(oid, value-or-None, tag, value_raw), ...] in DER order)."""
+    """Return (rfc4514 string, ((oid, value-or-None, tag, value_raw), ...) in DER order)."""
     attrs = []
     rdns = []
     for rdn in _seq(item, "Name"):
-        _expect(rdn, _SET, "RelativeDistinguishedName")
-        parts = []
-        for atv in rdn.children():
-            fields = _seq(atv, "AttributeTypeAndValue")
-            if len(fields) != 2:
-                raise X509Error("AttributeTypeAndValue must have 2 elements")
-            oid = _oid(fields[0], "attribute type")
-            value_item = fields[1]
-            try:
-                value = _decode_string(value_item.tag, value_item.content)
-            except UnicodeDecodeError as exc:
-                raise X509Error("attribute %s: undecodable string: %s" % (oid, exc)) from exc
-            attrs.append((oid, value, value_item.tag, value_item.content))
-            name = _ATTR_NAMES.get(oid)
-            if name is None or value is None:
-                parts.append("%s=#%s" % (name or oid, value_item.raw.hex()))
-            else:
-                parts.append("%s=%s" % (name, _escape_dn_value(value)))
-        rdns.append("+".join(parts))
-    return ",".join(reversed(rdns)), attrs
+        raw = rdn.raw
+        text_and_attrs = _RDNS_READ.get(raw)
+        if text_and_attrs is None:
+            text_and_attrs = _parse_rdn(rdn)
+            if all(attr[0] in _ORGANIZATION_ATTRIBUTES for attr in text_and_attrs[1]):
+                _RDNS_READ.keep(raw, text_and_attrs)
+        rdns.append(text_and_attrs[0])
+        attrs.extend(text_and_attrs[1])
+    return ",".join(reversed(rdns)), tuple(attrs)
+
+
+# Attributes that name an organization, the same in all of its certificates (not a CN, serial or address)
+_ORGANIZATION_ATTRIBUTES = frozenset((
+    "2.5.4.6", "2.5.4.7", "2.5.4.8", "2.5.4.9", "2.5.4.10", "2.5.4.11", "2.5.4.15", "2.5.4.17", "2.5.4.97",
+    "0.9.2342.19200300.100.1.25", "1.3.6.1.4.1.311.60.2.1.1", "1.3.6.1.4.1.311.60.2.1.2", "1.3.6.1.4.1.311.60.2.1.3"))
+_RDNS_READ = _Memo(1024)        # RelativeDistinguishedName DER -> _parse_rdn's answer, organizations' only
+
+
+def _parse_rdn(rdn):
+    """``(rfc4514 text, ((oid, value-or-None, tag, value_raw), ...))`` of one RelativeDistinguishedName."""
+    _expect(rdn, _SET, "RelativeDistinguishedName")
+    parts = []
+    attrs = []
+    for atv in rdn.children():
+        fields = _seq(atv, "AttributeTypeAndValue")
+        if len(fields) != 2:
+            raise X509Error("AttributeTypeAndValue must have 2 elements")
+        oid = _oid(fields[0], "attribute type")
+        value_item = fields[1]
+        try:
+            value = _decode_string(value_item.tag, value_item.content)
+        except UnicodeDecodeError as exc:
+            raise X509Error("attribute %s: undecodable string: %s" % (oid, exc)) from exc
+        attrs.append((oid, value, value_item.tag, value_item.content))
+        name = _ATTR_NAMES.get(oid)
+        if name is None or value is None:
+            parts.append("%s=#%s" % (name or oid, value_item.raw.hex()))
+        else:
+            parts.append("%s=%s" % (name, _escape_dn_value(value)))
+    return "+".join(parts), tuple(attrs)
 
 
 def _canonical_name(attrs):
@@ -396,6 +443,14 @@ def _parse_time(item):
         text = item.content.decode("ascii")
     except UnicodeDecodeError as exc:
         raise X509Error("time value is not ASCII") from exc
+    if item.tag == _UTCTIME and len(text) == 13 and text[12] == "Z" and text[:12].isdigit():
+        # what RFC 5280 requires of every date before 2050 and nearly every certificate has
+        year = int(text[0:2])
+        try:
+            return datetime(year + (1900 if year >= 50 else 2000), int(text[2:4]), int(text[4:6]),
+                            int(text[6:8]), int(text[8:10]), int(text[10:12]), tzinfo=timezone.utc)
+        except ValueError as exc:
+            raise X509Error("invalid time %r: %s" % (text, exc)) from exc
     if item.tag == _UTCTIME:
         match = re.fullmatch(r"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{4})", text)
         if not match:
@@ -502,7 +557,16 @@ _CURVES = {
 }
 
 
+_ALGORITHMS_READ = _Memo(256)
+
+
 def _algorithm(item, what):
+    """``(oid, parameters element or None)`` of an AlgorithmIdentifier."""
+    raw = item.raw
+    return _ALGORITHMS_READ.get(raw) or _ALGORITHMS_READ.keep(raw, _read_algorithm(item, what))
+
+
+def _read_algorithm(item, what):
     fields = _seq(item, what)
     if not fields:
         raise X509Error("%s: empty AlgorithmIdentifier" % what)
@@ -608,84 +672,136 @@ def _general_names(item, what):
     return names
 
 
+# Extensions that differ from one certificate to the next: not worth remembering.  Every other one
+# (key usage, EKU, basic constraints, AKI, AIA, policies, CRL points) is usually the issuing CA's,
+# the same bytes in all of its leaves.
+_EXT_SCT_LIST = "1.3.6.1.4.1.11129.2.4.2"
+_EXTENSIONS_OF_ONE_CERTIFICATE = frozenset((_EXT_SAN, _EXT_SKI, _EXT_SCT_LIST))
+_EXTENSIONS_READ = _Memo(1024)      # Extension DER -> (oid, critical, what it sets in the dict)
+
+
 def _parse_extensions(item, info):
     seen = set()
     for ext in _seq(item, "Extensions"):
-        fields = _seq(ext, "Extension")
-        if len(fields) not in (2, 3):
-            raise X509Error("Extension must have 2 or 3 elements")
-        oid = _oid(fields[0], "extnID")
-        critical = False
-        if len(fields) == 3:
-            critical = bool(_expect(fields[1], _BOOLEAN, "Extension critical").content.strip(b"\0"))
-        value = _expect(fields[-1], _OCTET_STRING, "extnValue").content
+        raw = ext.raw
+        known = _EXTENSIONS_READ.get(raw)
+        if known is None:
+            known = _read_extension(ext)
+            if known[0] not in _EXTENSIONS_OF_ONE_CERTIFICATE:
+                _EXTENSIONS_READ.keep(raw, known)
+        oid, critical, found = known
         if oid in seen:
             raise X509Error("duplicate extension %s" % oid)
         seen.add(oid)
         info["extensions"].append(oid)
         if critical:
             info["critical_extensions"].append(oid)
-        if oid in (_EXT_SAN, _EXT_BC, _EXT_AKI, _EXT_AIA, _EXT_EKU, _EXT_TLSFEATURE, _EXT_SKI, _EXT_KU):
-            inner = _read_tlv(value, 0, len(value))
-            if inner.end != len(value):
-                raise X509Error("extension %s: trailing data" % oid)
-            _parse_known_extension(oid, inner, info)
+        for key, value in found:
+            if isinstance(value, tuple):
+                info[key].extend(value)
+            else:
+                info[key] = value
 
 
-def _parse_known_extension(oid, inner, info):
-    if oid == _EXT_SAN:
-        for kind, value in _general_names(inner, "subjectAltName"):
-            if kind == "dns":
-                info["san_dns"].append(value)
-                info["sans"].append(value)
-            elif kind == "ip":
-                info["san_ip"].append(value)
-                info["sans"].append(value)
-            elif kind == "email":
-                info["san_email"].append(value)
-            elif kind == "uri":
-                info["san_uri"].append(value)
-    elif oid == _EXT_BC:
-        fields = _seq(inner, "basicConstraints")
-        pos = 0
-        if pos < len(fields) and fields[pos].tag == _BOOLEAN:
-            info["is_ca"] = bool(fields[pos].content.strip(b"\0"))
-            pos += 1
-        if pos < len(fields):
-            info["path_length"] = _small_int(fields[pos], "pathLenConstraint")
-    elif oid == _EXT_SKI:
-        info["subject_key_id"] = _hex(_expect(inner, _OCTET_STRING, "subjectKeyIdentifier").content)
-    elif oid == _EXT_AKI:
-        for field in _seq(inner, "authorityKeyIdentifier"):
-            if field.tag == 0x80:
-                info["authority_key_id"] = _hex(field.content)
-    elif oid == _EXT_AIA:
-        for desc in _seq(inner, "authorityInfoAccess"):
-            fields = _seq(desc, "AccessDescription")
-            if len(fields) != 2:
-                raise X509Error("AccessDescription must have 2 elements")
-            method = _oid(fields[0], "accessMethod")
-            if fields[1].tag != 0x86:
-                continue
-            url = fields[1].content.decode("latin-1")
-            if method == _AD_CA_ISSUERS:
-                info["aia_ca_issuers"].append(url)
-            elif method == _AD_OCSP:
-                info["ocsp_urls"].append(url)
-    elif oid == _EXT_EKU:
-        for usage in _seq(inner, "extKeyUsage"):
-            usage_oid = _oid(usage, "KeyPurposeId")
-            info["extended_key_usage"].append(_EKU_NAMES.get(usage_oid, usage_oid))
-    elif oid == _EXT_KU:
-        bits = _bit_string_bytes(inner, "keyUsage")
-        for index, name in enumerate(_KEY_USAGE_BITS):
-            byte = index // 8
-            if byte < len(bits) and bits[byte] & (0x80 >> (index % 8)):
-                info["key_usage"].append(name)
-    elif oid == _EXT_TLSFEATURE:
-        for feature in _seq(inner, "TLSFeature"):
-            if _decode_int(_expect(feature, _INTEGER, "TLS feature").content) == 5:
-                info["ocsp_must_staple"] = True
+def _read_extension(ext):
+    """``(oid, critical, ((key, value), ...))``: a tuple value extends the list ``key``, any other sets it."""
+    fields = _seq(ext, "Extension")
+    if len(fields) not in (2, 3):
+        raise X509Error("Extension must have 2 or 3 elements")
+    oid = _oid(fields[0], "extnID")
+    critical = False
+    if len(fields) == 3:
+        critical = bool(_expect(fields[1], _BOOLEAN, "Extension critical").content.strip(b"\0"))
+    value = _expect(fields[-1], _OCTET_STRING, "extnValue").content
+    found = ()
+    if oid in _EXTENSION_READERS:
+        inner = _read_tlv(value, 0, len(value))
+        if inner.end != len(value):
+            raise X509Error("extension %s: trailing data" % oid)
+        found = tuple(_EXTENSION_READERS[oid](inner))
+    return oid, critical, found
+
+
+_SAN_KEYS = {"dns": "san_dns", "ip": "san_ip", "email": "san_email", "uri": "san_uri"}
+
+
+def _read_san(inner):
+    by_key = {key: [] for key in _SAN_KEYS.values()}
+    by_key["sans"] = []
+    for kind, value in _general_names(inner, "subjectAltName"):
+        key = _SAN_KEYS.get(kind)
+        if key:
+            by_key[key].append(value)
+        if kind in ("dns", "ip"):
+            by_key["sans"].append(value)
+    return [(key, tuple(values)) for key, values in by_key.items() if values]
+
+
+def _read_basic_constraints(inner):
+    fields = _seq(inner, "basicConstraints")
+    pos = 0
+    if pos < len(fields) and fields[pos].tag == _BOOLEAN:
+        yield "is_ca", bool(fields[pos].content.strip(b"\0"))
+        pos += 1
+    if pos < len(fields):
+        yield "path_length", _small_int(fields[pos], "pathLenConstraint")
+
+
+def _read_ski(inner):
+    yield "subject_key_id", _hex(_expect(inner, _OCTET_STRING, "subjectKeyIdentifier").content)
+
+
+def _read_aki(inner):
+    for field in _seq(inner, "authorityKeyIdentifier"):
+        if field.tag == 0x80:
+            yield "authority_key_id", _hex(field.content)
+
+
+def _read_aia(inner):
+    issuers, ocsp = [], []
+    for desc in _seq(inner, "authorityInfoAccess"):
+        fields = _seq(desc, "AccessDescription")
+        if len(fields) != 2:
+            raise X509Error("AccessDescription must have 2 elements")
+        method = _oid(fields[0], "accessMethod")
+        if fields[1].tag != 0x86:
+            continue
+        url = fields[1].content.decode("latin-1")
+        if method == _AD_CA_ISSUERS:
+            issuers.append(url)
+        elif method == _AD_OCSP:
+            ocsp.append(url)
+    yield "aia_ca_issuers", tuple(issuers)
+    yield "ocsp_urls", tuple(ocsp)
+
+
+def _read_eku(inner):
+    usages = (_oid(usage, "KeyPurposeId") for usage in _seq(inner, "extKeyUsage"))
+    yield "extended_key_usage", tuple(_EKU_NAMES.get(oid, oid) for oid in usages)
+
+
+def _read_key_usage(inner):
+    bits = _bit_string_bytes(inner, "keyUsage")
+    yield "key_usage", tuple(name for index, name in enumerate(_KEY_USAGE_BITS)
+                             if index // 8 < len(bits) and bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def _read_tls_feature(inner):
+    for feature in _seq(inner, "TLSFeature"):
+        if _decode_int(_expect(feature, _INTEGER, "TLS feature").content) == 5:
+            yield "ocsp_must_staple", True
+
+
+_EXTENSION_READERS = {
+    _EXT_SAN: _read_san,
+    _EXT_BC: _read_basic_constraints,
+    _EXT_SKI: _read_ski,
+    _EXT_AKI: _read_aki,
+    _EXT_AIA: _read_aia,
+    _EXT_EKU: _read_eku,
+    _EXT_KU: _read_key_usage,
+    _EXT_TLSFEATURE: _read_tls_feature,
+}
 
 
 # --------------------------------------------------------------------------
@@ -735,7 +851,7 @@ def _parse_certificate(der, now):
     if tbs_sig_oid != sig_oid:
         raise X509Error("signature algorithm mismatch between TBSCertificate and Certificate")
     issuer_item = tbs[pos + 2]
-    issuer, dummy = _parse_name(issuer_item)
+    issuer, dummy = _parse_issuer_name(issuer_item)
     not_before, not_after = _validity(tbs[pos + 3])
     subject_item = tbs[pos + 4]
     subject, subject_attrs = _parse_name(subject_item)
@@ -909,7 +1025,7 @@ def _is_alnum(byte):
 
 
 def _lower(data):
-    return bytes(b + 32 if 0x41 <= b <= 0x5A else b for b in data)
+    return bytes(data).lower()     # ASCII letters only, as OpenSSL's comparison
 
 
 def _equal_nocase(pattern, subject, dot_subdomains):
@@ -986,7 +1102,7 @@ def _wildcard_match(prefix, suffix, subject):
 
 def _equal_wildcard(pattern, subject, dot_subdomains):
     star = None
-    if not (len(subject) > 1 and subject[:1] == b"."):
+    if b"*" in pattern and not (len(subject) > 1 and subject[:1] == b"."):
         star = _valid_star(pattern)
     if star is None:
         return _equal_nocase(pattern, subject, dot_subdomains)

@@ -122,6 +122,16 @@ def test_valid_names_pass_unchanged(name):
     assert spec["server_name"] == name
 
 
+def test_a_name_is_checked_once_and_a_bad_one_refused_each_time_naming_its_place():
+    good = {"host": "10.0.0.1", "server_name": "api.fleet.example"}
+    bad = {"host": "10.0.0.1", "server_name": "a..b"}
+    assert [s["server_name"] for s in build_targets([good, good, dict(good, host="api.fleet.example")], {})] \
+        == ["api.fleet.example"] * 3
+    for place in range(3):
+        with pytest.raises(ProbeConfigError, match=r"targets\[%d\]\.server_name: 'a\.\.b' has an empty label" % place):
+            build_targets([good] * place + [bad], {})
+
+
 def test_the_second_target_is_checked_before_the_first_is_probed():
     # build_targets checks every target: nothing is probed when one is wrong
     with pytest.raises(ProbeConfigError, match=r"targets\[1\]\.port"):

@@ -811,15 +811,14 @@ def test_a_bad_oid_is_refused_every_time_and_never_cached():
     for _attempt in range(2):
         with pytest.raises(xl.X509Error, match="truncated OBJECT IDENTIFIER"):
             xl._decode_oid(b"\x55\x84")
-    assert b"\x55\x84" not in xl._OID_TEXTS
+    assert b"\x55\x84" not in xl._OID_TEXTS.values
 
 
 def test_the_oid_cache_stays_bounded(monkeypatch):
-    monkeypatch.setattr(xl, "_OID_TEXTS", {})
-    monkeypatch.setattr(xl, "_MAX_OID_TEXTS", 10)
+    monkeypatch.setattr(xl, "_OID_TEXTS", xl._Memo(10))
     for arc in range(100):
         assert xl._decode_oid(_oid_content("1.3.6.1.4.1.%d" % arc)) == "1.3.6.1.4.1.%d" % arc
-    assert len(xl._OID_TEXTS) == 10
+    assert len(xl._OID_TEXTS.values) == 10
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00", b"\x01\xab\xff", bytes(range(256))])
