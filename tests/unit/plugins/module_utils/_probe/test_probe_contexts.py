@@ -5,15 +5,20 @@ everything that shapes it, the trust store loaded only when a connection needs i
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
+import time
 
 import pytest
 import trustme
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import forked
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import Deadline
-from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
+from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs, processes
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import CallShared, probe_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import build_targets
 from tests.unit.plugins.module_utils.loopback_tls import LoopbackTlsServer
@@ -159,3 +164,56 @@ def test_without_the_message_callback_a_healthy_target_still_costs_at_most_two(m
     assert len(result["chain"]) == 2, "the one follow-up left reads the chain (a TLS 1.2 ClientHello)"
     assert result["tls"]["group"] is None
     assert any("negotiated group not read" in e for e in result["evidence"]), result["evidence"]
+
+
+@pytest.fixture
+def openssl_server(tmp_path):
+    """``openssl s_server -www`` on 127.0.0.1 in its own process (a thread of this one would keep the probe
+    from forking), with a leaf of a fresh CA; yields ``(port, ca_file)``."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    leaf.cert_chain_pems[0].write_to_path(str(tmp_path / "leaf.pem"))
+    leaf.private_key_pem.write_to_path(str(tmp_path / "leaf.key"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["openssl", "s_server", "-quiet", "-www", "-accept", "127.0.0.1:%d" % port,
+                               "-cert", str(tmp_path / "leaf.pem"), "-key", str(tmp_path / "leaf.key")],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("openssl s_server did not listen on %d" % port)
+                time.sleep(0.05)
+        yield port, str(tmp_path / "ca.pem")
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def test_a_call_dealt_out_to_processes_loads_each_trust_store_once_before_forking(openssl_server, tmp_path, monkeypatch):
+    port, ca_file = openssl_server
+    loads = tmp_path / "loads"
+    load_trust = hs._load_trust
+
+    def counted(ctx, spec, verify):      # the real load, and which process did it (children write here too)
+        with open(str(loads), "a") as record:
+            record.write("%d\n" % os.getpid())
+        return load_trust(ctx, spec, verify)
+
+    monkeypatch.setattr(hs, "_load_trust", counted)
+    targets = [{"host": "127.0.0.1", "port": port}] * (2 * processes.MIN_TARGETS_PER_PROCESS)
+    results, summary = probe_targets(targets, {"ca_file": ca_file, "timeout": 5}, workers=2)
+    if not forked.available():
+        pytest.skip("forking is not available here: the call ran in one process")
+    assert summary["processes"] == 2
+    assert all(r["handshake_ok"] and r["verification"]["ok"] for r in results), {r["cause"] for r in results}
+    assert loads.read_text().split() == [str(os.getpid())], "loaded once, by the parent: the children had it"
