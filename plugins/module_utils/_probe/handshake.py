@@ -260,14 +260,11 @@ class ServerMessages(object):
         self.messages: List[bytes] = []
         self.size = 0
 
-    def on_message(self, conn, direction, version, content_type, msg_type, data):
-        if self.listener is not None:
-            self.listener(conn, direction, version, content_type, msg_type, data)
-        # msg_type is the message's first byte (ssl reads it there); OpenSSL calls this about 35 times a handshake
-        if content_type == CT_HANDSHAKE and msg_type in _SERVER_MESSAGE_TYPES and direction == "read":
-            if self.size + len(data) <= _MAX_RECORDED:
-                self.messages.append(bytes(data))
-                self.size += len(data)
+    def keep(self, data):
+        """Record one of the server's _SERVER_MESSAGE_TYPES, within _MAX_RECORDED bytes in all."""
+        if self.size + len(data) <= _MAX_RECORDED:
+            self.messages.append(bytes(data))
+            self.size += len(data)
 
     def details(self, out):
         """Set ``out.group``, ``out.chain_der`` (unless ssl gave it) and ``out.details_read``."""
@@ -318,10 +315,16 @@ def _install_message_callback(ctx):
 def _on_message(conn, direction, version, content_type, msg_type, data):
     """The shared contexts' message callback: hands the message to its own connection's recorder.
     Never raises (an exception here would surface inside ssl)."""
+    # One frame, not two: OpenSSL calls this about 35 times a handshake, each time taking the GIL back.
+    # msg_type is the message's first byte (ssl reads it there).
     try:
         recorder = getattr(conn, _RECORDER_ATTRIBUTE, None)
-        if recorder is not None:
-            recorder.on_message(conn, direction, version, content_type, msg_type, data)
+        if recorder is None:
+            return
+        if recorder.listener is not None:
+            recorder.listener(conn, direction, version, content_type, msg_type, data)
+        if content_type == CT_HANDSHAKE and msg_type in _SERVER_MESSAGE_TYPES and direction == "read":
+            recorder.keep(data)
     except Exception:  # pylint: disable=broad-except
         pass
 
