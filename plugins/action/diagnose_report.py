@@ -23,7 +23,8 @@ from ansible_collections.tlsops.handshake.plugins.module_utils._common.heap impo
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.packed import PackedError, pack_keys, unpacked
 from ansible_collections.tlsops.handshake.plugins.plugin_utils._diagnose import nice_json, render_html, render_md, report as engine
 
-OPTIONS = ("hosts", "host_records", "output_dir", "fail_on", "since", "group", "write_hosts", "pack_results")
+OPTIONS = ("hosts", "host_records", "output_dir", "fail_on", "since", "group", "write_hosts", "pack_results",
+           "return_report")
 DEFAULT_OUTPUT_DIR = "./tlsops-report"
 STEPS = ("nginx", "clock", "probe", "chains", "logs")
 RECORD_KEYS = ("hosts", "record", "missing_msg")
@@ -250,9 +251,9 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="output_dir: expected a path, got %s" % type(output_dir).__name__)
             return result
         flags = {}
-        for flag in ("write_hosts", "pack_results"):
+        for flag, default in (("write_hosts", False), ("pack_results", False), ("return_report", True)):
             try:
-                flags[flag] = boolean(args.get(flag, False), strict=True)
+                flags[flag] = boolean(args.get(flag, default), strict=True)
             except TypeError:
                 result.update(failed=True, msg="%s: expected a boolean, got %r" % (flag, args.get(flag)))
                 return result
@@ -285,7 +286,8 @@ class ActionModule(ActionBase):
             return result
         paths.update(hosts_path)
         result.update(paths=paths, lines=engine.lines(report), status=report["summary"]["status"])
-        result.update(pack_keys({"report": report}, ["report"]) if flags["pack_results"] else {"report": report})
+        if flags["return_report"]:
+            result.update(pack_keys({"report": report}, ["report"]) if flags["pack_results"] else {"report": report})
         if engine.fails(report):
             summary = report["summary"]
             result.update(failed=True, msg="diagnosis status %s (fail_on=%s): %d of %d pair(s) fail, %d finding(s); see %s" % (

@@ -225,15 +225,29 @@ PACKED_REPORT_PLAY = """\
         pack_results: maybe
       register: bad
       ignore_errors: true
+    - tlsops.handshake.diagnose_report:
+        hosts: "{{ per_host }}"
+        output_dir: %(out)s
+        fail_on: never
+        return_report: false
+      register: without
+    - tlsops.handshake.diagnose_report:
+        hosts: "{{ per_host }}"
+        output_dir: %(out)s
+        return_report: sometimes
+      register: bad_return
+      ignore_errors: true
     - ansible.builtin.copy:
-        content: "{{ {'packed': packed, 'unpacked': packed | tlsops.handshake.unpack_result, 'bad': bad} | to_json }}"
+        content: "{{ {'packed': packed, 'unpacked': packed | tlsops.handshake.unpack_result, 'bad': bad,
+                      'without': without, 'bad_return': bad_return} | to_json }}"
         dest: %(results)s
         mode: "0644"
 """
 
 
 def test_pack_results_returns_the_report_in_one_string(tmp_path):
-    """The report as report.json holds it, packed: lines, paths and status as they are; the filter unpacks it."""
+    """The report as report.json holds it, packed: lines, paths and status as they are; the filter unpacks it.
+    return_report: false leaves the report out, lines, paths and status still there."""
     per_host = {"p4": {"reachable": False, "unreachable_msg": "ssh: Connection timed out",
                        "nginx": None, "clock": None, "probe": None, "chains": None, "logs": None}}
     out, found, dummy_output = _report_play(tmp_path, PACKED_REPORT_PLAY, per_host)
@@ -242,6 +256,12 @@ def test_pack_results_returns_the_report_in_one_string(tmp_path):
     assert packed["status"] == "warning" and packed["lines"] and packed["paths"]["json"] == str(out / "report.json")
     assert found["unpacked"]["report"] == json.loads((out / "report.json").read_text())
     assert found["bad"]["failed"] and found["bad"]["msg"] == "pack_results: expected a boolean, got 'maybe'"
+    without = found["without"]     # return_report: false - neither the report nor its packed string
+    assert "report" not in without and "packed" not in without
+    assert without["status"] == "warning" and without["lines"] == packed["lines"] and without["paths"] == packed["paths"]
+    assert json.loads((out / "report.json").read_text())["summary"]["status"] == "warning"
+    assert found["bad_return"]["failed"]
+    assert found["bad_return"]["msg"] == "return_report: expected a boolean, got 'sometimes'"
 
 
 @pytest.fixture(scope="module")
