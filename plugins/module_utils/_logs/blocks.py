@@ -256,6 +256,50 @@ class SinceLines(object):
         return self._line_after(self._alone_after, data, start, end)
 
 
+# A Docker json-file entry (its three keys in Docker's order) whose "log" is one whole line that starts with
+# nginx's time and a blank, written as json.loads reads it (no control byte, valid escapes), then a line end.
+# (unrolled: plain characters, then any number of escapes each followed by plain characters; no two ways to
+# split a string, so no backtracking)
+_JSON_CHARS = b'[^"\\\\\x00-\x1f]*(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\\\x00-\x1f]*)*'
+_NGINX_TIME_AND_BLANK = b"(?=[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} )"
+_DOCKER_HEAD = b'{"log":"'
+
+
+def _docker_older_line(since):
+    return re.compile(b'\\{"log":"' + _NGINX_TIME_AND_BLANK + _older_pattern(since) + _JSON_CHARS
+                      + b'\\\\n","stream":"' + _JSON_CHARS + b'","time":"' + _JSON_CHARS + b'"\\}\n')
+
+
+class SinceDockerLines(object):
+    """Runs of Docker json-file entries before ``since`` (bytes, nginx's time layout), for a reader whose
+    lines may be Docker's: each such entry holds one whole nginx line whose own time (the one the reader
+    goes by) sorts before ``since``, so the line-by-line reader would only count it and keep its time."""
+
+    def __init__(self, since):
+        self._older_line = _docker_older_line(since)
+
+    def older_run(self, data, start, end):
+        """``(stop, time of the last line)`` of the run at ``start``, ``(start, None)`` when there is none. A line
+        longer than MAX_LINE ends the run (the reader looks at its first MAX_LINE bytes only)."""
+        match = self._older_line.match
+        stop = start
+        last = None
+        while True:
+            found = match(data, stop, end)
+            if found is None or found.end() - stop > MAX_LINE:
+                break
+            last = stop
+            stop = found.end()
+        if last is None:
+            return start, None
+        return stop, data[last + len(_DOCKER_HEAD):last + len(_DOCKER_HEAD) + 19]
+
+
+def since_docker_lines(since):
+    """SinceDockerLines for ``since`` (bytes), or None when it is not in nginx's time layout."""
+    return SinceDockerLines(since) if _NGINX_TIME_RE.match(since) else None
+
+
 def since_lines(since):
     """SinceLines for ``since`` (bytes), or None when it is not in nginx's time layout (every line is then
     looked at one by one)."""

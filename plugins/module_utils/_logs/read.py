@@ -124,6 +124,7 @@ class _Reader(object):
         self.since_bytes = None if since_key is None else since_key.encode("ascii")
         # runs of nginx's own lines on one side of since, found by patterns (None: every line one by one)
         self.since_lines = None if since_key is None else blocks.since_lines(self.since_bytes)
+        self.since_docker = None if since_key is None else blocks.since_docker_lines(self.since_bytes)
         self.pending = {}
         self.cache = {}
         self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
@@ -163,9 +164,17 @@ class _Reader(object):
         last = [None]           # the time of the line before: a line without one is as old as it
         fast = framer.fmt in (formats.AUTO, "nginx")
         since = self.since_lines if fast else None
+        docker = self.since_docker if framer.fmt in (formats.AUTO, "docker_json") else None
 
         def region(data, start, end):
             while start < end:
+                if docker is not None and not framer.pending and data[start:start + 1] == b"{":
+                    stop, last_time = docker.older_run(data, start, end)
+                    if stop > start:
+                        self.before_since += data.count(b"\n", start, stop)
+                        last[0] = last_time
+                        start = stop
+                        continue
                 if since is not None and not framer.pending:
                     stop = since.older_run(data, start, end)
                     if stop > start:

@@ -104,14 +104,15 @@ def _log(rnd, count):
     return b"".join(out)
 
 
-def _both(tmp_path, monkeypatch, data, block_size, since):
+def _both(tmp_path, monkeypatch, data, block_size, since, **options):
     path = tmp_path / "error.log"
     path.write_bytes(data)
     monkeypatch.setattr(blocks, "BLOCK_SIZE", block_size)
-    fast = read_logs(paths=[str(path)], rotated=False, since=since, now=0)
+    fast = read_logs(paths=[str(path)], rotated=False, since=since, now=0, **options)
     with monkeypatch.context() as patch:
         patch.setattr(blocks, "since_lines", lambda since_bytes: None)
-        one_by_one = read_logs(paths=[str(path)], rotated=False, since=since, now=0)
+        patch.setattr(blocks, "since_docker_lines", lambda since_bytes: None)
+        one_by_one = read_logs(paths=[str(path)], rotated=False, since=since, now=0, **options)
     return fast, one_by_one
 
 
@@ -141,3 +142,60 @@ def test_a_last_line_without_line_end_before_since_counts(tmp_path, monkeypatch)
     fast, one_by_one = _both(tmp_path, monkeypatch, data, 1 << 20, "2026-12-02T00:00:00")
     assert fast == one_by_one
     assert fast["lines_before_since"] == 2 and fast["events"]["total"] == 0
+
+
+def _docker_entry(payload, rnd):
+    """One json-file line as Docker writes it, or, now and then, as it does not (another key order, a
+    control byte, an escape json refuses, an extra key, no line end in "log": the first part of a split line)."""
+    body = payload.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
+    shape = rnd.random()
+    stream = rnd.choice([b"stderr", b"stdout"])
+    ending = b"\\n"
+    if shape < 0.04:
+        ending = b""                                       # a split line's first part
+    elif shape < 0.06:
+        body += b"\\x"                                   # not JSON
+    elif shape < 0.08:
+        body += b"\x01"                                   # a control byte json refuses
+    elif shape < 0.10:
+        body += b"\\u00e9\\t\\/"                          # escapes json reads
+    elif shape < 0.12:
+        return b'{"stream":"' + stream + b'","log":"' + body + ending + b'","time":"2026-12-01T21:32:50.1Z"}\n'
+    elif shape < 0.14:
+        return b'{"log":"' + body + ending + b'","stream":"' + stream + b'","time":"2026-12-01T21:32:50.1Z","x":1}\n'
+    return b'{"log":"' + body + ending + b'","stream":"' + stream + b'","time":"2026-12-01T21:32:50.123456789Z"}\n'
+
+
+def _docker_log(rnd, count):
+    """Mostly Docker json-file entries of nginx lines around since; some not nginx's, cut, with a time and no
+    blank after it, journald's JSON, nginx's own lines, a line over MAX_LINE."""
+    times = [b"2026/12/01 21:32:%02d" % second for second in (40, 49, 50, 51, 59)] + [b"2026/11/30 23:59:59"]
+    payloads = [lambda: rnd.choice(times) + rnd.choice([NOISE, QUIET, TLS])[19:].rstrip(b"\n"),
+                lambda: rnd.choice(times) + b"[error] no blank after the time",
+                lambda: rnd.choice(times)[:rnd.randrange(19)],
+                lambda: b"nginx: [emerg] cannot load certificate",
+                lambda: b"127.0.0.1 - - [01/Dec/2026:21:32:50 +0000] \"GET / HTTP/1.1\" 200 5",
+                lambda: rnd.choice(times) + b" [crit] 1#1: " + b"x" * (blocks.MAX_LINE + 10)]
+    out = []
+    for _line in range(count):
+        pick = rnd.random()
+        if pick < 0.05:
+            out.append(rnd.choice(times) + rnd.choice([NOISE, TLS])[19:])
+        elif pick < 0.07:
+            out.append(b'{"MESSAGE":"' + rnd.choice(times) + b' [crit] 1#1: SSL_do_handshake() failed",'
+                       b'"__REALTIME_TIMESTAMP":"1764624770000000"}\n')
+        else:
+            weights = [0.8, 0.05, 0.05, 0.04, 0.05, 0.01]
+            out.append(_docker_entry(rnd.choices(payloads, weights)[0](), rnd))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("block_size", [200, 1 << 20])
+@pytest.mark.parametrize("since", ["2026-12-01T21:32:50", "2026-12-01T21:32:41", "2026-12-01T22:00:00"])
+@pytest.mark.parametrize("log_format", ["auto", "docker_json"])
+def test_docker_logs_with_since_read_as_line_by_line(tmp_path, monkeypatch, seed, block_size, since, log_format):
+    data = _docker_log(random.Random(seed), 500)
+    fast, one_by_one = _both(tmp_path, monkeypatch, data, block_size, since, format=log_format)
+    assert fast == one_by_one
+    assert fast["lines_before_since"] > 0
