@@ -256,27 +256,42 @@ class SinceLines(object):
         return self._line_after(self._alone_after, data, start, end)
 
 
-# A Docker json-file entry (its three keys in Docker's order) whose "log" is one whole line that starts with
-# nginx's time and a blank, written as json.loads reads it (no control byte, valid escapes), then a line end.
-# (unrolled: plain characters, then any number of escapes each followed by plain characters; no two ways to
-# split a string, so no backtracking)
+# Wrapped lines whose own nginx time the line-by-line reader goes by, as patterns (ASCII only: where the reader's
+# str patterns would read a non-ASCII character differently, the line is left to it):
+# * a Docker json-file entry (its three keys in Docker's order) whose "log" is one whole line (it ends with \n,
+#   so no split line is open), written as json.loads reads it (no control byte, only JSON's escapes; the string
+#   part unrolled: plain characters, then escapes each followed by plain characters, so it never backtracks);
 _JSON_CHARS = b'[^"\\\\\x00-\x1f]*(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\\\x00-\x1f]*)*'
-_NGINX_TIME_AND_BLANK = b"(?=[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} )"
-_DOCKER_HEAD = b'{"log":"'
+_DOCKER_HEAD = b'\\{"log":"'
+_DOCKER_TAIL = b'\\\\n","stream":"' + _JSON_CHARS + b'","time":"' + _JSON_CHARS + b'"\\}\n'
+# * kubectl logs --prefix, docker compose logs (each with --timestamps or not), a CRI log's whole line (F), a
+#   syslog or journalctl line with its host and tag; no escape byte in the line (compose's colours are removed
+#   before anything is read, which moves what follows).
+_ISO_ZONED = b"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:?[0-9]{2})"
+_ISO_ANY = _ISO_ZONED[:-1] + b")?"
+_NAME_BYTES = b"[^\\]/ \x00-\x1f\x7f-\xff]+"
+_TAG_BYTES = b"[!-9;-Z\\\\^-~]"            # printable ASCII but blank, ":", "[" and "]"
+_PREFIXES = b"(?:" + b"|".join((
+    b"\\[pod/" + _NAME_BYTES + b"/" + _NAME_BYTES + b"\\] (?:" + _ISO_ZONED + b" )?",
+    b"[A-Za-z0-9][A-Za-z0-9_.-]* *\\| (?:" + _ISO_ZONED + b" )?",
+    _ISO_ANY + b" (?:stdout|stderr) F ",
+    b"(?:<[0-9]{1,3}>)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]?[0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}"
+    b"(?:\\.[0-9]{1,9})? (?:" + _TAG_BYTES + b"* )?" + _TAG_BYTES + b"+(?:\\[[0-9]+\\])?: ",
+)) + b")"
+# nginx's time and the blank after it (what its header starts with), captured: the time the reader keeps
+_NGINX_TIME_AND_BLANK = b"(?=([0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}) )"
 
 
-def _docker_older_line(since):
-    return re.compile(b'\\{"log":"' + _NGINX_TIME_AND_BLANK + _older_pattern(since) + _JSON_CHARS
-                      + b'\\\\n","stream":"' + _JSON_CHARS + b'","time":"' + _JSON_CHARS + b'"\\}\n')
+class SinceWrappedLines(object):
+    """Runs of wrapped lines before ``since`` (bytes, nginx's time layout), for a reader of ``auto`` or
+    ``docker_json``: each holds one whole nginx line whose own time (the one the reader goes by) sorts before
+    ``since``, so the line-by-line reader would only count it and keep that time."""
 
-
-class SinceDockerLines(object):
-    """Runs of Docker json-file entries before ``since`` (bytes, nginx's time layout), for a reader whose
-    lines may be Docker's: each such entry holds one whole nginx line whose own time (the one the reader
-    goes by) sorts before ``since``, so the line-by-line reader would only count it and keep its time."""
-
-    def __init__(self, since):
-        self._older_line = _docker_older_line(since)
+    def __init__(self, since, docker_only=False):
+        older = _NGINX_TIME_AND_BLANK + _older_pattern(since)
+        docker = _DOCKER_HEAD + older + _JSON_CHARS + _DOCKER_TAIL
+        others = _PREFIXES + older + b"[^\n\x1b]*\n"
+        self._older_line = re.compile(docker if docker_only else b"(?:" + docker + b")|(?:" + others + b")")
 
     def older_run(self, data, start, end):
         """``(stop, time of the last line)`` of the run at ``start``, ``(start, None)`` when there is none. A line
@@ -288,16 +303,16 @@ class SinceDockerLines(object):
             found = match(data, stop, end)
             if found is None or found.end() - stop > MAX_LINE:
                 break
-            last = stop
+            last = found
             stop = found.end()
         if last is None:
             return start, None
-        return stop, data[last + len(_DOCKER_HEAD):last + len(_DOCKER_HEAD) + 19]
+        return stop, last.group(1) or last.group(2)
 
 
-def since_docker_lines(since):
-    """SinceDockerLines for ``since`` (bytes), or None when it is not in nginx's time layout."""
-    return SinceDockerLines(since) if _NGINX_TIME_RE.match(since) else None
+def since_wrapped_lines(since, docker_only=False):
+    """SinceWrappedLines for ``since`` (bytes), or None when it is not in nginx's time layout."""
+    return SinceWrappedLines(since, docker_only) if _NGINX_TIME_RE.match(since) else None
 
 
 def since_lines(since):

@@ -109,6 +109,11 @@ def _worth_reading(raw):
             or b'"MESSAGE":[' in raw)
 
 
+def _nginx_shaped(data, start):
+    """Whether the line at ``start`` is one the reader takes for nginx's own (a digit, "/" fifth)."""
+    return data[start + 4:start + 5] == b"/" and data[start:start + 1].isdigit()
+
+
 def _time_of_last_line(data, start, stop):
     """What a line-by-line reader keeps as the time of the last line of ``data[start:stop]``, one of nginx's
     own: its first 19 bytes."""
@@ -124,7 +129,10 @@ class _Reader(object):
         self.since_bytes = None if since_key is None else since_key.encode("ascii")
         # runs of nginx's own lines on one side of since, found by patterns (None: every line one by one)
         self.since_lines = None if since_key is None else blocks.since_lines(self.since_bytes)
-        self.since_docker = None if since_key is None else blocks.since_docker_lines(self.since_bytes)
+        self.since_wrapped = self.since_docker = None
+        if since_key is not None:
+            self.since_wrapped = blocks.since_wrapped_lines(self.since_bytes)
+            self.since_docker = blocks.since_wrapped_lines(self.since_bytes, docker_only=True)
         self.pending = {}
         self.cache = {}
         self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
@@ -164,12 +172,12 @@ class _Reader(object):
         last = [None]           # the time of the line before: a line without one is as old as it
         fast = framer.fmt in (formats.AUTO, "nginx")
         since = self.since_lines if fast else None
-        docker = self.since_docker if framer.fmt in (formats.AUTO, "docker_json") else None
+        wrapped = {formats.AUTO: self.since_wrapped, "docker_json": self.since_docker}.get(framer.fmt)
 
         def region(data, start, end):
             while start < end:
-                if docker is not None and not framer.pending and data[start:start + 1] == b"{":
-                    stop, last_time = docker.older_run(data, start, end)
+                if wrapped is not None and not framer.pending and not _nginx_shaped(data, start):
+                    stop, last_time = wrapped.older_run(data, start, end)
                     if stop > start:
                         self.before_since += data.count(b"\n", start, stop)
                         last[0] = last_time

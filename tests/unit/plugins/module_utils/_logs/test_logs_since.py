@@ -111,7 +111,7 @@ def _both(tmp_path, monkeypatch, data, block_size, since, **options):
     fast = read_logs(paths=[str(path)], rotated=False, since=since, now=0, **options)
     with monkeypatch.context() as patch:
         patch.setattr(blocks, "since_lines", lambda since_bytes: None)
-        patch.setattr(blocks, "since_docker_lines", lambda since_bytes: None)
+        patch.setattr(blocks, "since_wrapped_lines", lambda since_bytes, docker_only=False: None)
         one_by_one = read_logs(paths=[str(path)], rotated=False, since=since, now=0, **options)
     return fast, one_by_one
 
@@ -197,5 +197,55 @@ def _docker_log(rnd, count):
 def test_docker_logs_with_since_read_as_line_by_line(tmp_path, monkeypatch, seed, block_size, since, log_format):
     data = _docker_log(random.Random(seed), 500)
     fast, one_by_one = _both(tmp_path, monkeypatch, data, block_size, since, format=log_format)
+    assert fast == one_by_one
+    assert fast["lines_before_since"] > 0
+
+
+def _wrapped_line(payload, rnd):
+    """``payload`` (one nginx line, no line end) as kubectl, docker compose, a CRI log, journalctl or syslog
+    write it, in the forms the reader knows and in some it reads another way (no zone, colours, a split CRI
+    line, RFC 5424, a host that is not ASCII, prefixes stacked)."""
+    iso = rnd.choice([b"2026-12-01T21:32:50.123456789Z", b"2026-12-01T21:32:50Z", b"2026-12-01T21:32:50+02:00",
+                      b"2026-12-01 21:32:50.1+0000", b"2026-12-01T21:32:50.5"])
+    shapes = [
+        lambda: b"[pod/proxy-7d9f/nginx] " + payload,
+        lambda: b"[pod/proxy-7d9f/nginx] " + iso + b" " + payload,
+        lambda: b"proxy-1  | " + payload,
+        lambda: b"proxy-1  | " + iso + b" " + payload,
+        lambda: b"\x1b[36mproxy-1  |\x1b[0m " + payload,
+        lambda: iso + b" " + rnd.choice([b"stderr", b"stdout"]) + b" F " + payload,
+        lambda: iso + b" stderr P " + payload[:30] + b"\n" + iso + b" stderr F " + payload[30:],
+        lambda: iso + b" " + payload,
+        lambda: b"Dec  1 21:32:50 proxy nginx: " + payload,
+        lambda: b"Dec 01 21:32:50 proxy nginx[812]: " + payload,
+        lambda: b"<27>Dec  1 21:32:50 nginx: " + payload,
+        lambda: b"<27>1 " + iso + b" proxy nginx 812 - - " + payload,
+        lambda: b"Dec  1 21:32:50 pr\xc3\xb6xy nginx: " + payload,
+        lambda: b"proxy-1  | [pod/a/b] " + payload,
+    ]
+    return rnd.choice(shapes)() + b"\n"
+
+
+def _wrapped_log(rnd, count):
+    times = [b"2026/12/01 21:32:%02d" % second for second in (40, 49, 50, 51, 59)] + [b"2026/11/30 23:59:59"]
+    payloads = [lambda: rnd.choice(times) + rnd.choice([NOISE, QUIET, TLS])[19:].rstrip(b"\n"),
+                lambda: rnd.choice(times) + b"[error] no blank after the time",
+                lambda: b"[crit] 1#1: *3 SSL_do_handshake() failed (SSL: error:0A00010B) while SSL handshaking",
+                lambda: rnd.choice(times)[:rnd.randrange(19)]]
+    out = []
+    for _line in range(count):
+        if rnd.random() < 0.05:
+            out.append(rnd.choice(times) + rnd.choice([NOISE, TLS])[19:])
+            continue
+        out.append(_wrapped_line(rnd.choices(payloads, [0.85, 0.05, 0.05, 0.05])[0](), rnd))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("block_size", [200, 1 << 20])
+@pytest.mark.parametrize("since", ["2026-12-01T21:32:50", "2026-12-01T21:32:41", "2026-12-01T22:00:00"])
+def test_wrapped_logs_with_since_read_as_line_by_line(tmp_path, monkeypatch, seed, block_size, since):
+    data = _wrapped_log(random.Random(seed), 500)
+    fast, one_by_one = _both(tmp_path, monkeypatch, data, block_size, since)
     assert fast == one_by_one
     assert fast["lines_before_since"] > 0
