@@ -218,7 +218,8 @@ class ContextCache(object):
     Building a context costs little; loading a trust store costs much (the system store: ~40 ms,
     once per target before this cache).  A context is shared only by targets whose every setting
     that shapes it is equal, and it loads its trust store when a connection first needs it: a call
-    of 2000 closed ports never loads it.  Thread-safe.
+    of 2000 closed ports never loads it (a call dealt out to several processes loads it once, before
+    forking: run.CallShared.load_trust_stores).  Thread-safe.
     """
 
     def __init__(self):

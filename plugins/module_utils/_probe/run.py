@@ -133,7 +133,7 @@ class CallShared(object):
     """What the targets of one probe_targets call share, each keyed by all it depends on.
 
     * ``contexts``: one SSLContext per distinct set of TLS settings (handshake.ContextCache), its
-      trust store loaded once, when a first connection needs it;
+      trust store loaded once, when a first connection needs it (or before forking: load_trust_stores);
     * certificates parsed once per distinct DER (a fleet behind one certificate parses it once);
     * one name resolution per (host, port).
 
