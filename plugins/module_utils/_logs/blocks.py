@@ -271,27 +271,36 @@ _ISO_ZONED = b"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-
 _ISO_ANY = _ISO_ZONED[:-1] + b")?"
 _NAME_BYTES = b"[^\\]/ \x00-\x1f\x7f-\xff]+"
 _TAG_BYTES = b"[!-9;-Z\\\\^-~]"            # printable ASCII but blank, ":", "[" and "]"
-_PREFIXES = b"(?:" + b"|".join((
-    b"\\[pod/" + _NAME_BYTES + b"/" + _NAME_BYTES + b"\\] (?:" + _ISO_ZONED + b" )?",
-    b"[A-Za-z0-9][A-Za-z0-9_.-]* *\\| (?:" + _ISO_ZONED + b" )?",
-    _ISO_ANY + b" (?:stdout|stderr) F ",
-    b"(?:<[0-9]{1,3}>)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]?[0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}"
-    b"(?:\\.[0-9]{1,9})? (?:" + _TAG_BYTES + b"* )?" + _TAG_BYTES + b"+(?:\\[[0-9]+\\])?: ",
-)) + b")"
+_PREFIXES = {
+    "kubectl": b"\\[pod/" + _NAME_BYTES + b"/" + _NAME_BYTES + b"\\] (?:" + _ISO_ZONED + b" )?",
+    "docker_compose": b"[A-Za-z0-9][A-Za-z0-9_.-]* *\\| (?:" + _ISO_ZONED + b" )?",
+    "cri": _ISO_ANY + b" (?:stdout|stderr) F ",
+    "syslog": b"(?:<[0-9]{1,3}>)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]?[0-9] [0-9]{2}:[0-9]{2}:"
+              b"[0-9]{2}(?:\\.[0-9]{1,9})? (?:" + _TAG_BYTES + b"* )?" + _TAG_BYTES + b"+(?:\\[[0-9]+\\])?: ",
+}
+_PREFIXES["journalctl"] = _PREFIXES["syslog"]
+# the shapes each ``format`` reads a line's own time from, as the reader does (auto: all of them)
+_SHAPES = {"auto": ("docker_json", "kubectl", "docker_compose", "cri", "syslog"), "docker_json": ("docker_json",),
+           "kubectl": ("kubectl",), "docker_compose": ("docker_compose",), "cri": ("cri",), "syslog": ("syslog",),
+           "journalctl": ("journalctl",)}
 # nginx's time and the blank after it (what its header starts with), captured: the time the reader keeps
 _NGINX_TIME_AND_BLANK = b"(?=([0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}) )"
 
 
 class SinceWrappedLines(object):
-    """Runs of wrapped lines before ``since`` (bytes, nginx's time layout), for a reader of ``auto`` or
-    ``docker_json``: each holds one whole nginx line whose own time (the one the reader goes by) sorts before
-    ``since``, so the line-by-line reader would only count it and keep that time."""
+    """Runs of wrapped lines before ``since`` (bytes, nginx's time layout) in ``shapes`` (_SHAPES): each holds
+    one whole nginx line whose own time (the one the reader goes by) sorts before ``since``, so the line-by-line
+    reader would only count it and keep that time."""
 
-    def __init__(self, since, docker_only=False):
+    def __init__(self, since, shapes):
         older = _NGINX_TIME_AND_BLANK + _older_pattern(since)
-        docker = _DOCKER_HEAD + older + _JSON_CHARS + _DOCKER_TAIL
-        others = _PREFIXES + older + b"[^\n\x1b]*\n"
-        self._older_line = re.compile(docker if docker_only else b"(?:" + docker + b")|(?:" + others + b")")
+        lines = []
+        if "docker_json" in shapes:
+            lines.append(_DOCKER_HEAD + older + _JSON_CHARS + _DOCKER_TAIL)
+        prefixes = [_PREFIXES[shape] for shape in shapes if shape != "docker_json"]
+        if prefixes:
+            lines.append(b"(?:" + b"|".join(prefixes) + b")" + older + b"[^\n\x1b]*\n")
+        self._older_line = re.compile(b"|".join(b"(?:" + line + b")" for line in lines))
 
     def older_run(self, data, start, end):
         """``(stop, time of the last line)`` of the run at ``start``, ``(start, None)`` when there is none. A line
@@ -307,12 +316,14 @@ class SinceWrappedLines(object):
             stop = found.end()
         if last is None:
             return start, None
-        return stop, last.group(1) or last.group(2)
+        return stop, last.group(last.lastindex)
 
 
-def since_wrapped_lines(since, docker_only=False):
-    """SinceWrappedLines for ``since`` (bytes), or None when it is not in nginx's time layout."""
-    return SinceWrappedLines(since, docker_only) if _NGINX_TIME_RE.match(since) else None
+def since_wrapped_lines(since, fmt):
+    """SinceWrappedLines for ``since`` (bytes) and the shapes of ``fmt``, or None when ``since`` is not in
+    nginx's time layout or ``fmt`` wraps no line (nginx's own lines: since_lines)."""
+    shapes = _SHAPES.get(fmt)
+    return SinceWrappedLines(since, shapes) if shapes and _NGINX_TIME_RE.match(since) else None
 
 
 def since_lines(since):

@@ -129,10 +129,7 @@ class _Reader(object):
         self.since_bytes = None if since_key is None else since_key.encode("ascii")
         # runs of nginx's own lines on one side of since, found by patterns (None: every line one by one)
         self.since_lines = None if since_key is None else blocks.since_lines(self.since_bytes)
-        self.since_wrapped = self.since_docker = None
-        if since_key is not None:
-            self.since_wrapped = blocks.since_wrapped_lines(self.since_bytes)
-            self.since_docker = blocks.since_wrapped_lines(self.since_bytes, docker_only=True)
+        self._since_wrapped = {}     # format -> runs of wrapped lines on the old side of since (or None)
         self.pending = {}
         self.cache = {}
         self.by_cause, self.by_upstream, self.by_side = {}, {}, {}
@@ -172,7 +169,7 @@ class _Reader(object):
         last = [None]           # the time of the line before: a line without one is as old as it
         fast = framer.fmt in (formats.AUTO, "nginx")
         since = self.since_lines if fast else None
-        wrapped = {formats.AUTO: self.since_wrapped, "docker_json": self.since_docker}.get(framer.fmt)
+        wrapped = self._wrapped_since(framer.fmt)
 
         def region(data, start, end):
             while start < end:
@@ -206,6 +203,13 @@ class _Reader(object):
         blocks.regions(read1, counted, region, block_size)
         for content, frame_time, frame in framer.flush():
             self._logical(content, frame_time, frame, framer, last)
+
+    def _wrapped_since(self, fmt):
+        if self.since_bytes is None:
+            return None
+        if fmt not in self._since_wrapped:
+            self._since_wrapped[fmt] = blocks.since_wrapped_lines(self.since_bytes, fmt)
+        return self._since_wrapped[fmt]
 
     def _candidates(self, data, start, end, framer, fast, last):
         """The lines of ``data[start:end]`` that may matter, in order; returns where it stopped: ``end``, or

@@ -111,7 +111,7 @@ def _both(tmp_path, monkeypatch, data, block_size, since, **options):
     fast = read_logs(paths=[str(path)], rotated=False, since=since, now=0, **options)
     with monkeypatch.context() as patch:
         patch.setattr(blocks, "since_lines", lambda since_bytes: None)
-        patch.setattr(blocks, "since_wrapped_lines", lambda since_bytes, docker_only=False: None)
+        patch.setattr(blocks, "since_wrapped_lines", lambda since_bytes, fmt: None)
         one_by_one = read_logs(paths=[str(path)], rotated=False, since=since, now=0, **options)
     return fast, one_by_one
 
@@ -244,8 +244,9 @@ def _wrapped_log(rnd, count):
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("block_size", [200, 1 << 20])
 @pytest.mark.parametrize("since", ["2026-12-01T21:32:50", "2026-12-01T21:32:41", "2026-12-01T22:00:00"])
-def test_wrapped_logs_with_since_read_as_line_by_line(tmp_path, monkeypatch, seed, block_size, since):
+@pytest.mark.parametrize("log_format", ["auto", "kubectl", "docker_compose", "cri", "syslog", "journalctl"])
+def test_wrapped_logs_with_since_read_as_line_by_line(tmp_path, monkeypatch, seed, block_size, since, log_format):
     data = _wrapped_log(random.Random(seed), 500)
-    fast, one_by_one = _both(tmp_path, monkeypatch, data, block_size, since)
+    fast, one_by_one = _both(tmp_path, monkeypatch, data, block_size, since, format=log_format)
     assert fast == one_by_one
     assert fast["lines_before_since"] > 0
