@@ -316,7 +316,7 @@ class SinceWrappedLines(object):
             stop = found.end()
         if last is None:
             return start, None
-        return stop, last.group(last.lastindex)
+        return stop, last.group(last.lastindex or 1)     # the one group of the alternative that matched
 
 
 def since_wrapped_lines(since, fmt):
