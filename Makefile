@@ -57,13 +57,14 @@ export HYPOTHESIS_STORAGE_DIRECTORY := $(BUILD)/hypothesis
 # e.g. FUZZ_ARGS="--hypothesis-seed=123 -k x509" to repeat a run or pick a parser.
 FUZZ_TIMEOUT ?= 3600
 
-.PHONY: help venv deps collection unit fuzz integration sanity lint changelog-lint rules-test molecule test demo bench clean distclean
+.PHONY: help venv deps chrony collection unit fuzz integration sanity lint changelog-lint rules-test molecule test demo bench clean distclean
 
 help:
 	@echo "make demo            install what is needed, then run the demo (tests/demo.sh)"
 	@echo "make test            unit molecule integration sanity lint changelog-lint rules-test, in that order"
 	@echo "make venv            .venv with requirements/controller.txt"
 	@echo "make deps            nginx (+ stream module), openssl, ca-certificates, faketime, prometheus (promtool) from apt; chrony unpacked into build/"
+	@echo "make chrony          Debian's chrony unpacked into build/chrony (never installed; make deps and make unit run it)"
 	@echo "make collection      build/collections/ansible_collections/tlsops/handshake -> repo"
 	@echo "make unit | integration | sanity | lint | changelog-lint | molecule"
 	@echo "make lint            ruff and mypy (pyproject.toml), then ansible-lint"
@@ -116,7 +117,11 @@ deps:
 	  echo "== deps: prometheus is installed for promtool (make rules-test); stopping the service it may have started"; \
 	  service prometheus stop >/dev/null 2>&1 || true; \
 	  ;; esac
-	@# chrony for tests/integration/test_time_sync_info.py: unpacked into build/chrony, never installed
+	@$(MAKE) --no-print-directory chrony
+
+# chrony for the time_sync tests (tests/integration/test_time_sync_info.py, and chronyd -p on the role's
+# rendered config in tests/unit/roles): unpacked into build/chrony, never installed
+chrony:
 	@bash hacking/unpack_chrony.sh "$(BUILD)"
 
 collection:
@@ -137,7 +142,7 @@ mkdir -p $(BUILD)/pytest; \
 $(WITH_HOME) $(PYTEST) --basetemp=$(BUILD)/pytest/$(notdir $(1)) $(1)
 endef
 
-unit: venv collection
+unit: venv chrony collection
 	$(call run-pytest,tests/unit)
 
 # The same property-based tests `make unit` runs (derandomized, a few minutes), with 20 times the

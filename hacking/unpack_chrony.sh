@@ -2,7 +2,7 @@
 # Copyright (c) tlsops.handshake contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 #
-# chrony for tests/integration/test_time_sync_info.py (time_sync_info), called by `make deps`:
+# chrony for the time_sync tests (time_sync_info, the role's rendered config), called by `make chrony` (make deps, make unit):
 #   bash hacking/unpack_chrony.sh BUILD_DIR
 # Never installed into the system: the package would start chronyd with Debian's config, which talks
 # to public pools. Downloaded and unpacked into BUILD_DIR/chrony/; the tests run that chronyd with a

@@ -11,6 +11,7 @@ of groups, TLS 1.3 suites, signature algorithms) is left to the wire codec.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import threading
@@ -410,7 +411,7 @@ def _connect(address, deadline, out):
     """A connected socket, or None with ``out``'s error set."""
     started = time.monotonic()
     try:
-        sock = socket.create_connection(address[:2], timeout=max(deadline.remaining(), 0.01))
+        sock = _connected(address, max(deadline.remaining(), 0.01))
     except ConnectionRefusedError as exc:
         out.error_kind, out.error = ErrorKind.REFUSED, str(exc)
         return None
@@ -421,6 +422,20 @@ def _connect(address, deadline, out):
         out.error_kind, out.error = ErrorKind.UNREACHABLE, str(exc)
         return None
     out.connect_ms = round((time.monotonic() - started) * 1000, 2)
+    return sock
+
+
+def _connected(address, timeout):
+    """A socket connected to ``address``, a resolved sockaddr (CallShared.address): create_connection would
+    ask getaddrinfo again, and drop an IPv6 scope on the way."""
+    ipv6 = len(address) == 4 or ":" in address[0]
+    sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
@@ -524,7 +539,7 @@ def _after_handshake(ssock, spec, name, out, exchange, http_request, post_read, 
             if not chunk:
                 break
             data += chunk
-        if len(data) < 4096 and b"\r\n\r\n" in data:
+        if len(data) < 4096 and b"\r\n\r\n" in data and not _body_complete(data):
             # the body carries nginx's "No required SSL certificate was sent"
             try:
                 exchange.arm(ssock, cap=0.2)
@@ -539,6 +554,16 @@ def _after_handshake(ssock, spec, name, out, exchange, http_request, post_read, 
     if b"\r\n\r\n" not in data and (guard.fired or exchange.expired()):
         out.deadline_note = ("the HTTP answer was not complete at the deadline (%d bytes in %.1f s)"
                              % (len(data), exchange.seconds))
+
+
+_CONTENT_LENGTH_RE = re.compile(b"\r\ncontent-length:[ \t]*([0-9]{1,9})[ \t]*\r\n", re.IGNORECASE)
+
+
+def _body_complete(data):
+    """Whether ``data`` holds a whole answer by its Content-Length (no read for the rest needed)."""
+    head, _sep, body = data.partition(b"\r\n\r\n")
+    found = _CONTENT_LENGTH_RE.search(head + b"\r\n")
+    return found is not None and len(body) >= int(found.group(1))
 
 
 def _post_error(out, exc, guard):

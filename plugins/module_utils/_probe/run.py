@@ -185,6 +185,10 @@ class CallShared(object):
         return resolution.wait(timeout)
 
 
+_ANSWERED = threading.Event()
+_ANSWERED.set()
+
+
 class _Resolution(object):
     """One getaddrinfo() of a name: an address literal at once, a name in a daemon thread that may outlive the
     wait (getaddrinfo cannot be interrupted; the module's end ends it)."""
@@ -192,11 +196,11 @@ class _Resolution(object):
     def __init__(self, host, port):
         self.host = host
         self.answer: Any = None
-        self.done = threading.Event()
         try:
             self.answer = _first_address(host, port, socket.AI_NUMERICHOST)
-            self.done.set()
+            self.done = _ANSWERED       # an Event of its own costs more than the address literal's lookup
         except (socket.gaierror, UnicodeError, ValueError):
+            self.done = threading.Event()
             threading.Thread(target=self._resolve, args=(host, port), name="tlsops-resolve", daemon=True).start()
 
     def _resolve(self, host, port):

@@ -134,7 +134,7 @@ def test_legal_values_render_to_exactly_the_directives_meant(outcomes):
         "[Unit]", "ConditionCapability=", "[Service]", "ExecStart=", "ExecStart=!/usr/sbin/chronyd $DAEMON_OPTS -x"]
 
 
-@pytest.mark.skipif(CHRONYD is None, reason="chronyd is not unpacked (make deps)")
+@pytest.mark.skipif(CHRONYD is None, reason="chronyd is not unpacked (make chrony)")
 def test_chronyd_accepts_the_legal_values(outcomes):
     root, _results = outcomes
     proc = subprocess.run([CHRONYD, "-p", "-f", os.path.join(root, "legal", "chrony.conf")],
