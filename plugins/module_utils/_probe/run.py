@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Tuple
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes, memo
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import DEADLINE_FACTOR, ENUMERATE_FACTOR, Deadline, DeadlineReached
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import diagnose, enumerate as enumerate_, handshake as hs, processes, trace as trace_
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.result_types import ProbeResult, ProbeSummary
@@ -145,7 +145,7 @@ class CallShared(object):
 
     def __init__(self):
         self.contexts = hs.ContextCache()
-        self._parsed: Dict[bytes, Any] = {}
+        self._parsed = memo.BoundedMemo(self.MAX_PARSED)      # DER -> parse_certificate's dict, or None
         self._addresses: Dict[Tuple[str, int], _Resolution] = {}
         self._lock = threading.Lock()       # the targets of a call are probed from several threads
 
@@ -153,14 +153,12 @@ class CallShared(object):
         """parse_certificate(der), or None when it does not parse; the same DER is parsed once."""
         der = bytes(der)
         if der in self._parsed:
-            return self._parsed[der]
+            return self._parsed.get(der)
         try:
             cert = x509.parse_certificate(der)
         except ValueError:
             cert = None
-        if len(self._parsed) < self.MAX_PARSED:
-            self._parsed[der] = cert
-        return cert
+        return self._parsed.keep(der, cert)
 
     def load_trust_stores(self, specs):
         """Load each distinct trust store of ``specs`` now, before the call is dealt out to forked processes:

@@ -18,7 +18,7 @@ import math
 import re
 import ssl
 
-from ansible_collections.tlsops.handshake.plugins.module_utils._common import net, safe_files
+from ansible_collections.tlsops.handshake.plugins.module_utils._common import memo, net, safe_files
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import conf, handshake as hs
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import wire
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls.names import TLS_VERSIONS
@@ -81,12 +81,10 @@ def check_host_name(value, where, what="host name"):
     if value in _NAMES_CHECKED:
         return value
     _check_name_text(value, where, what)
-    if len(_NAMES_CHECKED) < 4096:      # a fleet's targets repeat a few names and addresses
-        _NAMES_CHECKED.add(value)
-    return value
+    return _NAMES_CHECKED.keep(value, value)
 
 
-_NAMES_CHECKED = set()
+_NAMES_CHECKED = memo.BoundedMemo(4096)    # a fleet's targets repeat a few names and addresses
 
 
 def _check_name_text(value, where, what):

@@ -8,7 +8,7 @@ reads just what a TLS probe reports about served certificates: names,
 validity, SANs, key type and size, signature algorithm, basicConstraints,
 AIA, SKI/AKI.  It checks no signature.  What a fleet's certificates share (OIDs, the issuer's name,
 an organization's name parts, algorithm identifiers, the CA's extensions) is read once per process
-and remembered by its DER bytes, in bounded memos (``_Memo``); a refused part is never remembered.
+and remembered by its DER bytes, in bounded memos (``_common/memo``); a refused part is never remembered.
 
 Conventions of the dict returned by ``parse_certificate``:
 
@@ -47,6 +47,8 @@ import hashlib
 import ipaddress
 import re
 from datetime import datetime, timedelta, timezone
+
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.memo import BoundedMemo
 
 __all__ = [
     "X509Error",
@@ -230,27 +232,7 @@ def _small_int(item, what):
     return value
 
 
-class _Memo:
-    """What was read from some DER bytes, by those bytes, up to ``limit`` entries (then new ones are
-    read each time).  A fleet's leaves share most of their parts: the same dozen OIDs, the issuer's
-    name, the CA's key usage, AIA and policy extensions; only names, keys and serials differ."""
-
-    __slots__ = ("values", "limit")
-
-    def __init__(self, limit):
-        self.values = {}
-        self.limit = limit
-
-    def get(self, key):
-        return self.values.get(key)
-
-    def keep(self, key, value):
-        if len(self.values) < self.limit:
-            self.values[key] = value
-        return value
-
-
-_OID_TEXTS = _Memo(4096)    # OID bytes -> dotted text
+_OID_TEXTS = BoundedMemo(4096)    # OID bytes -> dotted text
 
 
 def _decode_oid(content):
@@ -368,7 +350,7 @@ def _escape_dn_value(val):
     return val
 
 
-_NAMES_READ = _Memo(1024)       # Name DER -> _parse_name's answer: issuers repeat, subjects rarely
+_NAMES_READ = BoundedMemo(1024)       # Name DER -> _parse_name's answer: issuers repeat, subjects rarely
 
 
 def _parse_issuer_name(item):
@@ -396,7 +378,7 @@ def _parse_name(item):
 _ORGANIZATION_ATTRIBUTES = frozenset((
     "2.5.4.6", "2.5.4.7", "2.5.4.8", "2.5.4.9", "2.5.4.10", "2.5.4.11", "2.5.4.15", "2.5.4.17", "2.5.4.97",
     "0.9.2342.19200300.100.1.25", "1.3.6.1.4.1.311.60.2.1.1", "1.3.6.1.4.1.311.60.2.1.2", "1.3.6.1.4.1.311.60.2.1.3"))
-_RDNS_READ = _Memo(1024)        # RelativeDistinguishedName DER -> _parse_rdn's answer, organizations' only
+_RDNS_READ = BoundedMemo(1024)        # RelativeDistinguishedName DER -> _parse_rdn's answer, organizations' only
 
 
 def _parse_rdn(rdn):
@@ -557,7 +539,7 @@ _CURVES = {
 }
 
 
-_ALGORITHMS_READ = _Memo(256)
+_ALGORITHMS_READ = BoundedMemo(256)
 
 
 def _algorithm(item, what):
@@ -677,7 +659,7 @@ def _general_names(item, what):
 # the same bytes in all of its leaves.
 _EXT_SCT_LIST = "1.3.6.1.4.1.11129.2.4.2"
 _EXTENSIONS_OF_ONE_CERTIFICATE = frozenset((_EXT_SAN, _EXT_SKI, _EXT_SCT_LIST))
-_EXTENSIONS_READ = _Memo(1024)      # Extension DER -> (oid, critical, what it sets in the dict)
+_EXTENSIONS_READ = BoundedMemo(1024)      # Extension DER -> (oid, critical, what it sets in the dict)
 
 
 def _parse_extensions(item, info):

@@ -815,7 +815,7 @@ def test_a_bad_oid_is_refused_every_time_and_never_cached():
 
 
 def test_the_oid_cache_stays_bounded(monkeypatch):
-    monkeypatch.setattr(xl, "_OID_TEXTS", xl._Memo(10))
+    monkeypatch.setattr(xl, "_OID_TEXTS", xl.BoundedMemo(10))
     for arc in range(100):
         assert xl._decode_oid(_oid_content("1.3.6.1.4.1.%d" % arc)) == "1.3.6.1.4.1.%d" % arc
     assert len(xl._OID_TEXTS.values) == 10

@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from ansible_collections.tlsops.handshake.plugins.module_utils._common.memo import BoundedMemo
 from ansible_collections.tlsops.handshake.plugins.module_utils._tls import x509_lite as xl
 
 cryptography = pytest.importorskip("cryptography")
@@ -73,14 +74,14 @@ def fleet():
 @pytest.fixture
 def fresh_memos(monkeypatch):
     for memo in MEMOS:
-        monkeypatch.setattr(xl, memo, xl._Memo(getattr(xl, memo).limit))
+        monkeypatch.setattr(xl, memo, BoundedMemo(getattr(xl, memo).limit))
 
 
 def _read_without_memos(der):
     saved = {memo: getattr(xl, memo) for memo in MEMOS}
     try:
         for memo in MEMOS:
-            setattr(xl, memo, xl._Memo(0))     # keeps nothing: every part read from the bytes
+            setattr(xl, memo, BoundedMemo(0))     # keeps nothing: every part read from the bytes
         return xl.parse_certificate(der, now=NOW)
     finally:
         for memo, value in saved.items():
@@ -126,7 +127,7 @@ def test_a_caller_changing_a_returned_dict_does_not_change_the_next_read(fleet, 
 
 def test_the_memos_stay_bounded(fleet, monkeypatch):
     for memo in MEMOS:
-        monkeypatch.setattr(xl, memo, xl._Memo(2))
+        monkeypatch.setattr(xl, memo, BoundedMemo(2))
     for der in fleet:
         assert xl.parse_certificate(der, now=NOW) == _read_without_memos(der)
     assert all(len(getattr(xl, memo).values) <= 2 for memo in MEMOS)
