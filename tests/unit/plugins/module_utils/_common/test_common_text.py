@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import string
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._clock import sntp
 from ansible_collections.tlsops.handshake.plugins.module_utils._common import causes, findings, text
@@ -37,3 +38,22 @@ def test_one_template_filler():
     users = sorted(str(p.relative_to(PLUGINS)) for p in PLUGINS.rglob("*.py")
                    if re.search(r"def __missing__|\.format\(\*\*", p.read_text(encoding="utf-8")))
     assert users == ["module_utils/_common/text.py"]
+
+
+def _templates():
+    found = [entry[key] for entry in findings.FINDINGS.values() for key in ("message", "fix")]
+    found += [value for cause in causes.CAUSES.values() for value in cause.values() if isinstance(value, str)]
+    return found + list(sntp.ERRORS.values())
+
+
+def test_fill_reads_every_vocabulary_template_as_string_formatter_does():
+    # fill uses str.format_map (in C); string.Formatter is the reference it must not drift from
+    reference = string.Formatter()
+    templates = _templates()
+    names = sorted({name for template in templates for _text, name, _spec, _conv in reference.parse(template) if name})
+    assert len(templates) > 100 and len(names) > 50
+    for fields in ({}, dict((name, "v-" + name) for name in names), dict((name, 7) for name in names[::2])):
+        for missing in ("", "<%(field)s>", "?"):
+            for template in templates:
+                expected = reference.vformat(template, (), text._WithPlaceholders(fields, missing))
+                assert text.fill(template, fields, missing) == expected, template
