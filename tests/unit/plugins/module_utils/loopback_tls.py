@@ -11,10 +11,10 @@ import trustme
 
 
 class LoopbackTlsServer:
-    """Answers handshakes on 127.0.0.1 with a leaf (for ``names``) and its intermediate until stopped;
-    ``ciphers`` narrows the TLS <= 1.2 suites it accepts."""
+    """Answers handshakes on ``host`` (127.0.0.1) with a leaf (for ``names``) and its intermediate until stopped;
+    ``ciphers`` narrows the TLS <= 1.2 suites it accepts; ``handle`` is what it does after each handshake."""
 
-    def __init__(self, maximum_version, ciphers=None, names=("localhost", "127.0.0.1")):
+    def __init__(self, maximum_version, ciphers=None, names=("localhost", "127.0.0.1"), host="127.0.0.1"):
         intermediate = trustme.CA().create_child_ca()
         self.leaf = intermediate.issue_cert(*names)
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -22,7 +22,7 @@ class LoopbackTlsServer:
         if ciphers:
             self.context.set_ciphers(ciphers)
         self.leaf.configure_cert(self.context)
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener = socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.listener.settimeout(0.2)
         self.port = self.listener.getsockname()[1]
         self.stop = threading.Event()
@@ -37,11 +37,15 @@ class LoopbackTlsServer:
             conn.settimeout(5)
             try:
                 with self.context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
+                    self.handle(tls)
             except (OSError, ssl.SSLError):
                 pass
             finally:
                 conn.close()
+
+    def handle(self, tls):
+        """What the server does on a connection once the handshake is done."""
+        tls.recv(1)
 
     def __enter__(self):
         self.thread.start()

@@ -8,65 +8,38 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 
 import pytest
-import trustme
 
 from ansible_collections.tlsops.handshake.plugins.module_utils._common.deadline import Deadline
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe import handshake as hs
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.run import probe_targets
 from ansible_collections.tlsops.handshake.plugins.module_utils._probe.targets import build_targets
+from tests.unit.plugins.module_utils.loopback_tls import LoopbackTlsServer
 
 BODY = b"<html><body>No required SSL certificate was sent</body></html>\n"
 
 
-class AnsweringServer:
-    """One TLS server on ``host`` that reads a request, then writes each ``(pause, data)`` of ``pieces``
-    after its pause, and keeps the connection open for ``linger`` seconds."""
+class AnsweringServer(LoopbackTlsServer):
+    """A TLS server on ``host`` that reads a request, then writes each ``(pause, data)`` of ``pieces`` after its
+    pause, and keeps the connection open for ``linger`` seconds."""
 
     def __init__(self, pieces, host="127.0.0.1", linger=1.0):
-        leaf = trustme.CA().issue_cert("upstream.lab.test")
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        leaf.configure_cert(self.context)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.listener = socket.create_server((host, 0), family=family)
-        self.listener.settimeout(5)
-        self.port = self.listener.getsockname()[1]
+        super().__init__(ssl.TLSVersion.TLSv1_3, names=("upstream.lab.test",), host=host)
         self.pieces, self.linger = pieces, linger
-        self.thread = threading.Thread(target=self._serve, daemon=True)
 
-    def _serve(self):
-        try:
-            conn, _addr = self.listener.accept()
-        except OSError:
-            return
-        conn.settimeout(5)
-        try:
-            with self.context.wrap_socket(conn, server_side=True) as tls:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = tls.recv(4096)
-                    if not chunk:
-                        return
-                    request += chunk
-                for pause, data in self.pieces:
-                    time.sleep(pause)
-                    tls.sendall(data)
-                time.sleep(self.linger)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.thread.join(10)
-        self.listener.close()
+    def handle(self, tls):
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = tls.recv(4096)
+            if not chunk:
+                return
+            request += chunk
+        for pause, data in self.pieces:
+            time.sleep(pause)
+            tls.sendall(data)
+        time.sleep(self.linger)
 
 
 def _probe(server, host="127.0.0.1"):
